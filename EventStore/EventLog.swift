@@ -1,0 +1,186 @@
+import Foundation
+import Synchronization
+
+/// An append-only, hash-chained, crash-safe event log in one directory.
+///
+/// Writers in any number of threads and processes are serialised by an
+/// in-process mutex and an advisory `flock`; readers take no lock and see
+/// whole batches only. An append returns after its bytes are fsynced.
+public final class EventLog: Sendable {
+    /// Tunables; tests shrink segments and inject a clock.
+    public struct Options: Sendable {
+        public var segmentSize: Int
+        public var preallocationChunk: Int
+        public var clock: @Sendable () -> Timestamp
+
+        public init(segmentSize: Int = 64 << 20, preallocationChunk: Int = 16 << 20,
+                    clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }) {
+            self.segmentSize = segmentSize
+            self.preallocationChunk = preallocationChunk
+            self.clock = clock
+        }
+    }
+
+    public let path: String
+    let layout: StoreLayout
+    let options: Options
+    let writer = Mutex<LogWriter?>(nil)
+
+    /// Creates an empty store; refuses a directory that already holds files.
+    public static func create(at path: String, options: Options = Options()) throws -> EventLog {
+        if Directory.exists(path) {
+            guard try Directory.entries(path).isEmpty else { throw EventStoreError.storeNotEmpty(path: path) }
+        } else {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty && !Directory.exists(parent) {
+                do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+                    throw EventStoreError.io(operation: "mkdir", path: parent, errno: EACCES)
+                }
+            }
+            try Directory.create(path)
+        }
+        chmod(path, 0o700)
+        let layout = StoreLayout(root: path)
+        for directory in [layout.segments, layout.indexDirectory, layout.checkpoints] { try Directory.create(directory) }
+        _ = try RawFile.open(layout.lockFile, flags: O_RDWR | O_CREAT)
+        try Directory.writeAtomically(StoreLayout.segmentHeader(firstPosition: 0), to: layout.segmentPath(1), directory: layout.segments)
+        try Directory.writeAtomically(Array(StoreLayout.formatLine.utf8), to: layout.storeFile, directory: path)
+        return try EventLog(path: path, options: options)
+    }
+
+    /// Opens an existing store. Nothing is locked or written until the first append.
+    public init(path: String, options: Options = Options()) throws {
+        let layout = StoreLayout(root: path)
+        guard Directory.exists(path) else { throw EventStoreError.storeNotFound(path: path) }
+        guard let format = Directory.readFile(layout.storeFile), String(decoding: format, as: UTF8.self) == StoreLayout.formatLine else {
+            throw EventStoreError.notAStore(path: path)
+        }
+        self.path = path
+        self.layout = layout
+        self.options = options
+    }
+
+    /// Appends events to one stream, checking its expected version first.
+    ///
+    /// - Throws: `.wrongExpectedVersion` (nothing written), `.conflictingEventID`,
+    ///   `.damagedRecord` when the tail is corrupt, `.io` on a write or sync failure.
+    @discardableResult
+    public func append(_ events: [ProposedEvent], to stream: StreamID, expecting expected: ExpectedVersion = .any) throws -> AppendResult {
+        let placed = events.map { event -> ProposedEvent in var e = event; e.stream = stream; return e }
+        return try append(AppendBatch(events: placed, expectations: [stream: expected]))
+    }
+
+    /// Appends a batch spanning several streams atomically: all of its events land or none.
+    @discardableResult
+    public func append(_ batch: AppendBatch) throws -> AppendResult {
+        try writer.withLock { (state: inout LogWriter?) throws -> AppendResult in
+            if state == nil { state = try LogWriter(layout: layout, options: options) }
+            guard let current = state else { throw EventStoreError.invalidEvent(reason: "writer unavailable") }
+            do {
+                return try current.append(batch)
+            } catch {
+                if current.needsReload { state = nil }
+                throw error
+            }
+        }
+    }
+
+    /// Calls `visit` with each event from `start` (through `end`, if given) in log order, until it returns false.
+    public func forEach(from start: LogPosition = 0, through end: LogPosition? = nil,
+                        _ visit: (RecordedEvent) -> Bool) throws {
+        let index = try? PositionIndex(path: layout.indexFile)
+        let summary = try LogScanner(layout: layout, depth: .links).scan(from: start, index: index) { event, _ in
+            if let end, event.position > end { return false }
+            return visit(event)
+        }
+        if let damage = summary.damage {
+            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+        }
+    }
+
+    /// All events from `start` through `end`, in order.
+    public func events(from start: LogPosition = 0, through end: LogPosition? = nil) throws -> [RecordedEvent] {
+        var out: [RecordedEvent] = []
+        try forEach(from: start, through: end) { out.append($0); return true }
+        return out
+    }
+
+    /// The last event's position and hash, or nil for an empty log.
+    public func head() throws -> LogHead? {
+        let index = try? PositionIndex(path: layout.indexFile)
+        let start = LogPosition(max(0, ((try? index?.count()) ?? 0) - 1))
+        let summary = try LogScanner(layout: layout, depth: .links).scan(from: start, index: index) { _, _ in true }
+        if let damage = summary.damage {
+            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+        }
+        return summary.head
+    }
+
+    /// One stream's events in version order, found through the index rather than a scan of the log.
+    public func events(in stream: StreamID) throws -> [RecordedEvent] {
+        let index = try PositionIndex(path: layout.indexFile)
+        let scanner = LogScanner(layout: layout, depth: .links)
+        let count = try index.count()
+        var out: [RecordedEvent] = []
+        var locations: [(Int, PositionIndex.Entry)] = []
+        let key = stream.indexKey
+        try index.forEach(upTo: count) { position, entry in if entry.streamKey == key { locations.append((position, entry)) } }
+        var indexed = 0
+        for (position, entry) in locations {
+            guard let event = try scanner.readRecord(segment: entry.segment, offset: entry.offset), event.position == position else {
+                indexed = -1; break
+            }
+            if event.stream == stream { out.append(event) }
+        }
+        if indexed < 0 { out = []; return try events().filter { $0.stream == stream } }
+        // The index may lag the log (a writer killed before updating it): read the rest directly.
+        try forEach(from: LogPosition(count)) { event in
+            if event.stream == stream { out.append(event) }
+            return true
+        }
+        return out
+    }
+
+    /// Walks every segment, recomputing every CRC and hash and checking every link.
+    ///
+    /// - Parameter expectedHead: an earlier head the log must still contain unchanged.
+    public func verify(expecting expectedHead: LogHead? = nil) throws -> VerificationReport {
+        var lastVersion: [StreamID: StreamVersion] = [:]
+        var lastRecordedAt: Timestamp?
+        var problem: (LogPosition, String)?
+        var expectedFound = false
+        let summary = try LogScanner(layout: layout, depth: .full).scan(from: 0, index: nil) { event, _ in
+            let previous = lastVersion[event.stream] ?? -1
+            if event.streamVersion != previous + 1 {
+                problem = (event.position, "stream \(event.stream) version \(event.streamVersion) follows \(previous) (gap or repeat)")
+                return false
+            }
+            if let last = lastRecordedAt, event.recordedAt < last {
+                problem = (event.position, "recordedAt goes backwards")
+                return false
+            }
+            if let expectedHead, expectedHead.position == event.position {
+                if expectedHead.hash != event.hash {
+                    problem = (event.position, "the expected head's hash \(expectedHead.hash.hex) is not this record's \(event.hash.hex): the log was rewritten")
+                    return false
+                }
+                expectedFound = true
+            }
+            lastVersion[event.stream] = event.streamVersion
+            lastRecordedAt = event.recordedAt
+            return true
+        }
+        var report = VerificationReport(events: Int((summary.head?.position ?? -1) + 1), head: summary.head, error: nil,
+                                        tornTail: summary.hasTornBytes)
+        if let damage = summary.damage {
+            report.error = (damage.position, damage.reason)
+            report.events = Int(damage.position)
+        } else if let problem {
+            report.error = problem
+            report.events = Int(problem.0)
+        } else if let expectedHead, !expectedFound {
+            report.error = (expectedHead.position, "the log ends at \(summary.head.map { String($0.position) } ?? "nothing") and no longer contains the expected head \(expectedHead)")
+        }
+        return report
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Everything the event store can refuse or fail at, named after the rule broken.
+public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    case storeNotFound(path: String)
+    case storeNotEmpty(path: String)
+    case notAStore(path: String)
+    case wrongExpectedVersion(stream: StreamID, expected: ExpectedVersion, actual: StreamVersion?)
+    case conflictingEventID(id: UUID, position: LogPosition)
+    case invalidEvent(reason: String)
+    case damagedRecord(segment: String, position: LogPosition, reason: String)
+    case storeMarkedDamaged(position: LogPosition, reason: String)
+    case io(operation: String, path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .storeNotFound(let path):
+            return "no store at \(path): create one with `hubledger init` or point --store at an existing one"
+        case .storeNotEmpty(let path):
+            return "\(path) is not empty: refusing to create a store over existing files"
+        case .notAStore(let path):
+            return "\(path) exists but is not a HubLedger store (no STORE file)"
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            let a = actual.map { "version \($0)" } ?? "no stream"
+            return "wrong expected version for stream \(stream): expected \(expected), found \(a); nothing was written (re-read and retry)"
+        case .conflictingEventID(let id, let position):
+            return "event id \(id.uuidString.lowercased()) is already in the store at position \(position) with different content; nothing was written"
+        case .invalidEvent(let reason):
+            return "invalid event: \(reason)"
+        case .damagedRecord(let segment, let position, let reason):
+            return "damaged record at position \(position) in segment \(segment): \(reason); run `hubledger verify` and restore from a backup — nothing will be written past it"
+        case .storeMarkedDamaged(let position, let reason):
+            return "the store is marked damaged at position \(position) (\(reason)) by an earlier verify; appends are refused until it is repaired"
+        case .io(let operation, let path, let code):
+            return "\(operation) failed on \(path): \(String(cString: strerror(code)))"
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// An event a caller asks the store to append.
+public struct ProposedEvent: Sendable, Hashable {
+    public var id: UUID
+    public var stream: StreamID
+    public var type: String
+    public var occurredAt: Timestamp
+    public var actor: String
+    public var data: JSONObject
+    public var schemaVersion: UInt16
+    public var correlationId: String?
+    public var causationId: String?
+
+    public init(id: UUID = UUID(), stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
+                data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil) {
+        self.id = id; self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
+        self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId
+    }
+}
+
+/// An event as the log holds it: the proposal plus what the store assigned.
+///
+/// Stored bytes are not domain events: the domain's codec turns this into a
+/// typed event.
+public struct RecordedEvent: Sendable, Hashable {
+    public var position: LogPosition
+    public var stream: StreamID
+    public var streamVersion: StreamVersion
+    public var id: UUID
+    public var type: String
+    public var occurredAt: Timestamp
+    public var recordedAt: Timestamp
+    public var actor: String
+    public var data: JSONObject
+    public var schemaVersion: UInt16
+    public var correlationId: String?
+    public var causationId: String?
+    public var previousHash: ChainHash
+    public var hash: ChainHash
+    /// Set on the last record of each appended batch; readers deliver whole batches only.
+    public var endsBatch: Bool
+
+    /// Whether `proposal` would be a retry of this event: same id and same content.
+    public func isRetry(of proposal: ProposedEvent) -> Bool {
+        proposal.id == id && proposal.stream == stream && proposal.type == type
+            && proposal.occurredAt == occurredAt && proposal.data == data
+    }
+
+    /// Every field, as `log --json` prints it.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["position"] = .int(position)
+        o["id"] = .string(id.uuidString.lowercased())
+        o["stream"] = .string(stream.name)
+        o["streamVersion"] = .int(streamVersion)
+        o["type"] = .string(type)
+        o["occurredAt"] = .string(occurredAt.rfc3339)
+        o["recordedAt"] = .string(recordedAt.rfc3339)
+        o["actor"] = .string(actor)
+        o["schemaVersion"] = .int(Int64(schemaVersion))
+        if let correlationId { o["correlationId"] = .string(correlationId) }
+        if let causationId { o["causationId"] = .string(causationId) }
+        o["data"] = .object(data)
+        o["previousHash"] = .string(previousHash.hex)
+        o["hash"] = .string(hash.hex)
+        return .object(o)
+    }
+}

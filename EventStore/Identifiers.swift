@@ -1,0 +1,101 @@
+import Foundation
+
+/// The name of a stream, e.g. `participant-P-0001`.
+public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public var name: String
+    public init(_ name: String) { self.name = name }
+    public init(stringLiteral value: String) { self.name = value }
+    public var description: String { name }
+    public static func < (lhs: StreamID, rhs: StreamID) -> Bool { lhs.name < rhs.name }
+
+    /// FNV-1a 64 of the name: the key the stream index files events under.
+    var indexKey: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
+
+/// A 0-based, gapless position over the whole store.
+public typealias LogPosition = Int64
+
+/// A 0-based, gapless version within one stream.
+public typealias StreamVersion = Int64
+
+/// What a writer expects a stream to look like before its events land.
+public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
+    /// Append whatever the stream holds.
+    case any
+    /// The stream must not exist yet: how ids are kept unique.
+    case noStream
+    /// The stream must already hold at least one event.
+    case streamExists
+    /// The stream's last event must have exactly this version.
+    case exact(StreamVersion)
+
+    public var description: String {
+        switch self {
+        case .any: return "any"
+        case .noStream: return "no-stream"
+        case .streamExists: return "exists"
+        case .exact(let v): return String(v)
+        }
+    }
+
+    /// Parses the CLI's spelling: `any`, `no-stream`, `exists` or a version number.
+    public init?(_ text: String) {
+        switch text {
+        case "any": self = .any
+        case "no-stream": self = .noStream
+        case "exists": self = .streamExists
+        default:
+            guard let v = Int64(text), v >= 0 else { return nil }
+            self = .exact(v)
+        }
+    }
+
+    func isSatisfied(byLastVersion last: StreamVersion?) -> Bool {
+        switch self {
+        case .any: return true
+        case .noStream: return last == nil
+        case .streamExists: return last != nil
+        case .exact(let v): return last == v
+        }
+    }
+}
+
+/// A SHA-256 value in the chain: a record's own hash or its predecessor's.
+public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    /// The predecessor of the first record: 32 zero bytes.
+    public static let genesis = ChainHash(bytes: [UInt8](repeating: 0, count: 32))
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, let b = [UInt8](hexString: hex) else { return nil }
+        self.bytes = b
+    }
+
+    public var hex: String { bytes.hexString }
+    public var description: String { hex }
+}
+
+/// Where the log ends: the last event's position and hash.
+///
+/// Anyone holding a head can later prove, with `verify --expect-head`, that
+/// the log still extends it unchanged.
+public struct LogHead: Sendable, Hashable, CustomStringConvertible {
+    public var position: LogPosition
+    public var hash: ChainHash
+    public init(position: LogPosition, hash: ChainHash) { self.position = position; self.hash = hash }
+    public var description: String { "\(position):\(hash.hex)" }
+
+    /// Parses `POSITION:HASH`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let p = Int64(parts[0]), p >= 0, let h = ChainHash(hex: String(parts[1])) else { return nil }
+        self.position = p; self.hash = h
+    }
+}

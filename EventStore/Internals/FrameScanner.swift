@@ -1,0 +1,123 @@
+import Foundation
+
+/// Walks the framed records of one segment file, checking each CRC.
+///
+/// It decides the one judgement recovery rests on: whether damage at the end
+/// of the data is a torn write (a crash mid-append: the written bytes stop at
+/// a page boundary inside the record, zeros after) or real corruption.
+struct FrameScanner {
+    enum Outcome: Equatable {
+        /// The data ends cleanly here: only zeros (preallocated space) or nothing follow.
+        case end(offset: Int)
+        /// The visitor asked to stop before the frame at this offset.
+        case stopped(offset: Int)
+        /// A frame here is damaged; `torn` when it looks like an interrupted final write.
+        case damaged(offset: Int, reason: String, torn: Bool)
+    }
+
+    static let pageSize = 4096
+    static let chunkSize = 4 << 20
+
+    /// Scans from `offset`, calling `visit(frameOffset, body)` for each CRC-valid frame.
+    static func scan(_ file: RawFile, from start: Int,
+                     visit: (Int, UnsafeRawBufferPointer) throws -> Bool) throws -> Outcome {
+        let fileSize = try file.size()
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var bufferStart = start
+        var bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: start) }
+        var offset = start
+        while true {
+            if offset >= fileSize { return .end(offset: offset) }
+            var relative = offset - bufferStart
+            if relative + RecordCodec.frameHeaderSize > bufferLength {
+                if offset + RecordCodec.frameHeaderSize > fileSize {
+                    return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "incomplete frame header at end of segment")
+                }
+                bufferStart = offset; relative = 0
+                bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
+            }
+            let (length, crc) = buffer.withUnsafeBytes { b in
+                (Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: relative, as: UInt32.self))),
+                 UInt32(littleEndian: b.loadUnaligned(fromByteOffset: relative + 4, as: UInt32.self)))
+            }
+            if length == 0 && crc == 0 {
+                return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "zeroed bytes followed by data")
+            }
+            let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
+            guard length >= minimum, length <= RecordCodec.maximumBodySize,
+                  offset + RecordCodec.frameHeaderSize + length <= fileSize else {
+                return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "frame length \(length) is impossible here")
+            }
+            let frameSize = RecordCodec.frameHeaderSize + length
+            if relative + frameSize > bufferLength {
+                if buffer.count < frameSize { buffer = [UInt8](repeating: 0, count: frameSize) }
+                bufferStart = offset; relative = 0
+                bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
+                guard bufferLength >= frameSize else {
+                    return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "segment ends inside a record")
+                }
+            }
+            let keepGoing = try buffer.withUnsafeBytes { b throws -> Bool? in
+                let body = UnsafeRawBufferPointer(rebasing: b[(relative + 8)..<(relative + frameSize)])
+                guard CRC32C.checksum(body) == crc else { return nil }
+                return try visit(offset, body)
+            }
+            guard let keepGoing else {
+                return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "checksum mismatch")
+            }
+            if !keepGoing { return .stopped(offset: offset + frameSize) }
+            offset += frameSize
+        }
+    }
+
+    /// Zeros at `offset`: a clean end if only zeros follow, else damage (a zeroed block inside the data).
+    static func classifyEnd(_ file: RawFile, at offset: Int, fileSize: Int, reason: String) throws -> Outcome {
+        if try lastNonZeroByte(file, from: offset, fileSize: fileSize) == nil { return .end(offset: offset) }
+        return try classifyDamage(file, at: offset, fileSize: fileSize, reason: reason)
+    }
+
+    /// A damaged frame is torn when the data written from it stops (at a page boundary)
+    /// before the record's own natural end; otherwise the record was whole once, and changed.
+    static func classifyDamage(_ file: RawFile, at offset: Int, fileSize: Int, reason: String) throws -> Outcome {
+        guard let lastNonZero = try lastNonZeroByte(file, from: offset, fileSize: fileSize) else {
+            return .end(offset: offset)
+        }
+        let writtenEnd = min(fileSize, (lastNonZero + pageSize) / pageSize * pageSize)
+        let prefix = try file.readBytes(at: offset, count: min(writtenEnd - offset, RecordCodec.maximumBodySize + 8))
+        if let natural = naturalFrameLength(prefix), offset + natural <= writtenEnd {
+            return .damaged(offset: offset, reason: reason, torn: false)
+        }
+        return .damaged(offset: offset, reason: reason, torn: true)
+    }
+
+    /// The frame length the record's own fields imply, when the prefix holds all of them.
+    static func naturalFrameLength(_ prefix: [UInt8]) -> Int? {
+        prefix.withUnsafeBytes { raw -> Int? in
+            var r = ByteReader(raw, offset: RecordCodec.frameHeaderSize + 50)
+            guard let flags = r.readUInt8(), r.readUInt8() != nil else { return nil }
+            var strings = 3
+            if flags & RecordCodec.Flag.hasCorrelation != 0 { strings += 1 }
+            if flags & RecordCodec.Flag.hasCausation != 0 { strings += 1 }
+            for _ in 0..<strings {
+                guard let n = r.readUInt16(), r.readBytes(Int(n)) != nil else { return nil }
+            }
+            guard let dataLength = r.readUInt32() else { return nil }
+            return r.offset + Int(dataLength) + RecordCodec.hashesSize
+        }
+    }
+
+    /// The offset of the last non-zero byte at or after `from`, or nil if there is none.
+    static func lastNonZeroByte(_ file: RawFile, from: Int, fileSize: Int) throws -> Int? {
+        var end = fileSize
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while end > from {
+            let start = max(from, end - buffer.count)
+            let n = try buffer.withUnsafeMutableBytes { b throws in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(end - start)]), at: start)
+            }
+            if let i = buffer[0..<n].lastIndex(where: { $0 != 0 }) { return start + i }
+            end = start
+        }
+        return nil
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Reads the log across segments from a position, checking every frame's CRC,
+/// the positions' sequence and the chain links, and delivering whole batches only.
+///
+/// One scanner serves readers, `verify` (which also recomputes every hash)
+/// and a writer catching up with the tail.
+struct LogScanner {
+    enum Depth { case links, full }
+
+    struct Location: Equatable { var segment: Int; var offset: Int; var size: Int }
+
+    /// Where a scan stopped and what it found there.
+    struct Summary {
+        /// Position and hash of the last record of the last complete batch seen.
+        var head: LogHead?
+        var recordedAt: Timestamp?
+        /// Where the next record would go: just after the last complete batch.
+        var tail: Location?
+        /// Damage that is not a torn final write.
+        var damage: (position: LogPosition, segment: Int, reason: String)?
+        /// Bytes after `tail` that belong to an interrupted final write.
+        var tornRecords = 0
+        var hasTornBytes = false
+        var stoppedEarly = false
+    }
+
+    let layout: StoreLayout
+    let depth: Depth
+
+    /// Scans from `start`; `visit` gets each delivered event with its location and returns false to stop.
+    func scan(from start: LogPosition, index: PositionIndex?,
+              visit: (RecordedEvent, Location) throws -> Bool) throws -> Summary {
+        let segments = try layout.segmentNumbers()
+        var summary = Summary()
+        guard !segments.isEmpty else { return summary }
+
+        // Where to begin: the indexed location of `start` (or the last indexed one before it), checked.
+        var segmentIndex = 0
+        var offset = StoreLayout.segmentHeaderSize
+        var expected: LogPosition = 0
+        var previousHash: ChainHash? = ChainHash.genesis
+        if start > 0, let index, let count = try? index.count(), count > 0 {
+            let probe = min(start, LogPosition(count - 1))
+            if let entry = try index.entry(at: probe), let i = segments.firstIndex(of: entry.segment),
+               let event = try? readRecord(segment: entry.segment, offset: entry.offset), event.position == probe, event.id == entry.id {
+                segmentIndex = i; offset = entry.offset; expected = probe; previousHash = nil
+            }
+        }
+
+        var pending: [(RecordedEvent, Location)] = []
+        let tail: Location? = expected == 0 ? Location(segment: segments[segmentIndex], offset: StoreLayout.segmentHeaderSize, size: 0) : nil
+        while segmentIndex < segments.count {
+            let number = segments[segmentIndex]
+            let path = layout.segmentPath(number)
+            let file = try RawFile.open(path, flags: O_RDONLY)
+            let header = try file.readBytes(at: 0, count: StoreLayout.segmentHeaderSize)
+            let segmentName = StoreLayout.segmentName(number)
+            guard header.count == StoreLayout.segmentHeaderSize, Array(header[0..<8]) == StoreLayout.segmentMagic else {
+                summary.damage = (expected, number, "segment \(segmentName) has no valid header")
+                break
+            }
+            let firstPosition = header.withUnsafeBytes { LogPosition(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) }
+            if offset == StoreLayout.segmentHeaderSize && firstPosition != expected && pending.isEmpty {
+                let reason = firstPosition > expected
+                    ? "segment \(segmentName) starts at position \(firstPosition) but position \(expected) is missing (a segment was deleted or truncated)"
+                    : "segment \(segmentName) starts at position \(firstPosition), overlapping earlier records"
+                summary.damage = (expected, number, reason)
+                break
+            }
+            var failure: EventStoreError?
+            let outcome = try FrameScanner.scan(file, from: offset) { frameOffset, body throws -> Bool in
+                let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
+                guard let event = RecordCodec.decode(body: body) else {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
+                    return false
+                }
+                if event.position != expected {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                             reason: "found position \(event.position) where \(expected) was expected (records reordered, deleted or duplicated)")
+                    return false
+                }
+                if let previousHash, event.previousHash != previousHash {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                             reason: "previous-hash link broken (the record before it was changed, removed or reordered)")
+                    return false
+                }
+                if depth == .full && !RecordCodec.hashMatches(body: body) {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                             reason: "record hash does not match its content (edited after it was written)")
+                    return false
+                }
+                previousHash = event.hash
+                expected += 1
+                pending.append((event, location))
+                if event.endsBatch {
+                    summary.head = LogHead(position: event.position, hash: event.hash)
+                    summary.recordedAt = event.recordedAt
+                    summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
+                    let batch = pending
+                    pending.removeAll(keepingCapacity: true)
+                    for (e, l) in batch where e.position >= start {
+                        if try !visit(e, l) { summary.stoppedEarly = true; return false }
+                    }
+                }
+                return true
+            }
+            if let failure, case .damagedRecord(_, let position, let reason) = failure {
+                summary.damage = (position, number, reason)
+                break
+            }
+            if summary.stoppedEarly { return summary }
+            let isLast = segmentIndex == segments.count - 1
+            switch outcome {
+            case .end, .stopped:
+                break
+            case .damaged(let at, let reason, let torn):
+                if torn && isLast {
+                    summary.hasTornBytes = true
+                } else {
+                    summary.damage = (expected, number, "\(reason) at byte \(at) of segment \(segmentName)")
+                }
+            }
+            if summary.damage != nil { break }
+            if isLast { break }
+            segmentIndex += 1
+            offset = StoreLayout.segmentHeaderSize
+        }
+        summary.tornRecords = pending.count
+        if !pending.isEmpty { summary.hasTornBytes = true }
+        if summary.tail == nil { summary.tail = tail }
+        return summary
+    }
+
+    /// Reads and checks the single record at a location.
+    func readRecord(segment: Int, offset: Int) throws -> RecordedEvent? {
+        let file = try RawFile.open(layout.segmentPath(segment), flags: O_RDONLY)
+        let header = try file.readBytes(at: offset, count: RecordCodec.frameHeaderSize)
+        guard header.count == RecordCodec.frameHeaderSize else { return nil }
+        let (length, crc) = header.withUnsafeBytes {
+            (Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))), UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        }
+        guard length > 0, length <= RecordCodec.maximumBodySize else { return nil }
+        let body = try file.readBytes(at: offset + RecordCodec.frameHeaderSize, count: length)
+        guard body.count == length else { return nil }
+        return body.withUnsafeBytes { raw in CRC32C.checksum(raw) == crc ? RecordCodec.decode(body: raw) : nil }
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+
+/// The single writer of one process: owns the tail segment, the chain's last
+/// hash and the per-stream and per-id lookups. Lives inside `EventLog`'s mutex;
+/// every append takes the store's `flock` and first catches up with whatever
+/// other processes appended.
+final class LogWriter {
+    let layout: StoreLayout
+    let options: EventLog.Options
+    let lockFile: RawFile
+    let index: PositionIndex
+    let scanner: LogScanner
+
+    var segmentNumber = 1
+    var segmentFile: RawFile?
+    var logicalEnd = StoreLayout.segmentHeaderSize
+    var allocatedEnd = 0
+    var nextPosition: LogPosition = 0
+    var lastHash = ChainHash.genesis
+    var lastRecordedAt = Timestamp(microseconds: Int64.min)
+    var streamLast: [UInt64: LogPosition] = [:]
+    var ids: [UUID: LogPosition] = [:]
+    var pendingRecovery: String?
+    /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
+    var needsReload = false
+
+    init(layout: StoreLayout, options: EventLog.Options) throws {
+        self.layout = layout
+        self.options = options
+        self.lockFile = try RawFile.open(layout.lockFile, flags: O_RDWR | O_CREAT)
+        self.index = try PositionIndex(path: layout.indexFile)
+        self.scanner = LogScanner(layout: layout, depth: .full)
+        try lockFile.lockExclusive()
+        defer { lockFile.unlock() }
+        let indexed = try index.count()
+        try index.forEach(upTo: indexed) { position, entry in
+            streamLast[entry.streamKey] = LogPosition(position)
+            ids[entry.id] = LogPosition(position)
+        }
+        try catchUp(indexedCount: indexed)
+    }
+
+    /// Brings this writer up to the log's real tail: other processes' appends, and
+    /// recovery from an interrupted final write. Runs under the flock.
+    func catchUp(indexedCount: Int) throws {
+        let start = LogPosition(max(0, min(indexedCount, Int(nextPosition)) - 1))
+        var fresh: [(RecordedEvent, LogScanner.Location)] = []
+        var firstDelivered: LogPosition?
+        let summary = try scanner.scan(from: start, index: index) { event, location in
+            if firstDelivered == nil { firstDelivered = event.position }
+            if event.position >= nextPosition || event.position >= LogPosition(indexedCount) { fresh.append((event, location)) }
+            return true
+        }
+        if let damage = summary.damage {
+            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+        }
+        if start > 0 && firstDelivered == 0 {
+            // The index could not be trusted: rebuild it and the lookups from the log itself.
+            streamLast = [:]; ids = [:]
+            try index.truncate(to: 0)
+        }
+        var entries: [PositionIndex.Entry] = []
+        for (event, location) in fresh {
+            streamLast[event.stream.indexKey] = event.position
+            ids[event.id] = event.position
+            entries.append(.init(id: event.id, streamKey: event.stream.indexKey, segment: location.segment, offset: location.offset))
+        }
+        if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
+        if let head = summary.head {
+            nextPosition = head.position + 1
+            lastHash = head.hash
+            lastRecordedAt = summary.recordedAt ?? lastRecordedAt
+        } else {
+            nextPosition = 0
+            lastHash = .genesis
+        }
+        try index.truncate(to: Int(nextPosition))
+
+        let segments = try layout.segmentNumbers()
+        var tail = summary.tail ?? LogScanner.Location(segment: segments.first ?? 1, offset: StoreLayout.segmentHeaderSize, size: 0)
+        if let last = segments.last, last > tail.segment {
+            // A writer created a new segment and was stopped before finishing a batch in it.
+            tail = LogScanner.Location(segment: last, offset: StoreLayout.segmentHeaderSize, size: 0)
+        }
+        if segmentFile == nil || segmentNumber != tail.segment {
+            segmentFile = try RawFile.open(layout.segmentPath(tail.segment), flags: O_RDWR)
+            segmentNumber = tail.segment
+        }
+        guard let file = segmentFile else { return }
+        allocatedEnd = try file.size()
+        logicalEnd = tail.offset
+        if summary.hasTornBytes {
+            let end = try FrameScanner.lastNonZeroByte(file, from: logicalEnd, fileSize: allocatedEnd).map { $0 + 1 } ?? logicalEnd
+            if end > logicalEnd {
+                try file.write([UInt8](repeating: 0, count: end - logicalEnd), at: logicalEnd)
+                try file.sync()
+            }
+            pendingRecovery = "removed an interrupted final write after position \(nextPosition - 1)"
+                + (summary.tornRecords > 0 ? " (\(summary.tornRecords) record(s) of an unfinished batch, never acknowledged)" : "")
+        }
+    }
+
+    /// Whether another process has appended since this writer last looked.
+    func tailMoved() throws -> Bool {
+        guard let file = segmentFile else { return true }
+        let probe = try file.readBytes(at: logicalEnd, count: 8)
+        if probe.contains(where: { $0 != 0 }) { return true }
+        return (try layout.segmentNumbers().last ?? 0) > segmentNumber
+    }
+
+    func append(_ batch: AppendBatch) throws -> AppendResult {
+        try lockFile.lockExclusive()
+        defer { lockFile.unlock() }
+        if try tailMoved() { try catchUp(indexedCount: try index.count()) }
+
+        var seen = Set<UUID>()
+        for event in batch.events {
+            if let problem = RecordCodec.problem(with: event) { throw EventStoreError.invalidEvent(reason: problem) }
+            guard seen.insert(event.id).inserted else {
+                throw EventStoreError.invalidEvent(reason: "event id \(event.id.uuidString.lowercased()) appears twice in one batch")
+            }
+        }
+        // Retries keep their original positions; the same id with other content is refused.
+        var positions = [LogPosition?](repeating: nil, count: batch.events.count)
+        var streamsWithNewEvents = Set<StreamID>()
+        for (i, event) in batch.events.enumerated() {
+            if let existing = ids[event.id] {
+                guard let stored = try record(at: existing), stored.isRetry(of: event) else {
+                    throw EventStoreError.conflictingEventID(id: event.id, position: existing)
+                }
+                positions[i] = existing
+            } else {
+                streamsWithNewEvents.insert(event.stream)
+            }
+        }
+        var versions: [StreamID: StreamVersion] = [:]
+        for stream in streamsWithNewEvents {
+            let last = try lastVersion(of: stream)
+            let expected = batch.expectations[stream] ?? .any
+            guard expected.isSatisfied(byLastVersion: last) else {
+                throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: last)
+            }
+            versions[stream] = last ?? -1
+        }
+        let newIndices = positions.indices.filter { positions[$0] == nil }
+        let recovery = pendingRecovery
+        pendingRecovery = nil
+        guard let lastNew = newIndices.last else {
+            return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: 0, head: currentHead, recovery: recovery)
+        }
+
+        let recordedAt = max(options.clock(), lastRecordedAt)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(newIndices.count * 320)
+        var hash = lastHash
+        var entries: [PositionIndex.Entry] = []
+        var position = nextPosition
+        var frameOffsets: [Int] = []
+        for i in newIndices {
+            let event = batch.events[i]
+            let version = (versions[event.stream] ?? -1) + 1
+            versions[event.stream] = version
+            frameOffsets.append(bytes.count)
+            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
+                                      previousHash: hash, endsBatch: i == lastNew, into: &bytes)
+            positions[i] = position
+            entries.append(.init(id: event.id, streamKey: event.stream.indexKey, segment: 0, offset: 0))
+            position += 1
+        }
+        try place(byteCount: bytes.count)
+        guard let file = segmentFile else { throw EventStoreError.invalidEvent(reason: "no open segment") }
+        var grew = false
+        if logicalEnd + bytes.count > allocatedEnd {
+            let length = max(options.preallocationChunk, logicalEnd + bytes.count - allocatedEnd)
+            do { try file.preallocate(from: allocatedEnd, length: length) } catch { needsReload = true; throw error }
+            allocatedEnd += length
+            grew = true
+        }
+        do {
+            try file.write(bytes, at: logicalEnd)
+            try file.sync(metadata: grew)
+        } catch {
+            // Unacknowledged bytes must not surface later as events: zero them, best effort, and re-read the tail next time.
+            try? file.write([UInt8](repeating: 0, count: bytes.count), at: logicalEnd)
+            try? file.sync()
+            needsReload = true
+            throw error
+        }
+        for (k, offset) in frameOffsets.enumerated() {
+            entries[k].segment = segmentNumber
+            entries[k].offset = logicalEnd + offset
+            streamLast[entries[k].streamKey] = nextPosition + LogPosition(k)
+            ids[entries[k].id] = nextPosition + LogPosition(k)
+        }
+        try? index.write(entries, startingAt: nextPosition)
+        logicalEnd += bytes.count
+        nextPosition = position
+        lastHash = hash
+        lastRecordedAt = recordedAt
+        return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: newIndices.count, head: currentHead, recovery: recovery)
+    }
+
+    var currentHead: LogHead? { nextPosition == 0 ? nil : LogHead(position: nextPosition - 1, hash: lastHash) }
+
+    /// Starts a new segment when the batch would overflow this one (batches never span segments).
+    func place(byteCount: Int) throws {
+        guard logicalEnd + byteCount > options.segmentSize, logicalEnd > StoreLayout.segmentHeaderSize, let file = segmentFile else { return }
+        try file.truncate(to: logicalEnd)
+        try file.sync()
+        let next = segmentNumber + 1
+        try Directory.writeAtomically(StoreLayout.segmentHeader(firstPosition: nextPosition), to: layout.segmentPath(next), directory: layout.segments)
+        segmentFile = try RawFile.open(layout.segmentPath(next), flags: O_RDWR)
+        segmentNumber = next
+        logicalEnd = StoreLayout.segmentHeaderSize
+        allocatedEnd = try segmentFile?.size() ?? logicalEnd
+    }
+
+    func record(at position: LogPosition) throws -> RecordedEvent? {
+        guard let entry = try index.entry(at: position),
+              let event = try scanner.readRecord(segment: entry.segment, offset: entry.offset), event.position == position else {
+            return nil
+        }
+        return event
+    }
+
+    /// The stream's last version, or nil when it has no events.
+    func lastVersion(of stream: StreamID) throws -> StreamVersion? {
+        let key = stream.indexKey
+        guard let position = streamLast[key] else { return nil }
+        if let event = try record(at: position), event.stream == stream { return event.streamVersion }
+        // Two stream names share an index key: find this stream's last event the slow way.
+        var candidates: [LogPosition] = []
+        try index.forEach(upTo: Int(nextPosition)) { p, entry in if entry.streamKey == key { candidates.append(LogPosition(p)) } }
+        for p in candidates.reversed() {
+            if let event = try record(at: p), event.stream == stream { return event.streamVersion }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The derived index: one 32-byte entry per position, saying where the record
+/// lives and which stream and id it carries (docs/FORMAT.md, "Index").
+///
+/// It is never fsynced and never trusted: every entry used is checked against
+/// the record it points at, and the whole file can be rebuilt from the log.
+struct PositionIndex {
+    struct Entry: Equatable {
+        var id: UUID
+        var streamKey: UInt64
+        var segment: Int
+        var offset: Int
+    }
+
+    static let entrySize = 32
+    let file: RawFile
+
+    init(path: String) throws {
+        file = try RawFile.open(path, flags: O_RDWR | O_CREAT)
+    }
+
+    func count() throws -> Int { try file.size() / PositionIndex.entrySize }
+
+    static func encode(_ entry: Entry, into out: inout [UInt8]) {
+        withUnsafeBytes(of: entry.id.uuid) { out.append(contentsOf: $0) }
+        ByteWriter.append(entry.streamKey, to: &out)
+        ByteWriter.append(UInt32(entry.segment), to: &out)
+        ByteWriter.append(UInt32(entry.offset), to: &out)
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Entry {
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 16])) }
+        return Entry(id: UUID(uuid: uuid),
+                     streamKey: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
+                     segment: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self))),
+                     offset: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))))
+    }
+
+    func write(_ entries: [Entry], startingAt position: LogPosition) throws {
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * PositionIndex.entrySize)
+        for entry in entries { PositionIndex.encode(entry, into: &out) }
+        try file.write(out, at: Int(position) * PositionIndex.entrySize)
+    }
+
+    func entry(at position: LogPosition) throws -> Entry? {
+        let bytes = try file.readBytes(at: Int(position) * PositionIndex.entrySize, count: PositionIndex.entrySize)
+        guard bytes.count == PositionIndex.entrySize else { return nil }
+        return bytes.withUnsafeBytes { PositionIndex.decode($0, at: 0) }
+    }
+
+    func truncate(to count: Int) throws { try file.truncate(to: count * PositionIndex.entrySize) }
+
+    /// Calls `visit(position, entry)` for every entry from `start`, reading in large chunks.
+    func forEach(from start: Int = 0, upTo limit: Int, _ visit: (Int, Entry) -> Void) throws {
+        let perChunk = 32_768
+        var buffer = [UInt8](repeating: 0, count: perChunk * PositionIndex.entrySize)
+        var position = start
+        while position < limit {
+            let want = min(perChunk, limit - position)
+            let n = try buffer.withUnsafeMutableBytes { b throws in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(want * PositionIndex.entrySize)]),
+                              at: position * PositionIndex.entrySize)
+            }
+            let got = n / PositionIndex.entrySize
+            if got == 0 { return }
+            buffer.withUnsafeBytes { raw in
+                for i in 0..<got { visit(position + i, PositionIndex.decode(raw, at: i * PositionIndex.entrySize)) }
+            }
+            position += got
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Turns events into framed record bytes and back (docs/FORMAT.md, "Records").
+enum RecordCodec {
+    static let frameHeaderSize = 8
+    static let fixedBodySize = 52
+    static let hashesSize = 64
+    /// Records larger than this are refused: a sign of damage when reading, of misuse when writing.
+    static let maximumBodySize = 16 << 20
+
+    enum Flag {
+        static let endsBatch: UInt8 = 1
+        static let hasCorrelation: UInt8 = 2
+        static let hasCausation: UInt8 = 4
+    }
+
+    /// Appends one framed record to `out` and returns its hash.
+    static func encode(_ event: ProposedEvent, position: LogPosition, version: StreamVersion, recordedAt: Timestamp,
+                       previousHash: ChainHash, endsBatch: Bool, into out: inout [UInt8]) -> ChainHash {
+        let frameStart = out.count
+        out.append(contentsOf: [UInt8](repeating: 0, count: frameHeaderSize))
+        let bodyStart = out.count
+        ByteWriter.append(UInt64(position), to: &out)
+        ByteWriter.append(version, to: &out)
+        ByteWriter.append(event.occurredAt.microseconds, to: &out)
+        ByteWriter.append(recordedAt.microseconds, to: &out)
+        withUnsafeBytes(of: event.id.uuid) { out.append(contentsOf: $0) }
+        ByteWriter.append(event.schemaVersion, to: &out)
+        var flags: UInt8 = endsBatch ? Flag.endsBatch : 0
+        if event.correlationId != nil { flags |= Flag.hasCorrelation }
+        if event.causationId != nil { flags |= Flag.hasCausation }
+        out.append(flags)
+        out.append(0)
+        ByteWriter.appendString16(event.stream.name, to: &out)
+        ByteWriter.appendString16(event.type, to: &out)
+        ByteWriter.appendString16(event.actor, to: &out)
+        if let c = event.correlationId { ByteWriter.appendString16(c, to: &out) }
+        if let c = event.causationId { ByteWriter.appendString16(c, to: &out) }
+        let dataLengthAt = out.count
+        ByteWriter.append(UInt32(0), to: &out)
+        JSONValue.object(event.data).encodeBinary(into: &out)
+        let dataLength = UInt32(out.count - dataLengthAt - 4)
+        withUnsafeBytes(of: dataLength.littleEndian) { raw in
+            for i in 0..<4 { out[dataLengthAt + i] = raw[i] }
+        }
+        out.append(contentsOf: previousHash.bytes)
+        let hash = out.withUnsafeBytes { ChainHash(bytes: SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[bodyStart...]))) }
+        out.append(contentsOf: hash.bytes)
+        let bodyLength = UInt32(out.count - bodyStart)
+        let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
+        withUnsafeBytes(of: bodyLength.littleEndian) { raw in for i in 0..<4 { out[frameStart + i] = raw[i] } }
+        withUnsafeBytes(of: crc.littleEndian) { raw in for i in 0..<4 { out[frameStart + 4 + i] = raw[i] } }
+        return hash
+    }
+
+    /// Why a stored field cannot be encoded, or nil when it can.
+    static func problem(with event: ProposedEvent) -> String? {
+        for (name, value) in [("stream", event.stream.name), ("type", event.type), ("actor", event.actor),
+                              ("correlationId", event.correlationId ?? ""), ("causationId", event.causationId ?? "")]
+            where value.utf8.count > Int(UInt16.max) {
+            return "\(name) is longer than \(UInt16.max) bytes"
+        }
+        if event.stream.name.isEmpty { return "stream name is empty" }
+        if event.type.isEmpty { return "type is empty" }
+        return nil
+    }
+
+    /// Decodes a record body whose CRC has been checked; nil when its fields are malformed.
+    static func decode(body: UnsafeRawBufferPointer) -> RecordedEvent? {
+        var r = ByteReader(body)
+        guard let position = r.readUInt64(), let version = r.readInt64(), let occurred = r.readInt64(),
+              let recorded = r.readInt64(), let idBytes = r.readBytes(16), let schema = r.readUInt16(),
+              let flags = r.readUInt8(), r.readUInt8() != nil,
+              let stream = r.readString16(), let type = r.readString16(), let actor = r.readString16() else { return nil }
+        var correlation: String?, causation: String?
+        if flags & Flag.hasCorrelation != 0 { guard let c = r.readString16() else { return nil }; correlation = c }
+        if flags & Flag.hasCausation != 0 { guard let c = r.readString16() else { return nil }; causation = c }
+        guard let dataLength = r.readUInt32(), let dataBytes = r.readBytes(Int(dataLength)) else { return nil }
+        var dataReader = ByteReader(dataBytes)
+        guard case .object(let data)? = JSONValue.decodeBinary(&dataReader), dataReader.remaining == 0,
+              let prev = r.readBytes(32), let own = r.readBytes(32), r.remaining == 0 else { return nil }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: idBytes) }
+        return RecordedEvent(position: LogPosition(bitPattern: position), stream: StreamID(stream), streamVersion: version,
+                             id: UUID(uuid: uuid), type: type, occurredAt: Timestamp(microseconds: occurred),
+                             recordedAt: Timestamp(microseconds: recorded), actor: actor, data: data,
+                             schemaVersion: schema, correlationId: correlation, causationId: causation,
+                             previousHash: ChainHash(bytes: Array(prev)), hash: ChainHash(bytes: Array(own)),
+                             endsBatch: flags & Flag.endsBatch != 0)
+    }
+
+    /// Recomputes a body's own hash from its bytes and compares it with the stored one.
+    static func hashMatches(body: UnsafeRawBufferPointer) -> Bool {
+        guard body.count >= hashesSize else { return false }
+        let computed = SHA256.hash(UnsafeRawBufferPointer(rebasing: body[0..<body.count - 32]))
+        return computed.elementsEqual(UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
+    }
+}

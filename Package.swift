@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "HubLedger",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hubledger", targets: ["hubledger"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "Projections", targets: ["Projections"]),
+    ],
+    targets: [
+        // Bytes, files, locks and hashes. Knows nothing of referrals.
+        .target(name: "EventStore", path: "EventStore", swiftSettings: strict),
+        // What a hub's events mean, and the rules that keep the record trustworthy.
+        .target(name: "HubDomain", dependencies: ["EventStore"], path: "Sources/HubDomain", swiftSettings: strict),
+        // Pure folds of the log into read models. Never opens a file.
+        .target(name: "Projections", dependencies: ["HubDomain", "EventStore"], path: "Projections", swiftSettings: strict),
+        // Parses arguments, calls one library function, prints.
+        .executableTarget(name: "hubledger", dependencies: ["EventStore", "HubDomain", "Projections"],
+                          path: "Sources/hubledger", swiftSettings: strict),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore"], path: "Tests/EventStoreTests"),
+        .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),
+        .testTarget(name: "CLITests", dependencies: ["EventStore"], path: "Tests/CLITests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,47 @@
+import EventStore
+
+enum VerifyCommand: Command {
+    static let spec = CommandSpec(
+        name: "verify", summary: "check every record and the whole hash chain",
+        usage: "verify [--json] [--expect-head POSITION:HASH]",
+        options: [
+            .init(name: "json", valueName: nil, help: "print {ok, events, head, error?}"),
+            .init(name: "expect-head", valueName: "POSITION:HASH", help: "also prove the log still contains this earlier head unchanged"),
+        ],
+        details: "Exit status 0 when the log is intact, 1 at the first broken record or link (named by position).")
+
+    static func run(_ arguments: ParsedArguments) throws {
+        var expected: LogHead?
+        if let text = arguments.value("expect-head") {
+            guard let head = LogHead(text) else { throw CLIError.usage("--expect-head must be POSITION:HASH (64 hex digits), not '\(text)'") }
+            expected = head
+        }
+        let log = try Environment.openLog(arguments)
+        let report = try log.verify(expecting: expected)
+        if arguments.has("json") {
+            var o = JSONObject()
+            o["ok"] = .bool(report.isOK)
+            o["events"] = .int(Int64(report.events))
+            o["head"] = report.head.map(HeadJSON.value) ?? .null
+            if let error = report.error {
+                o["error"] = ["position": .int(error.position), "reason": .string(error.reason)]
+            }
+            if report.tornTail { o["tornTail"] = true }
+            Console.out(JSONValue.object(o).jsonText)
+        } else {
+            if let error = report.error {
+                Console.err("verify FAILED at position \(error.position): \(error.reason)")
+            } else {
+                Console.out("ok: \(report.events) events, head \(report.head.map { $0.description } ?? "(empty log)")")
+            }
+            if report.tornTail { Console.err("note: an interrupted final write follows the head; the next append removes it") }
+        }
+        if !report.isOK { throw CLIError.silentFailure }
+    }
+}
+
+/// `{position, hash}`, as every `--json` output names a head.
+enum HeadJSON {
+    static func value(_ head: LogHead) -> JSONValue { ["position": .int(head.position), "hash": .string(head.hash.hex)] }
+    static func value(_ head: LogHead?) -> JSONValue { head.map(value) ?? .null }
+}
