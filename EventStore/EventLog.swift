@@ -105,6 +105,16 @@ public final class EventLog: Sendable {
         return out
     }
 
+    /// The event at one position, found through the index (checked against the record itself).
+    public func event(at position: LogPosition) throws -> RecordedEvent? {
+        if let index = try? PositionIndex(path: layout.indexFile), let entry = try index.entry(at: position),
+           let event = try LogScanner(layout: layout, depth: .links).readRecord(segment: entry.segment, offset: entry.offset),
+           event.position == position {
+            return event
+        }
+        return try events(from: position, through: position).first
+    }
+
     /// The last event's position and hash, or nil for an empty log.
     public func head() throws -> LogHead? {
         let index = try? PositionIndex(path: layout.indexFile)

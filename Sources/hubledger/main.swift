@@ -2,7 +2,8 @@ import EventStore
 import Foundation
 
 let commands: [any Command.Type] = [
-    InitCommand.self, AppendCommand.self, LogCommand.self, VerifyCommand.self,
+    InitCommand.self, DemoCommand.self, RecordCommand.self, ImportCommand.self, RetractCommand.self,
+    AppendCommand.self, LogCommand.self, VerifyCommand.self,
 ]
 
 let toolHelp = """

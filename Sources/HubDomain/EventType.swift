@@ -1,0 +1,43 @@
+/// The kinds of event a hub records, and the stream each belongs to.
+public enum EventType: String, Sendable, CaseIterable, Codable {
+    case participantRegistered = "ParticipantRegistered"
+    case consentGiven = "ConsentGiven"
+    case consentWithdrawn = "ConsentWithdrawn"
+    case attendanceRecorded = "AttendanceRecorded"
+    case surveyCompleted = "SurveyCompleted"
+    case signpostGiven = "SignpostGiven"
+    case referralReceived = "ReferralReceived"
+    case referralContacted = "ReferralContacted"
+    case referralDeclined = "ReferralDeclined"
+    case referralClosed = "ReferralClosed"
+    case sessionHeld = "SessionHeld"
+    case concernRaised = "ConcernRaised"
+    case concernEscalated = "ConcernEscalated"
+    case concernClosed = "ConcernClosed"
+    case eventRetracted = "EventRetracted"
+
+    /// The entity whose stream holds this event (retractions go to the retracted event's stream).
+    public var entity: EntityKind? {
+        switch self {
+        case .participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted, .signpostGiven:
+            return .participant
+        case .referralReceived, .referralContacted, .referralDeclined, .referralClosed: return .referral
+        case .sessionHeld: return .session
+        case .concernRaised, .concernEscalated, .concernClosed: return .concern
+        case .eventRetracted: return nil
+        }
+    }
+
+    /// Whether this event brings its entity into being (appended with expected version `noStream`).
+    public var isCreation: Bool {
+        [.participantRegistered, .referralReceived, .sessionHeld, .concernRaised].contains(self)
+    }
+}
+
+/// The things a hub keeps a stream for.
+public enum EntityKind: String, Sendable, CaseIterable, Codable {
+    case participant, referral, session, concern
+
+    /// The stream of one entity, e.g. `participant-P-0001`.
+    public func stream(_ id: String) -> String { "\(rawValue)-\(id)" }
+}

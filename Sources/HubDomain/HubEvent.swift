@@ -1,0 +1,110 @@
+import EventStore
+import Foundation
+
+/// A hub event with typed fields: what a recorded event *means*.
+///
+/// Made from a `RecordedEvent` by `HubEvent.init?(_:)`, the one codec between
+/// stored bytes and the domain. Sensitive text is read through `SensitiveText`.
+public enum HubEvent: Sendable, Hashable {
+    case participantRegistered(participant: String, generation: Generation, birthYear: Int?, hub: String, region: Region)
+    case consentGiven(participant: String, scope: ConsentScope, givenBy: ConsentGiver, hasCompetenceNote: Bool)
+    case consentWithdrawn(participant: String, scope: ConsentScope)
+    case attendanceRecorded(participant: String, session: String)
+    case surveyCompleted(participant: String, session: String, happier: Bool, moreConnected: Bool)
+    case signpostGiven(participant: String, service: String, category: SignpostCategory)
+    case referralReceived(referral: String, participant: String, source: ReferralSource, urgent: Bool)
+    case referralContacted(referral: String, channel: ContactChannel)
+    case referralDeclined(referral: String)
+    case referralClosed(referral: String, reason: ClosureReason)
+    case sessionHeld(session: String, hub: String, region: Region, programme: String, week: Int, funder: String?)
+    case concernRaised(concern: String, participant: String, category: ConcernCategory, severity: Severity, dslInformed: Bool)
+    case concernEscalated(concern: String, to: EscalationTarget)
+    case concernClosed(concern: String)
+    case eventRetracted(event: UUID)
+
+    /// Decodes a stored event; nil for types that are not hub events (or malformed data).
+    public init?(type: String, data: JSONObject) {
+        guard let kind = EventType(rawValue: type) else { return nil }
+        func s(_ k: String) -> String? { data[k]?.stringValue }
+        func b(_ k: String) -> Bool? { data[k]?.boolValue }
+        func e<T: RawRepresentable>(_ k: String, _: T.Type) -> T? where T.RawValue == String { s(k).flatMap(T.init(rawValue:)) }
+        switch kind {
+        case .participantRegistered:
+            guard let p = s("participant"), let g = e("generation", Generation.self), let h = s("hub"), let r = e("region", Region.self) else { return nil }
+            self = .participantRegistered(participant: p, generation: g, birthYear: data["birthYear"]?.intValue.map { Int($0) }, hub: h, region: r)
+        case .consentGiven:
+            guard let p = s("participant"), let sc = e("scope", ConsentScope.self), let by = e("givenBy", ConsentGiver.self) else { return nil }
+            let note = SensitiveText.read(data["competenceNote"])
+            self = .consentGiven(participant: p, scope: sc, givenBy: by, hasCompetenceNote: !(note ?? "").isEmpty)
+        case .consentWithdrawn:
+            guard let p = s("participant"), let sc = e("scope", ConsentScope.self) else { return nil }
+            self = .consentWithdrawn(participant: p, scope: sc)
+        case .attendanceRecorded:
+            guard let p = s("participant"), let se = s("session") else { return nil }
+            self = .attendanceRecorded(participant: p, session: se)
+        case .surveyCompleted:
+            guard let p = s("participant"), let se = s("session"), let h = b("happier"), let m = b("moreConnected") else { return nil }
+            self = .surveyCompleted(participant: p, session: se, happier: h, moreConnected: m)
+        case .signpostGiven:
+            guard let p = s("participant"), let sv = s("service"), let c = e("category", SignpostCategory.self) else { return nil }
+            self = .signpostGiven(participant: p, service: sv, category: c)
+        case .referralReceived:
+            guard let r = s("referral"), let p = s("participant"), let so = e("source", ReferralSource.self), let u = b("urgent") else { return nil }
+            self = .referralReceived(referral: r, participant: p, source: so, urgent: u)
+        case .referralContacted:
+            guard let r = s("referral"), let c = e("channel", ContactChannel.self) else { return nil }
+            self = .referralContacted(referral: r, channel: c)
+        case .referralDeclined:
+            guard let r = s("referral") else { return nil }
+            self = .referralDeclined(referral: r)
+        case .referralClosed:
+            guard let r = s("referral"), let why = e("reason", ClosureReason.self) else { return nil }
+            self = .referralClosed(referral: r, reason: why)
+        case .sessionHeld:
+            guard let se = s("session"), let h = s("hub"), let r = e("region", Region.self), let pr = s("programme"),
+                  let w = data["week"]?.intValue else { return nil }
+            self = .sessionHeld(session: se, hub: h, region: r, programme: pr, week: Int(w), funder: s("funder"))
+        case .concernRaised:
+            guard let c = s("concern"), let p = s("participant"), let cat = e("category", ConcernCategory.self),
+                  let sev = e("severity", Severity.self), let d = b("dslInformed") else { return nil }
+            self = .concernRaised(concern: c, participant: p, category: cat, severity: sev, dslInformed: d)
+        case .concernEscalated:
+            guard let c = s("concern"), let to = e("to", EscalationTarget.self) else { return nil }
+            self = .concernEscalated(concern: c, to: to)
+        case .concernClosed:
+            guard let c = s("concern") else { return nil }
+            self = .concernClosed(concern: c)
+        case .eventRetracted:
+            guard let raw = s("event"), let id = UUID(uuidString: raw) else { return nil }
+            self = .eventRetracted(event: id)
+        }
+    }
+
+    /// The participant the event is about, where it names one directly.
+    public var participant: String? {
+        switch self {
+        case .participantRegistered(let p, _, _, _, _), .consentGiven(let p, _, _, _), .consentWithdrawn(let p, _),
+             .attendanceRecorded(let p, _), .surveyCompleted(let p, _, _, _), .signpostGiven(let p, _, _),
+             .referralReceived(_, let p, _, _), .concernRaised(_, let p, _, _, _):
+            return p
+        default: return nil
+        }
+    }
+}
+
+/// A recorded hub event: the store's metadata with the typed meaning.
+public struct DomainEvent: Sendable {
+    public var recorded: RecordedEvent
+    public var event: HubEvent
+
+    public init?(_ recorded: RecordedEvent) {
+        guard let event = HubEvent(type: recorded.type, data: recorded.data) else { return nil }
+        self.recorded = recorded
+        self.event = event
+    }
+
+    public var id: UUID { recorded.id }
+    public var position: LogPosition { recorded.position }
+    public var occurredAt: Timestamp { recorded.occurredAt }
+    public var recordedAt: Timestamp { recorded.recordedAt }
+}

@@ -1,0 +1,106 @@
+import EventStore
+import Foundation
+
+/// Puts facts into the log: checks drafts against the rules and appends the
+/// accepted ones as one all-or-nothing batch.
+public struct Recorder: Sendable {
+    /// What a submission did.
+    public struct Outcome: Sendable {
+        /// The newly appended events, with their positions.
+        public var appended: [(position: LogPosition, id: UUID, type: String)]
+        /// Lines whose `id` was already in the log with the same content (idempotent re-import).
+        public var alreadyPresent: Int
+        public var head: LogHead?
+        /// Set when the store removed an interrupted earlier write before appending.
+        public var recovery: String?
+    }
+
+    public let log: EventLog
+    public let actor: String
+    public let clock: @Sendable () -> Timestamp
+
+    public init(log: EventLog, actor: String, clock: @escaping @Sendable () -> Timestamp = { .now }) {
+        self.log = log; self.actor = actor; self.clock = clock
+    }
+
+    /// Checks every draft (reporting all problems, not only the first) and appends them atomically.
+    ///
+    /// Creation events go to their own new stream with expected version `noStream`, every other
+    /// stream touched with the exact version the checks saw, so a concurrent writer can never slip
+    /// a contradicting fact in between: on a conflict the whole check is run again.
+    /// - Throws: `DomainError.rejected` with every problem found; nothing is written then.
+    public func submit(_ drafts: [EventDraft], dryRun: Bool = false) throws -> Outcome {
+        for _ in 0..<8 {
+            let state = try LedgerState.load(from: log)
+            let (proposals, alreadyPresent) = try check(drafts, against: state)
+            if dryRun || proposals.isEmpty {
+                return Outcome(appended: [], alreadyPresent: alreadyPresent, head: try log.head(), recovery: nil)
+            }
+            var expectations: [StreamID: ExpectedVersion] = [:]
+            for event in proposals where expectations[event.stream] == nil {
+                expectations[event.stream] = state.version(of: event.stream.name).map { .exact($0) } ?? .noStream
+            }
+            do {
+                let result = try log.append(AppendBatch(events: proposals, expectations: expectations))
+                let appended = zip(result.positions, proposals).map { (position: $0, id: $1.id, type: $1.type) }
+                return Outcome(appended: appended, alreadyPresent: alreadyPresent, head: result.head, recovery: result.recovery)
+            } catch EventStoreError.wrongExpectedVersion {
+                continue
+            } catch let error as EventStoreError {
+                throw DomainError.store(error)
+            }
+        }
+        throw DomainError.conflictPersisted
+    }
+
+    /// Runs the rules over the drafts in order, each seeing the ones before it.
+    func check(_ drafts: [EventDraft], against initial: LedgerState) throws -> ([ProposedEvent], Int) {
+        var state = initial
+        var problems: [InputProblem] = []
+        var proposals: [ProposedEvent] = []
+        var alreadyPresent = 0
+        var seenIDs: [UUID: Int] = [:]
+        let now = clock()
+        for draft in drafts {
+            if let id = draft.id {
+                if let line = seenIDs[id] {
+                    problems.append(draft.problem("id", "the same id is used on line \(line)"))
+                    continue
+                }
+                seenIDs[id] = draft.line
+                if let facts = initial.events[id] {
+                    if try isSame(draft, as: facts) { alreadyPresent += 1 } else {
+                        problems.append(draft.problem("id", "id \(id.uuidString.lowercased()) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
+                    }
+                    continue
+                }
+            }
+            let (event, found) = Rules.check(draft, against: state, now: now, actor: actor)
+            problems += found
+            if let event {
+                proposals.append(event)
+                state.apply(id: event.id, stream: event.stream.name, type: event.type, data: event.data, position: nil)
+            }
+        }
+        if !problems.isEmpty { throw DomainError.rejected(problems) }
+        return (proposals, alreadyPresent)
+    }
+
+    /// Whether a draft carrying an existing id is a retry of that very event.
+    func isSame(_ draft: EventDraft, as facts: LedgerState.EventFacts) throws -> Bool {
+        guard let position = facts.position, let stored = try log.event(at: position) else { return false }
+        guard stored.type == draft.type, Timestamp(rfc3339: draft.occurredAt) == stored.occurredAt else { return false }
+        // Compare the data as the rules would have normalised it.
+        var normalised = JSONObject()
+        if let type = EventType(rawValue: draft.type) {
+            for spec in Schema.fields(of: type) {
+                guard let value = draft.data[spec.name], value != .null else { continue }
+                if case .eventID = spec.kind, let raw = value.stringValue { normalised[spec.name] = .string(raw.lowercased()) }
+                else if spec.isSensitive, let text = value.stringValue { normalised[spec.name] = SensitiveText.store(text) }
+                else { normalised[spec.name] = value }
+            }
+            if draft.data.keys.contains(where: { key in !Schema.fields(of: type).contains { $0.name == key } }) { return false }
+        }
+        return normalised == stored.data
+    }
+}

@@ -1,0 +1,89 @@
+import EventStore
+import Foundation
+
+/// A facilitator's attendance register: CSV with a `participant` column and
+/// optional `happier` and `more_connected` (yes/no) survey answers.
+///
+/// Each row becomes an `AttendanceRecorded` (and a `SurveyCompleted` when both
+/// answers are given) at the session's own time, with ids derived from the
+/// session and participant — so importing the same register twice changes nothing.
+public enum Register {
+    public static func drafts(from bytes: [UInt8], file: String, session: String, log: EventLog) throws -> (drafts: [EventDraft], problems: [InputProblem]) {
+        var problems: [InputProblem] = []
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is not UTF-8 text")])
+        }
+        guard let held = try sessionTime(session, log: log) else {
+            return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
+        guard let headerLine = lines.first else {
+            return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is empty (expected a header: participant[,happier,more_connected])")])
+        }
+        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known = ["participant", "happier", "more_connected"]
+        for column in header where !known.contains(column) {
+            problems.append(InputProblem(file: file, line: 1, field: column, reason: "unknown column (columns: participant, happier, more_connected)"))
+        }
+        guard let pCol = header.firstIndex(of: "participant") else {
+            problems.append(InputProblem(file: file, line: 1, field: "participant", reason: "the header has no participant column"))
+            return ([], problems)
+        }
+        let hCol = header.firstIndex(of: "happier"), cCol = header.firstIndex(of: "more_connected")
+        var drafts: [EventDraft] = []
+        for (i, line) in lines.enumerated().dropFirst() {
+            let n = i + 1
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == header.count else {
+                problems.append(InputProblem(file: file, line: n, field: nil, reason: "\(cells.count) cells where the header has \(header.count)"))
+                continue
+            }
+            let participant = cells[pCol]
+            func answer(_ col: Int?, _ name: String) -> Bool?? {
+                guard let col else { return .some(nil) }
+                switch cells[col].lowercased() {
+                case "": return .some(nil)
+                case "yes", "y", "true": return .some(true)
+                case "no", "n", "false": return .some(false)
+                default:
+                    problems.append(InputProblem(file: file, line: n, field: name, reason: "'\(cells[col])' is not yes or no"))
+                    return nil
+                }
+            }
+            guard let happier = answer(hCol, "happier"), let connected = answer(cCol, "more_connected") else { continue }
+            if (happier == nil) != (connected == nil) {
+                problems.append(InputProblem(file: file, line: n, field: happier == nil ? "happier" : "more_connected",
+                                             reason: "give both survey answers or neither"))
+                continue
+            }
+            drafts.append(EventDraft(type: EventType.attendanceRecorded.rawValue, occurredAt: held.rfc3339,
+                                     data: ["participant": .string(participant), "session": .string(session)],
+                                     id: DerivedID.make("register", session, participant, "attendance"), file: file, line: n))
+            if let happier, let connected {
+                drafts.append(EventDraft(type: EventType.surveyCompleted.rawValue, occurredAt: held.rfc3339,
+                                         data: ["participant": .string(participant), "session": .string(session),
+                                                "happier": .bool(happier), "moreConnected": .bool(connected)],
+                                         id: DerivedID.make("register", session, participant, "survey"), file: file, line: n))
+            }
+        }
+        return (drafts, problems)
+    }
+
+    static func sessionTime(_ session: String, log: EventLog) throws -> Timestamp? {
+        try log.events(in: StreamID(EntityKind.session.stream(session))).first { $0.type == EventType.sessionHeld.rawValue }?.occurredAt
+    }
+}
+
+/// Stable event ids derived from names (a name-based UUID over SHA-256), so
+/// generated and re-imported events are recognised as the same event.
+public enum DerivedID {
+    public static func make(_ parts: String...) -> UUID {
+        var bytes = Array(SHA256.hash(Array(parts.joined(separator: "\u{1F}").utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}

@@ -1,0 +1,123 @@
+import EventStore
+import Foundation
+
+/// The rules that keep the record trustworthy: what is refused, and why.
+///
+/// Consent problems are not refused (an attendance is a fact); they are
+/// flagged by `ConsentRules` for the safeguarding review.
+public enum Rules {
+    /// How far ahead of the clock an `occurredAt` may be (clock skew, time zones).
+    public static let futureAllowance: Double = 86_400
+
+    static func isValidID(_ s: String) -> Bool {
+        let bytes = Array(s.utf8)
+        guard (1...64).contains(bytes.count), let first = bytes.first, isAlnum(first) else { return false }
+        return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+    }
+
+    static func isAlnum(_ c: UInt8) -> Bool { (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) }
+
+    /// Checks one draft against the state; returns the event to append (stream, normalised data) or the problems.
+    static func check(_ draft: EventDraft, against state: LedgerState, now: Timestamp, actor: String)
+        -> (event: ProposedEvent?, problems: [InputProblem]) {
+        var problems: [InputProblem] = []
+        guard let type = EventType(rawValue: draft.type) else {
+            let known = EventType.allCases.map(\.rawValue).joined(separator: ", ")
+            return (nil, [draft.problem("type", "unknown event type '\(draft.type)' (known: \(known))")])
+        }
+        var occurredAt = Timestamp(microseconds: 0)
+        if let t = Timestamp(rfc3339: draft.occurredAt) {
+            occurredAt = t
+            if t > now.adding(seconds: futureAllowance) {
+                problems.append(draft.problem("occurredAt", "\(draft.occurredAt) is more than a day in the future"))
+            }
+        } else {
+            problems.append(draft.problem("occurredAt", "'\(draft.occurredAt)' is not a valid RFC 3339 date-time (e.g. 2024-03-01T10:00:00Z)"))
+        }
+        let specs = Schema.fields(of: type)
+        for key in draft.data.keys where !specs.contains(where: { $0.name == key }) {
+            problems.append(draft.problem(key, "unknown field for \(type.rawValue) (fields: \(specs.map(\.name).joined(separator: ", ")))"))
+        }
+        var data = JSONObject()
+        for spec in specs {
+            guard let value = draft.data[spec.name], value != .null else {
+                if spec.isRequired { problems.append(draft.problem(spec.name, "missing (required for \(type.rawValue))")) }
+                continue
+            }
+            switch checkValue(value, spec: spec, type: type, state: state, draft: draft) {
+            case .success(let normalised): data[spec.name] = normalised
+            case .failure(let problem): problems.append(problem)
+            }
+        }
+        guard problems.isEmpty else { return (nil, problems) }
+
+        var stream: String
+        if type == .eventRetracted {
+            guard let raw = data["event"]?.stringValue, let target = UUID(uuidString: raw), let facts = state.events[target] else {
+                return (nil, [draft.problem("event", "no such event in the log")])
+            }
+            if facts.isRetracted { return (nil, [draft.problem("event", "event \(raw) is already retracted")]) }
+            if facts.type == EventType.eventRetracted.rawValue {
+                return (nil, [draft.problem("event", "a retraction cannot itself be retracted; record a new event instead")])
+            }
+            stream = facts.stream
+        } else {
+            guard let entity = type.entity, let field = Schema.streamField(of: type), let key = data[field]?.stringValue else {
+                return (nil, [draft.problem(nil, "cannot tell which stream this event belongs to")])
+            }
+            stream = entity.stream(key)
+        }
+        if case .surveyCompleted = type, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue,
+           !state.attendances.contains(LedgerState.attendanceKey(p, s)) {
+            problems.append(draft.problem("session", "\(p) has no recorded attendance at session \(s); record the attendance first"))
+        }
+        if case .attendanceRecorded = type, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue,
+           state.attendances.contains(LedgerState.attendanceKey(p, s)) {
+            problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
+        }
+        guard problems.isEmpty else { return (nil, problems) }
+        let event = ProposedEvent(id: draft.id ?? UUID(), stream: StreamID(stream), type: type.rawValue,
+                                  occurredAt: occurredAt, actor: actor, data: data)
+        return (event, [])
+    }
+
+    static func checkValue(_ value: JSONValue, spec: FieldSpec, type: EventType, state: LedgerState, draft: EventDraft) -> Result<JSONValue, InputProblem> {
+        let name = spec.name
+        switch spec.kind {
+        case .id(let kind, let creates):
+            guard case .string(let id) = value else { return .failure(draft.problem(name, "must be a string, not a \(value.typeName)")) }
+            guard isValidID(id) else {
+                return .failure(draft.problem(name, "'\(id)' is not a valid id (1–64 letters, digits, '-', '_' or '.')"))
+            }
+            if creates {
+                if state.exists(kind, id) { return .failure(draft.problem(name, "\(kind.rawValue) \(id) already exists; a \(type.rawValue) may be recorded once")) }
+            } else if !state.exists(kind, id) {
+                return .failure(draft.problem(name, "unknown \(kind.rawValue) \(id) (not registered in the log or earlier in this input)"))
+            }
+            return .success(value)
+        case .eventID:
+            guard case .string(let raw) = value, UUID(uuidString: raw) != nil else {
+                return .failure(draft.problem(name, "must be an event id (a UUID)"))
+            }
+            return .success(.string(raw.lowercased()))
+        case .text:
+            guard case .string(let text) = value else { return .failure(draft.problem(name, "must be a string, not a \(value.typeName)")) }
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .failure(draft.problem(name, "must not be empty")) }
+            guard text.utf8.count <= 10_000 else { return .failure(draft.problem(name, "longer than 10,000 bytes")) }
+            return .success(spec.isSensitive ? SensitiveText.store(text) : value)
+        case .choice(let allowed):
+            guard case .string(let text) = value else { return .failure(draft.problem(name, "must be a string, not a \(value.typeName)")) }
+            guard allowed.contains(text) else {
+                return .failure(draft.problem(name, "'\(text)' is not one of \(allowed.joined(separator: " | "))"))
+            }
+            return .success(value)
+        case .bool:
+            guard case .bool = value else { return .failure(draft.problem(name, "must be true or false, not a \(value.typeName)")) }
+            return .success(value)
+        case .integer(let range):
+            guard case .int(let n) = value else { return .failure(draft.problem(name, "must be a whole number, not \(value.jsonText)")) }
+            guard range.contains(n) else { return .failure(draft.problem(name, "\(n) is outside \(range.lowerBound)…\(range.upperBound)")) }
+            return .success(value)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import EventStore
+import Foundation
+import HubDomain
+
+enum DemoCommand: Command {
+    static let spec = CommandSpec(
+        name: "demo", summary: "fill a store with a realistic synthetic history (no real people)",
+        usage: "demo [--participants N] [--seed S]",
+        options: [
+            .init(name: "participants", valueName: "N", help: "how many synthetic participants (default 1200)"),
+            .init(name: "seed", valueName: "S", help: "the random seed (default 1); the same seed gives the same history"),
+        ],
+        details: "Creates the store if it does not exist. Running it again with the same seed changes nothing.")
+
+    static func run(_ arguments: ParsedArguments) throws {
+        var participants = 1200
+        if let text = arguments.value("participants") {
+            guard let n = Int(text), (1...1_000_000).contains(n) else { throw CLIError.usage("--participants must be 1…1000000, not '\(text)'") }
+            participants = n
+        }
+        var seed: UInt64 = 1
+        if let text = arguments.value("seed") {
+            guard let s = UInt64(text) else { throw CLIError.usage("--seed must be a whole number, not '\(text)'") }
+            seed = s
+        }
+        let path = Environment.storePath(arguments)
+        if (try? EventLog(path: path)) == nil {
+            _ = try EventLog.create(at: path)
+        }
+        let drafts = Demo(participants: participants, seed: seed).drafts()
+        let outcome = try Submission.submit(drafts, arguments: arguments)
+        var counts: [String: Int] = [:]
+        for draft in drafts { counts[draft.type, default: 0] += 1 }
+        if outcome.appended.isEmpty {
+            Console.out("The demo history (seed \(seed)) is already in \(path); nothing written.")
+        } else {
+            Console.out("Wrote \(outcome.appended.count) synthetic events to \(path):")
+        }
+        for (type, n) in counts.sorted(by: { $0.key < $1.key }) { Console.out("  \(type.padding(toLength: 22, withPad: " ", startingAt: 0)) \(n)") }
+        Console.out("""
+
+        Next, try:
+          hubledger verify                      prove the log was not altered
+          hubledger audit                       recompute the published figures
+          hubledger referrals --status awaiting-first-attendance
+          hubledger review                      the safeguarding review
+          hubledger history P-0001              one participant's chronology
+        (add --store \(path) if it is not your default store)
+        """)
+    }
+}

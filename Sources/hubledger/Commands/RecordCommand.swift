@@ -1,0 +1,91 @@
+import EventStore
+import Foundation
+import HubDomain
+
+enum RecordCommand: Command {
+    static let spec = CommandSpec(
+        name: "record", summary: "record one event, checked against the hub's rules",
+        usage: "record <Type> --<field> <value> … [--occurred-at T] [--id UUID] [--dry-run]",
+        options: [
+            .init(name: "occurred-at", valueName: "T", help: "when it happened, RFC 3339 (default: now)"),
+            .init(name: "id", valueName: "UUID", help: "the event's id (default: a new one); retrying with the same id is safe"),
+            .init(name: "dry-run", valueName: nil, help: "check only; write nothing"),
+            .init(name: "json", valueName: nil, help: "print {position, id, type}"),
+        ],
+        positionals: 1...1, acceptsFieldOptions: true,
+        details: """
+        Types and their fields:
+        \(EventType.allCases.map { "  \($0.rawValue): " + Schema.fields(of: $0).map { $0.isRequired ? $0.name : $0.name + "?" }.joined(separator: ", ") }.joined(separator: "\n"))
+        Booleans are true/false (or yes/no); numbers are whole numbers.
+        Example: hubledger record AttendanceRecorded --participant P-0001 --session S-0003
+        """)
+
+    static func run(_ arguments: ParsedArguments) throws {
+        let typeName = arguments.positionals[0]
+        guard let type = EventType(rawValue: typeName) else {
+            throw CLIError.usage("unknown event type '\(typeName)' (see `hubledger record --help`)")
+        }
+        var data = JSONObject()
+        let specs = Schema.fields(of: type)
+        for (name, text) in arguments.fields {
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                throw CLIError.usage("\(type.rawValue) has no field --\(name) (fields: \(specs.map(\.name).joined(separator: ", ")))")
+            }
+            data[name] = try value(text, for: spec)
+        }
+        var id: UUID?
+        if let raw = arguments.value("id") {
+            guard let parsed = UUID(uuidString: raw) else { throw CLIError.usage("--id must be a UUID, not '\(raw)'") }
+            id = parsed
+        }
+        let occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
+        let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
+        let outcome = try Submission.submit([draft], arguments: arguments)
+        if let event = outcome.appended.first {
+            if arguments.has("json") {
+                Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.uuidString.lowercased()), "type": .string(event.type)]).jsonText)
+            } else {
+                Console.out("recorded \(event.type) at position \(event.position), id \(event.id.uuidString.lowercased())")
+            }
+        } else if arguments.has("dry-run") {
+            Console.out("ok: the event passes every rule (dry run, nothing written)")
+        } else {
+            Console.out("already recorded (same id and content); nothing written")
+        }
+    }
+
+    /// Turns command-line text into the JSON type the field expects.
+    static func value(_ text: String, for spec: FieldSpec) throws -> JSONValue {
+        switch spec.kind {
+        case .bool:
+            switch text.lowercased() {
+            case "true", "yes": return .bool(true)
+            case "false", "no": return .bool(false)
+            default: throw CLIError.usage("--\(spec.name) must be true or false, not '\(text)'")
+            }
+        case .integer:
+            guard let n = Int64(text) else { throw CLIError.usage("--\(spec.name) must be a whole number, not '\(text)'") }
+            return .int(n)
+        default:
+            return .string(text)
+        }
+    }
+}
+
+/// Runs a submission through the recorder and turns its refusals into CLI errors.
+enum Submission {
+    static func submit(_ drafts: [EventDraft], arguments: ParsedArguments) throws -> Recorder.Outcome {
+        let log = try Environment.openLog(arguments)
+        let recorder = Recorder(log: log, actor: Environment.actor())
+        do {
+            let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
+            if let recovery = outcome.recovery { Console.err("recovered: \(recovery)") }
+            return outcome
+        } catch DomainError.rejected(let problems) {
+            for problem in problems { Console.err(problem.description) }
+            throw CLIError.failure("\(problems.count) problem(s) found; nothing was written")
+        } catch let error as DomainError {
+            throw CLIError.failure(error.description)
+        }
+    }
+}

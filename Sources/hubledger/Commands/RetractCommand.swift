@@ -1,0 +1,24 @@
+import EventStore
+import Foundation
+import HubDomain
+
+enum RetractCommand: Command {
+    static let spec = CommandSpec(
+        name: "retract", summary: "correct the record: mark one event as retracted, with the reason",
+        usage: "retract EVENT_ID --reason TEXT",
+        options: [.init(name: "reason", valueName: "TEXT", help: "why the event was wrong (required; kept as sensitive text)")],
+        positionals: 1...1,
+        details: "Nothing is edited or deleted: an EventRetracted is appended to the event's stream, every read model ignores the event, and the chronology shows it struck through with the reason.")
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard let reason = arguments.value("reason") else { throw CLIError.usage("--reason TEXT is required") }
+        let target = arguments.positionals[0]
+        guard UUID(uuidString: target) != nil else { throw CLIError.usage("EVENT_ID must be an event id (a UUID), not '\(target)'") }
+        let draft = EventDraft(type: EventType.eventRetracted.rawValue, occurredAt: Timestamp.now.rfc3339,
+                               data: ["event": .string(target), "reason": .string(reason)], file: "command line", line: 1)
+        let outcome = try Submission.submit([draft], arguments: arguments)
+        if let event = outcome.appended.first {
+            Console.out("retracted \(target.lowercased()) (retraction at position \(event.position), id \(event.id.uuidString.lowercased()))")
+        }
+    }
+}
