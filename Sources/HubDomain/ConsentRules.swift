@@ -9,6 +9,11 @@ public struct ConsentRecord: Sendable, Codable, Hashable {
     /// nil for a withdrawal.
     public var givenBy: ConsentGiver?
     public var hasCompetenceNote: Bool
+
+    public init(eventID: String, position: LogPosition, occurredAt: Timestamp, scope: ConsentScope, givenBy: ConsentGiver?, hasCompetenceNote: Bool) {
+        self.eventID = eventID; self.position = position; self.occurredAt = occurredAt
+        self.scope = scope; self.givenBy = givenBy; self.hasCompetenceNote = hasCompetenceNote
+    }
 }
 
 /// The consent rules that flag (never refuse) an attendance or survey for review.
@@ -47,15 +52,5 @@ public enum ConsentRules {
     public static func flag(surveyWith records: [ConsentRecord], at time: Timestamp) -> ConsentRule? {
         guard let current = decision(.surveys, in: records, at: time), current.givenBy != nil else { return .surveyConsentMissing }
         return nil
-    }
-}
-
-extension Timestamp: Codable {
-    public init(from decoder: any Decoder) throws {
-        self.init(microseconds: try decoder.singleValueContainer().decode(Int64.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(microseconds)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 
 let commands: [any Command.Type] = [
     InitCommand.self, DemoCommand.self, RecordCommand.self, ImportCommand.self, RetractCommand.self,
+    HistoryCommand.self, ReviewCommand.self, ReferralsCommand.self, AuditCommand.self, RebuildCommand.self,
     AppendCommand.self, LogCommand.self, VerifyCommand.self,
 ]
 

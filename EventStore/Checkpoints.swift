@@ -1,0 +1,55 @@
+import Foundation
+
+/// A saved read-model state and the log head it was computed at.
+public struct Checkpoint: Sendable, Equatable {
+    public var head: LogHead
+    public var state: [UInt8]
+    public init(head: LogHead, state: [UInt8]) { self.head = head; self.state = state }
+}
+
+/// Opaque, named checkpoints kept under the store, for projections to resume from.
+///
+/// The store neither knows nor cares what the state means. Saves are atomic
+/// (new file, fsync, rename) and serialised by a per-name lock; a checkpoint
+/// only ever moves forward. A checkpoint whose head no longer matches the log
+/// is the caller's to discard.
+extension EventLog {
+    static let checkpointMagic = Array("HLCKPT01".utf8)
+
+    func checkpointPath(_ name: String) -> String { layout.checkpoints + "/" + name + ".ckpt" }
+
+    /// The saved checkpoint, or nil when there is none or it is unreadable (torn, damaged).
+    public func loadCheckpoint(named name: String) -> Checkpoint? {
+        guard let bytes = Directory.readFile(checkpointPath(name)), bytes.count >= 8 + 8 + 32 + 4,
+              Array(bytes[0..<8]) == EventLog.checkpointMagic else { return nil }
+        return bytes.withUnsafeBytes { raw -> Checkpoint? in
+            var r = ByteReader(raw, offset: 8)
+            guard let position = r.readUInt64(), let hash = r.readBytes(32), let crc = r.readUInt32(),
+                  let state = r.readBytes(r.remaining), CRC32C.checksum(state) == crc else { return nil }
+            return Checkpoint(head: LogHead(position: LogPosition(position), hash: ChainHash(bytes: Array(hash))), state: Array(state))
+        }
+    }
+
+    /// Saves a checkpoint unless one at the same or a later position is already saved.
+    public func saveCheckpoint(_ checkpoint: Checkpoint, named name: String) throws {
+        try? Directory.create(layout.checkpoints)
+        let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
+        try lock.lockExclusive()
+        defer { lock.unlock() }
+        if let existing = loadCheckpoint(named: name), existing.head.position >= checkpoint.head.position { return }
+        var out = EventLog.checkpointMagic
+        ByteWriter.append(UInt64(checkpoint.head.position), to: &out)
+        out += checkpoint.head.hash.bytes
+        ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &out)
+        out += checkpoint.state
+        try Directory.writeAtomically(out, to: checkpointPath(name), directory: layout.checkpoints)
+    }
+
+    /// Removes every checkpoint (for `rebuild`), or just the named one.
+    public func discardCheckpoints(named name: String? = nil) throws {
+        for file in (try? Directory.entries(layout.checkpoints)) ?? [] where file.hasSuffix(".ckpt") {
+            if let name, file != name + ".ckpt" { continue }
+            unlink(layout.checkpoints + "/" + file)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import EventStore
+import Foundation
+import HubDomain
+
+/// Everything the published figures are computed from. Holds counts' raw
+/// material (who attended which session, what each survey said), never free text.
+public struct AuditProjection: Projection {
+    public static let name = "audit"
+
+    struct Session: Codable, Sendable {
+        var id: UUID
+        var at: Timestamp
+        var region: Region
+        var funder: String?
+        var programme: String
+        var week: Int
+    }
+
+    struct Attendance: Codable, Sendable { var id: UUID; var participant: String; var session: String }
+    struct Survey: Codable, Sendable { var id: UUID; var session: String; var happier: Bool; var moreConnected: Bool }
+    struct Tally<Category: Codable & Sendable>: Codable, Sendable { var id: UUID; var at: Timestamp; var category: Category }
+    struct Concern: Codable, Sendable { var id: UUID; var at: Timestamp; var category: ConcernCategory; var severity: Severity }
+
+    var referrals = ReferralProjection()
+    var sessions: [String: Session] = [:]
+    var attendances: [Attendance] = []
+    var surveys: [Survey] = []
+    var generations: [String: Generation] = [:]
+    var signposts: [Tally<SignpostCategory>] = []
+    var concerns: [Concern] = []
+    var retracted: Set<UUID> = []
+
+    public init() {}
+
+    public mutating func apply(_ event: DomainEvent) {
+        referrals.apply(event)
+        switch event.event {
+        case .sessionHeld(let s, _, let region, let programme, let week, let funder):
+            sessions[s] = Session(id: event.id, at: event.occurredAt, region: region, funder: funder, programme: programme, week: week)
+        case .attendanceRecorded(let p, let s): attendances.append(Attendance(id: event.id, participant: p, session: s))
+        case .surveyCompleted(_, let s, let happier, let connected):
+            surveys.append(Survey(id: event.id, session: s, happier: happier, moreConnected: connected))
+        case .participantRegistered(let p, let generation, _, _, _): generations[p] = generation
+        case .signpostGiven(_, _, let category): signposts.append(Tally(id: event.id, at: event.occurredAt, category: category))
+        case .concernRaised(_, _, let category, let severity, _):
+            concerns.append(Concern(id: event.id, at: event.occurredAt, category: category, severity: severity))
+        case .eventRetracted(let target): retracted.insert(target)
+        default: break
+        }
+    }
+
+    /// Computes every figure for sessions held within `period` (both ends inclusive; nil = unbounded).
+    public func figures(period: AuditPeriod) -> [AuditFigure] {
+        let liveSessions = sessions.filter { !retracted.contains($0.value.id) && period.contains($0.value.at) }
+        var figures: [AuditFigure] = []
+
+        var byRegion: [String: Int] = [:], byFunder: [String: Int] = [:]
+        for s in liveSessions.values { byRegion[s.region.rawValue, default: 0] += 1; byFunder[s.funder ?? "none", default: 0] += 1 }
+        figures.append(AuditFigure(name: "sessions", value: .int(Int64(liveSessions.count)),
+                                   definition: "Sessions held (SessionHeld, not retracted) whose date falls in the period.",
+                                   breakdowns: [("byRegion", byRegion), ("byFunder", byFunder)]))
+
+        let liveAttendances = attendances.filter { !retracted.contains($0.id) && liveSessions[$0.session] != nil }
+        var attendees: [String: Set<String>] = [:]
+        for a in liveAttendances { attendees[a.session, default: []].insert(a.participant) }
+        let people = Set(liveAttendances.map(\.participant))
+        var byGeneration: [String: Int] = [:]
+        for p in people { byGeneration[generations[p]?.rawValue ?? "unknown", default: 0] += 1 }
+        figures.append(AuditFigure(name: "participants", value: .int(Int64(people.count)),
+                                   definition: "Distinct participants with at least one attendance (not retracted) at a session in the period.",
+                                   breakdowns: [("byGeneration", byGeneration)]))
+        figures.append(AuditFigure(name: "attendances", value: .int(Int64(liveAttendances.count)),
+                                   definition: "Attendances (AttendanceRecorded, not retracted) at sessions in the period."))
+
+        let liveSurveys = surveys.filter { !retracted.contains($0.id) && liveSessions[$0.session] != nil }
+        figures.append(.rate("happierRate", liveSurveys.filter(\.happier).count, liveSurveys.count,
+                             "Surveys answering happier = true ÷ surveys (SurveyCompleted, not retracted) for sessions in the period."))
+        figures.append(.rate("connectedRate", liveSurveys.filter(\.moreConnected).count, liveSurveys.count,
+                             "Surveys answering moreConnected = true ÷ surveys for sessions in the period."))
+        figures.append(.rate("surveyResponseRate", liveSurveys.count, liveAttendances.count,
+                             "Surveys ÷ attendances, for sessions in the period."))
+
+        // Weekly return: per programme, week w-1 attendees who came back in week w.
+        var weeks: [String: [Int: Set<String>]] = [:]
+        for (id, s) in liveSessions { weeks[s.programme, default: [:]][s.week, default: []].formUnion(attendees[id] ?? []) }
+        var returned = 0, before = 0
+        for programme in weeks.values {
+            for w in 2...10 {
+                guard let previous = programme[w - 1], let current = programme[w] else { continue }
+                returned += previous.intersection(current).count
+                before += previous.count
+            }
+        }
+        figures.append(.rate("weeklyReturnRate", returned, before,
+                             "Over every programme and week w = 2…10 where sessions of weeks w−1 and w exist: Σ|attendees(w−1) ∩ attendees(w)| ÷ Σ|attendees(w−1)|."))
+
+        let pipeline = referrals.pipeline(now: Timestamp(microseconds: 0)).filter { period.contains($0.receivedAt) }
+        var bySource: [String: Int] = [:]
+        for r in pipeline { bySource[r.source.rawValue, default: 0] += 1 }
+        figures.append(AuditFigure(name: "referrals", value: .int(Int64(pipeline.count)),
+                                   definition: "Referrals received (ReferralReceived, not retracted) in the period.",
+                                   breakdowns: [("bySource", bySource)]))
+        let days = pipeline.compactMap(\.daysToFirstAttendance)
+        figures.append(AuditFigure(name: "medianDaysToFirstAttendance", value: median(days).map { .double($0) } ?? .null,
+                                   definition: "Median over referrals in the period that have a first attendance of (that session's occurredAt − the referral's occurredAt) ÷ 86,400 s.",
+                                   count: days.count))
+
+        let liveSignposts = signposts.filter { !retracted.contains($0.id) && period.contains($0.at) }
+        var byCategory: [String: Int] = [:]
+        for s in liveSignposts { byCategory[s.category.rawValue, default: 0] += 1 }
+        figures.append(AuditFigure(name: "signposts", value: .int(Int64(liveSignposts.count)),
+                                   definition: "Signposts given (SignpostGiven, not retracted) in the period.", breakdowns: [("byCategory", byCategory)]))
+        let liveConcerns = concerns.filter { !retracted.contains($0.id) && period.contains($0.at) }
+        var concernCategory: [String: Int] = [:], concernSeverity: [String: Int] = [:]
+        for c in liveConcerns { concernCategory[c.category.rawValue, default: 0] += 1; concernSeverity[c.severity.rawValue, default: 0] += 1 }
+        figures.append(AuditFigure(name: "concerns", value: .int(Int64(liveConcerns.count)),
+                                   definition: "Concerns raised (ConcernRaised, not retracted) in the period; counts only.",
+                                   breakdowns: [("byCategory", concernCategory), ("bySeverity", concernSeverity)]))
+        return figures
+    }
+}
+
+/// The audit's period: session dates (and, for referrals, signposts and concerns, their own dates) within it count.
+public struct AuditPeriod: Sendable {
+    public var from: Timestamp?
+    public var to: Timestamp?
+    public init(from: Timestamp? = nil, to: Timestamp? = nil) { self.from = from; self.to = to }
+    func contains(_ t: Timestamp) -> Bool { (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true) }
+}
+
+/// One published figure with its definition and working.
+public struct AuditFigure: Sendable {
+    public var name: String
+    public var value: JSONValue
+    public var numerator: Int?
+    public var denominator: Int?
+    public var definition: String
+    public var breakdowns: [(String, [String: Int])] = []
+    /// For medians: how many values it was taken over.
+    public var count: Int?
+
+    init(name: String, value: JSONValue, numerator: Int? = nil, denominator: Int? = nil, definition: String,
+         breakdowns: [(String, [String: Int])] = [], count: Int? = nil) {
+        self.name = name; self.value = value; self.numerator = numerator; self.denominator = denominator
+        self.definition = definition; self.breakdowns = breakdowns; self.count = count
+    }
+
+    static func rate(_ name: String, _ numerator: Int, _ denominator: Int, _ definition: String) -> AuditFigure {
+        AuditFigure(name: name, value: denominator == 0 ? .null : .double(Double(numerator) / Double(denominator)),
+                    numerator: numerator, denominator: denominator, definition: definition)
+    }
+
+    public var numericValue: Double? { value.doubleValue }
+
+    public var json: JSONValue {
+        var o: JSONObject = ["value": value]
+        if let numerator { o["numerator"] = .int(Int64(numerator)) }
+        if let denominator { o["denominator"] = .int(Int64(denominator)) }
+        if let count { o["count"] = .int(Int64(count)) }
+        o["definition"] = .string(definition)
+        for (key, table) in breakdowns {
+            o[key] = .object(JSONObject(table.sorted { $0.key < $1.key }.map { (key: $0.key, value: .int(Int64($0.value))) }))
+        }
+        return .object(o)
+    }
+}

@@ -1,0 +1,115 @@
+import EventStore
+import Foundation
+import HubDomain
+
+/// Referrals and what became of them, with the attendances needed to find each first attendance.
+public struct ReferralProjection: Projection {
+    public static let name = "referrals"
+
+    struct Referral: Codable, Sendable {
+        var referral: String
+        var participant: String
+        var source: ReferralSource
+        var urgent: Bool
+        var receivedAt: Timestamp
+        var eventID: UUID
+        var contacts: [Stamp] = []
+        var declines: [Stamp] = []
+        var closures: [Stamp] = []
+    }
+
+    struct Stamp: Codable, Sendable { var id: UUID; var at: Timestamp }
+    struct Attendance: Codable, Sendable { var id: UUID; var session: String }
+    struct Session: Codable, Sendable { var id: UUID; var at: Timestamp }
+
+    var referrals: [String: Referral] = [:]
+    var attendances: [String: [Attendance]] = [:]
+    var sessions: [String: Session] = [:]
+    var retracted: Set<UUID> = []
+
+    public init() {}
+
+    public mutating func apply(_ event: DomainEvent) {
+        let stamp = Stamp(id: event.id, at: event.occurredAt)
+        switch event.event {
+        case .referralReceived(let r, let p, let source, let urgent):
+            referrals[r] = Referral(referral: r, participant: p, source: source, urgent: urgent, receivedAt: event.occurredAt, eventID: event.id)
+        case .referralContacted(let r, _): referrals[r]?.contacts.append(stamp)
+        case .referralDeclined(let r): referrals[r]?.declines.append(stamp)
+        case .referralClosed(let r, _): referrals[r]?.closures.append(stamp)
+        case .attendanceRecorded(let p, let s): attendances[p, default: []].append(Attendance(id: event.id, session: s))
+        case .sessionHeld(let s, _, _, _, _, _): sessions[s] = Session(id: event.id, at: event.occurredAt)
+        case .eventRetracted(let target): retracted.insert(target)
+        default: break
+        }
+    }
+
+    /// When the session of the referred person's first attendance on or after the referral was held.
+    func firstAttendance(_ r: Referral) -> Timestamp? {
+        var first: Timestamp?
+        for a in attendances[r.participant] ?? [] where !retracted.contains(a.id) {
+            guard let s = sessions[a.session], !retracted.contains(s.id), s.at >= r.receivedAt else { continue }
+            if first.map({ s.at < $0 }) ?? true { first = s.at }
+        }
+        return first
+    }
+
+    func live(_ stamps: [Stamp]) -> [Stamp] { stamps.filter { !retracted.contains($0.id) } }
+
+    /// Every live referral's state as of `now`, in referral-id order.
+    public func pipeline(now: Timestamp) -> [ReferralStatus] {
+        referrals.values.filter { !retracted.contains($0.eventID) }.sorted { $0.referral < $1.referral }.map { r in
+            let first = firstAttendance(r)
+            let contacted = live(r.contacts).map(\.at).min()
+            let status: ReferralStatus.Status
+            if !live(r.declines).isEmpty { status = .declined }
+            else if !live(r.closures).isEmpty { status = .closed }
+            else if first != nil { status = .attended }
+            else { status = .awaitingFirstAttendance }
+            let waiting = status == .awaitingFirstAttendance ? Int((now.microseconds - r.receivedAt.microseconds).floorDivided(86_400_000_000)) : nil
+            return ReferralStatus(referral: r.referral, participant: r.participant, source: r.source, urgent: r.urgent,
+                                  receivedAt: r.receivedAt, status: status, contactedAt: contacted, firstAttendedAt: first,
+                                  daysWaiting: waiting)
+        }
+    }
+}
+
+/// One referral in the pipeline.
+public struct ReferralStatus: Sendable {
+    public enum Status: String, Sendable, CaseIterable {
+        case awaitingFirstAttendance = "awaiting-first-attendance", attended, declined, closed
+    }
+
+    public var referral: String
+    public var participant: String
+    public var source: ReferralSource
+    public var urgent: Bool
+    public var receivedAt: Timestamp
+    public var status: Status
+    public var contactedAt: Timestamp?
+    public var firstAttendedAt: Timestamp?
+    public var daysWaiting: Int?
+
+    public var daysToFirstContact: Double? { contactedAt.map { Double($0.microseconds - receivedAt.microseconds) / 86_400_000_000 } }
+    public var daysToFirstAttendance: Double? { firstAttendedAt.map { Double($0.microseconds - receivedAt.microseconds) / 86_400_000_000 } }
+
+    public var json: JSONValue {
+        var o: JSONObject = ["referral": .string(referral), "participant": .string(participant), "source": .string(source.rawValue),
+                             "urgent": .bool(urgent), "receivedAt": .string(receivedAt.rfc3339), "status": .string(status.rawValue)]
+        if let contactedAt { o["contactedAt"] = .string(contactedAt.rfc3339) }
+        if let firstAttendedAt { o["firstAttendedAt"] = .string(firstAttendedAt.rfc3339) }
+        if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
+        return .object(o)
+    }
+}
+
+extension Int64 {
+    func floorDivided(_ d: Int64) -> Int64 { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
+}
+
+/// The median of some values, or nil when there are none.
+public func median(_ values: [Double]) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

@@ -1,0 +1,144 @@
+import EventStore
+import Foundation
+import HubDomain
+
+/// What the safeguarding lead reviews: open concerns, concerns left unescalated,
+/// attendances and surveys the consent rules flag, and people with repeated concerns.
+public struct ReviewProjection: Projection {
+    public static let name = "review"
+
+    struct Concern: Codable, Sendable {
+        var concern: String
+        var participant: String
+        var category: ConcernCategory
+        var severity: Severity
+        var raisedAt: Timestamp
+        var eventID: UUID
+        var escalations: [UUID] = []
+        var closures: [UUID] = []
+    }
+
+    struct Activity: Codable, Sendable {
+        var id: UUID
+        var participant: String
+        var session: String
+        var at: Timestamp
+        var position: LogPosition
+    }
+
+    var concerns: [String: Concern] = [:]
+    var generations: [String: Generation] = [:]
+    var consents: [String: [ConsentRecord]] = [:]
+    var attendances: [Activity] = []
+    var surveys: [Activity] = []
+    var retracted: Set<UUID> = []
+
+    public init() {}
+
+    public mutating func apply(_ event: DomainEvent) {
+        switch event.event {
+        case .participantRegistered(let p, let generation, _, _, _):
+            generations[p] = generation
+        case .consentGiven(let p, let scope, let by, let note):
+            consents[p, default: []].append(ConsentRecord(eventID: event.id.uuidString, position: event.position, occurredAt: event.occurredAt,
+                                                          scope: scope, givenBy: by, hasCompetenceNote: note))
+        case .consentWithdrawn(let p, let scope):
+            consents[p, default: []].append(ConsentRecord(eventID: event.id.uuidString, position: event.position, occurredAt: event.occurredAt,
+                                                          scope: scope, givenBy: nil, hasCompetenceNote: false))
+        case .attendanceRecorded(let p, let s):
+            attendances.append(Activity(id: event.id, participant: p, session: s, at: event.occurredAt, position: event.position))
+        case .surveyCompleted(let p, let s, _, _):
+            surveys.append(Activity(id: event.id, participant: p, session: s, at: event.occurredAt, position: event.position))
+        case .concernRaised(let c, let p, let category, let severity, _):
+            concerns[c] = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
+        case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
+        case .concernClosed(let c): concerns[c]?.closures.append(event.id)
+        case .eventRetracted(let target): retracted.insert(target)
+        default: break
+        }
+    }
+
+    func liveConsents(_ p: String) -> [ConsentRecord] {
+        (consents[p] ?? []).filter { r in UUID(uuidString: r.eventID).map { !retracted.contains($0) } ?? true }
+    }
+
+    /// The review as of `now` (ages and the 24-hour escalation rule are measured against it).
+    public func review(now: Timestamp) -> SafeguardingReview {
+        let live = concerns.values.filter { !retracted.contains($0.eventID) }
+        let open = live.filter { c in c.closures.allSatisfy { retracted.contains($0) } }
+            .map { c in
+                SafeguardingReview.OpenConcern(concern: c.concern, participant: c.participant, category: c.category, severity: c.severity,
+                                               raisedAt: c.raisedAt,
+                                               ageDays: Int((now.microseconds - c.raisedAt.microseconds).floorDivided(86_400_000_000)),
+                                               escalated: c.escalations.contains { !retracted.contains($0) })
+            }
+            .sorted { ($1.severity, $0.raisedAt, $0.concern) < ($0.severity, $1.raisedAt, $1.concern) }
+        let unescalated = open.filter { $0.severity >= .high && !$0.escalated && now.microseconds - $0.raisedAt.microseconds > 86_400_000_000 }
+        var flaggedAttendances: [SafeguardingReview.Flag] = []
+        for a in attendances {
+            if let rule = ConsentRules.flag(attendanceBy: generations[a.participant], consents: liveConsents(a.participant), at: a.at) {
+                flaggedAttendances.append(.init(event: a.id, participant: a.participant, session: a.session, rule: rule, isRetracted: retracted.contains(a.id)))
+            }
+        }
+        var flaggedSurveys: [SafeguardingReview.Flag] = []
+        for s in surveys {
+            if let rule = ConsentRules.flag(surveyWith: liveConsents(s.participant), at: s.at) {
+                flaggedSurveys.append(.init(event: s.id, participant: s.participant, session: s.session, rule: rule, isRetracted: retracted.contains(s.id)))
+            }
+        }
+        var byParticipant: [String: [Concern]] = [:]
+        for c in live { byParticipant[c.participant, default: []].append(c) }
+        var repeated: [(String, [String])] = []
+        for (p, list) in byParticipant where list.count > 1 {
+            let sorted = list.sorted { ($0.raisedAt, $0.concern) < ($1.raisedAt, $1.concern) }
+            let window: Int64 = 90 * 86_400_000_000
+            let close = zip(sorted, sorted.dropFirst()).contains { $1.raisedAt.microseconds - $0.raisedAt.microseconds <= window }
+            if close { repeated.append((p, sorted.map(\.concern))) }
+        }
+        return SafeguardingReview(openConcerns: open, unescalatedHighConcerns: unescalated,
+                                  flaggedAttendances: flaggedAttendances, flaggedSurveys: flaggedSurveys,
+                                  repeatedConcerns: repeated.sorted { $0.0 < $1.0 }.map { .init(participant: $0.0, concerns: $0.1) })
+    }
+}
+
+/// The safeguarding review, ready to print.
+public struct SafeguardingReview: Sendable {
+    public struct OpenConcern: Sendable {
+        public var concern: String, participant: String, category: ConcernCategory, severity: Severity
+        public var raisedAt: Timestamp, ageDays: Int, escalated: Bool
+        var json: JSONValue {
+            ["concern": .string(concern), "participant": .string(participant), "category": .string(category.rawValue),
+             "severity": .string(severity.rawValue), "raisedAt": .string(raisedAt.rfc3339), "ageDays": .int(Int64(ageDays)),
+             "escalated": .bool(escalated)]
+        }
+    }
+
+    public struct Flag: Sendable {
+        public var event: UUID, participant: String, session: String, rule: ConsentRule
+        /// A flag is a fact about what was recorded; a later retraction does not erase it, but is shown.
+        public var isRetracted: Bool
+        var json: JSONValue {
+            ["event": .string(event.uuidString.lowercased()), "participant": .string(participant), "session": .string(session),
+             "rule": .string(rule.rawValue), "retracted": .bool(isRetracted)]
+        }
+    }
+
+    public struct RepeatedConcerns: Sendable {
+        public var participant: String, concerns: [String]
+    }
+
+    public var openConcerns: [OpenConcern]
+    public var unescalatedHighConcerns: [OpenConcern]
+    public var flaggedAttendances: [Flag]
+    public var flaggedSurveys: [Flag]
+    public var repeatedConcerns: [RepeatedConcerns]
+
+    public func json(head: LogHead?) -> JSONValue {
+        ["head": HeadJSON.value(head),
+         "openConcerns": .array(openConcerns.map(\.json)),
+         "unescalatedHighConcerns": .array(unescalatedHighConcerns.map(\.json)),
+         "flaggedAttendances": .array(flaggedAttendances.map(\.json)),
+         "flaggedSurveys": .array(flaggedSurveys.map(\.json)),
+         "repeatedConcerns": .array(repeatedConcerns.map { ["participant": .string($0.participant), "concerns": .array($0.concerns.map { .string($0) })] })]
+    }
+}

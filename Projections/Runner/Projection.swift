@@ -1,0 +1,39 @@
+import EventStore
+import HubDomain
+
+/// A read model: a pure fold of hub events, with no I/O and no clock.
+///
+/// Conformers must be deterministic — the same events in the same order give
+/// the same state — and must survive an encode/decode round trip unchanged,
+/// because a runner resumes them from a checkpoint and catch-up must equal a
+/// rebuild byte for byte.
+public protocol Projection: Codable, Sendable {
+    /// The checkpoint's name under the store.
+    static var name: String { get }
+    init()
+    mutating func apply(_ event: DomainEvent)
+}
+
+/// How far into the log a read model is computed: the whole log, up to a
+/// recording time (`--as-of 2025-03-31T17:00:00Z`), or up to a position (`--as-of 1200`).
+public enum ReadLimit: Sendable, Equatable {
+    case position(LogPosition)
+    case recordedBy(Timestamp)
+
+    /// Parses `--as-of`: a bare integer is a position; a date alone means the end of that day (UTC).
+    public init?(_ text: String) {
+        if let n = LogPosition(text) {
+            guard n >= 0 else { return nil }
+            self = .position(n); return
+        }
+        guard let t = Timestamp(rfc3339: text) else { return nil }
+        self = .recordedBy(text.count == 10 ? t.adding(seconds: 86_400).adding(seconds: -0.000001) : t)
+    }
+
+    func includes(_ event: RecordedEvent) -> Bool {
+        switch self {
+        case .position(let p): return event.position <= p
+        case .recordedBy(let t): return event.recordedAt <= t
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import EventStore
+import Foundation
+import HubDomain
+import Projections
+
+enum AuditCommand: Command {
+    static let spec = CommandSpec(
+        name: "audit", summary: "recompute every published figure from the log, with its definition and working",
+        usage: "audit [--from D] [--to D] [--as-of T] [--claims FILE] [--json]",
+        options: [
+            .init(name: "from", valueName: "D", help: "period start (session date), inclusive"),
+            .init(name: "to", valueName: "D", help: "period end (session date), inclusive; a bare date includes the whole day"),
+            ReadSupport.asOfOption,
+            .init(name: "claims", valueName: "FILE", help: "check claims {\"claims\": [{\"metric\", \"op\", \"value\"}]}; exit 1 if any is not supported"),
+            ReadSupport.jsonOption,
+        ],
+        details: "Retracted events never count. The audit prints no participant id, name or free text.")
+
+    static func run(_ arguments: ParsedArguments) throws {
+        func date(_ name: String, endOfDay: Bool) throws -> Timestamp? {
+            guard let text = arguments.value(name) else { return nil }
+            guard let t = Timestamp(rfc3339: text) else { throw CLIError.usage("--\(name) must be a date (YYYY-MM-DD) or RFC 3339 time, not '\(text)'") }
+            return endOfDay && text.count == 10 ? t.adding(seconds: 86_400 - 0.000001) : t
+        }
+        let period = AuditPeriod(from: try date("from", endOfDay: false), to: try date("to", endOfDay: true))
+        var claims: [Claim] = []
+        if let path = arguments.value("claims") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.failure("cannot read claims file \(path)") }
+            do { claims = try Claim.parse([UInt8](data), file: path) } catch DomainError.rejected(let problems) {
+                problems.forEach { Console.err($0.description) }
+                throw CLIError.failure("the claims file has \(problems.count) problem(s)")
+            }
+        }
+        let (folded, _) = try ReadSupport.fold(AuditProjection.self, arguments)
+        let figures = folded.model.figures(period: period)
+        let checked = claims.map { claim -> (Claim, Double?, Bool) in
+            let computed = figures.first { $0.name == claim.metric }?.numericValue
+            return (claim, computed, claim.isSupported(by: computed))
+        }
+        if arguments.has("json") {
+            var o: JSONObject = ["head": HeadJSON.value(folded.head), "asOf": arguments.value("as-of").map { .string($0) } ?? .null,
+                                 "period": ["from": period.from.map { .string($0.rfc3339) } ?? .null, "to": period.to.map { .string($0.rfc3339) } ?? .null],
+                                 "metrics": .object(JSONObject(figures.map { (key: $0.name, value: $0.json) }))]
+            if !claims.isEmpty {
+                o["claims"] = .array(checked.map { claim, computed, ok in
+                    ["metric": .string(claim.metric), "op": .string(claim.op.rawValue), "value": .double(claim.value),
+                     "computed": computed.map { .double($0) } ?? .null, "supported": .bool(ok)]
+                })
+            }
+            Console.out(JSONValue.object(o).jsonText)
+        } else {
+            Console.out("Outcome audit (log head \(folded.head?.description ?? "empty")\(arguments.value("as-of").map { ", as of \($0)" } ?? ""))")
+            for f in figures {
+                var line = "  \(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(format(f.value))"
+                if let n = f.numerator, let d = f.denominator { line += "  (\(n) / \(d))" }
+                Console.out(line)
+                for (key, table) in f.breakdowns where !table.isEmpty {
+                    Console.out("      \(key): " + table.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
+                Console.out("      = \(f.definition)")
+            }
+            if !checked.isEmpty { Console.out("\nClaims:") }
+            for (claim, computed, ok) in checked {
+                Console.out("  \(claim.metric) \(claim.op.rawValue) \(claim.value): computed \(computed.map { format(.double($0)) } ?? "no value")  \(ok ? "SUPPORTED" : "NOT SUPPORTED")")
+            }
+        }
+        if checked.contains(where: { !$0.2 }) { throw CLIError.silentFailure }
+    }
+
+    static func format(_ value: JSONValue) -> String {
+        switch value {
+        case .double(let d): return String(format: "%.4f", d)
+        case .null: return "— (no data)"
+        default: return value.jsonText
+        }
+    }
+}

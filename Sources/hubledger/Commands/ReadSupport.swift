@@ -1,0 +1,37 @@
+import EventStore
+import Foundation
+import HubDomain
+import Projections
+
+/// What every read command shares: `--as-of`, `--now`, and folding a projection.
+enum ReadSupport {
+    static let asOfOption = CommandSpec.Option(name: "as-of", valueName: "T",
+        help: "as the log stood at time T (events recorded by then; a bare date = end of that day) or at position T")
+    static let jsonOption = CommandSpec.Option(name: "json", valueName: nil, help: "machine-readable output, with the log head it was computed from")
+    static let nowOption = CommandSpec.Option(name: "now", valueName: "T", help: "evaluate as if the clock read T (RFC 3339); default: now")
+
+    static func limit(_ arguments: ParsedArguments) throws -> ReadLimit? {
+        guard let text = arguments.value("as-of") else { return nil }
+        guard let limit = ReadLimit(text) else {
+            throw CLIError.usage("--as-of must be an RFC 3339 time, a date (YYYY-MM-DD) or a log position, not '\(text)'")
+        }
+        return limit
+    }
+
+    static func now(_ arguments: ParsedArguments) throws -> Timestamp {
+        guard let text = arguments.value("now") else {
+            if case .recordedBy(let t)? = try limit(arguments) { return t }
+            return .now
+        }
+        guard let t = Timestamp(rfc3339: text) else { throw CLIError.usage("--now must be an RFC 3339 time or a date, not '\(text)'") }
+        return t
+    }
+
+    static func fold<P: Projection>(_ type: P.Type, _ arguments: ParsedArguments) throws -> (Folded<P>, EventLog) {
+        let log = try Environment.openLog(arguments)
+        let runner = ProjectionRunner(log: log)
+        return (try runner.run(type, limit: try limit(arguments)), log)
+    }
+
+    static func days(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }
+}
