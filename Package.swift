@@ -21,6 +21,9 @@ let package = Package(
         // Parses arguments, calls one library function, prints.
         .executableTarget(name: "hubledger", dependencies: ["EventStore", "HubDomain", "Projections"],
                           path: "Sources/hubledger", swiftSettings: strict),
+        // Speed is measured here, in a release build, never in tests (bench/run).
+        .executableTarget(name: "hubledger-bench", dependencies: ["EventStore", "HubDomain", "Projections"],
+                          path: "bench/HubLedgerBench", swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore"], path: "Tests/EventStoreTests"),
         .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),

@@ -134,7 +134,10 @@ struct LogScanner {
 
     /// Reads and checks the single record at a location.
     func readRecord(segment: Int, offset: Int) throws -> RecordedEvent? {
-        let file = try RawFile.open(layout.segmentPath(segment), flags: O_RDONLY)
+        try LogScanner.readRecord(try RawFile.open(layout.segmentPath(segment), flags: O_RDONLY), offset: offset)
+    }
+
+    static func readRecord(_ file: RawFile, offset: Int) throws -> RecordedEvent? {
         let header = try file.readBytes(at: offset, count: RecordCodec.frameHeaderSize)
         guard header.count == RecordCodec.frameHeaderSize else { return nil }
         let (length, crc) = header.withUnsafeBytes {

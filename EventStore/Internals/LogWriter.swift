@@ -18,7 +18,9 @@ final class LogWriter {
     var nextPosition: LogPosition = 0
     var lastHash = ChainHash.genesis
     var lastRecordedAt = Timestamp(microseconds: Int64.min)
-    var streamLast: [UInt64: LogPosition] = [:]
+    /// Per stream index key: its last event's position, and (once read or written here) its name and version.
+    var streamLast: [UInt64: StreamTail] = [:]
+    var openSegments: [Int: RawFile] = [:]
     var ids: [UUID: LogPosition] = [:]
     var pendingRecovery: String?
     /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
@@ -34,7 +36,7 @@ final class LogWriter {
         defer { lockFile.unlock() }
         let indexed = try index.count()
         try index.forEach(upTo: indexed) { position, entry in
-            streamLast[entry.streamKey] = LogPosition(position)
+            streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
             ids[entry.id] = LogPosition(position)
         }
         try catchUp(indexedCount: indexed)
@@ -61,7 +63,7 @@ final class LogWriter {
         }
         var entries: [PositionIndex.Entry] = []
         for (event, location) in fresh {
-            streamLast[event.stream.indexKey] = event.position
+            streamLast[event.stream.indexKey] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
             ids[event.id] = event.position
             entries.append(.init(id: event.id, streamKey: event.stream.indexKey, segment: location.segment, offset: location.offset))
         }
@@ -100,12 +102,14 @@ final class LogWriter {
         }
     }
 
-    /// Whether another process has appended since this writer last looked.
+    /// Whether another process has appended since this writer last looked: either bytes
+    /// where this writer would write next, or the segment cut short (another writer moved on
+    /// to a new segment, truncating this one at its end).
     func tailMoved() throws -> Bool {
         guard let file = segmentFile else { return true }
+        if try file.size() <= logicalEnd { return true }
         let probe = try file.readBytes(at: logicalEnd, count: 8)
-        if probe.contains(where: { $0 != 0 }) { return true }
-        return (try layout.segmentNumbers().last ?? 0) > segmentNumber
+        return probe.contains(where: { $0 != 0 })
     }
 
     func append(_ batch: AppendBatch) throws -> AppendResult {
@@ -156,10 +160,12 @@ final class LogWriter {
         var entries: [PositionIndex.Entry] = []
         var position = nextPosition
         var frameOffsets: [Int] = []
+        var newVersions: [StreamVersion] = []
         for i in newIndices {
             let event = batch.events[i]
             let version = (versions[event.stream] ?? -1) + 1
             versions[event.stream] = version
+            newVersions.append(version)
             frameOffsets.append(bytes.count)
             hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
                                       previousHash: hash, endsBatch: i == lastNew, into: &bytes)
@@ -189,7 +195,8 @@ final class LogWriter {
         for (k, offset) in frameOffsets.enumerated() {
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
-            streamLast[entries[k].streamKey] = nextPosition + LogPosition(k)
+            let event = batch.events[newIndices[k]]
+            streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
             ids[entries[k].id] = nextPosition + LogPosition(k)
         }
         try? index.write(entries, startingAt: nextPosition)
@@ -216,18 +223,26 @@ final class LogWriter {
     }
 
     func record(at position: LogPosition) throws -> RecordedEvent? {
-        guard let entry = try index.entry(at: position),
-              let event = try scanner.readRecord(segment: entry.segment, offset: entry.offset), event.position == position else {
-            return nil
+        guard let entry = try index.entry(at: position) else { return nil }
+        let file: RawFile
+        if let open = openSegments[entry.segment] { file = open } else {
+            guard Directory.fileExists(layout.segmentPath(entry.segment)) else { return nil }
+            file = try RawFile.open(layout.segmentPath(entry.segment), flags: O_RDONLY)
+            openSegments[entry.segment] = file
         }
+        guard let event = try LogScanner.readRecord(file, offset: entry.offset), event.position == position else { return nil }
         return event
     }
 
     /// The stream's last version, or nil when it has no events.
     func lastVersion(of stream: StreamID) throws -> StreamVersion? {
         let key = stream.indexKey
-        guard let position = streamLast[key] else { return nil }
-        if let event = try record(at: position), event.stream == stream { return event.streamVersion }
+        guard let tail = streamLast[key] else { return nil }
+        if tail.name == stream, let version = tail.version { return version }
+        if tail.name == nil, let event = try record(at: tail.position) {
+            streamLast[key] = StreamTail(position: tail.position, name: event.stream, version: event.streamVersion)
+            if event.stream == stream { return event.streamVersion }
+        }
         // Two stream names share an index key: find this stream's last event the slow way.
         var candidates: [LogPosition] = []
         try index.forEach(upTo: Int(nextPosition)) { p, entry in if entry.streamKey == key { candidates.append(LogPosition(p)) } }
@@ -236,4 +251,11 @@ final class LogWriter {
         }
         return nil
     }
+}
+
+/// What the writer knows of a stream's last event.
+struct StreamTail {
+    var position: LogPosition
+    var name: StreamID?
+    var version: StreamVersion?
 }
