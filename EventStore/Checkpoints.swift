@@ -26,7 +26,7 @@ extension EventLog {
             var r = ByteReader(raw, offset: 8)
             guard let position = r.readUInt64(), let hash = r.readBytes(32), let crc = r.readUInt32(),
                   let state = r.readBytes(r.remaining), CRC32C.checksum(state) == crc else { return nil }
-            return Checkpoint(head: LogHead(position: LogPosition(position), hash: ChainHash(bytes: Array(hash))), state: Array(state))
+            return Checkpoint(head: LogHead(position: LogPosition(position), hash: ChainHash(raw: hash)), state: Array(state))
         }
     }
 

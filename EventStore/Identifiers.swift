@@ -65,18 +65,47 @@ public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A SHA-256 value in the chain: a record's own hash or its predecessor's.
+///
+/// Kept inline as four words (no allocation), because every record read carries two.
 public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
+    var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
     /// The predecessor of the first record: 32 zero bytes.
-    public static let genesis = ChainHash(bytes: [UInt8](repeating: 0, count: 32))
+    public static let genesis = ChainHash(w0: 0, w1: 0, w2: 0, w3: 0)
 
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) { self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3 }
+
+    /// From exactly 32 raw bytes.
+    public init(raw: UnsafeRawBufferPointer) {
+        w0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        w2 = raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        w3 = raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    public init(bytes: [UInt8]) {
+        var padded = bytes + [UInt8](repeating: 0, count: max(0, 32 - bytes.count))
+        self = padded.withUnsafeMutableBytes { ChainHash(raw: UnsafeRawBufferPointer($0)) }
+    }
 
     public init?(hex: String) {
         guard hex.utf8.count == 64, let b = [UInt8](hexString: hex) else { return nil }
-        self.bytes = b
+        self.init(bytes: b)
     }
+
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: w0, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: w1, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: w2, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: w3, toByteOffset: 24, as: UInt64.self)
+        }
+        return out
+    }
+
+    /// Whether these are the 32 bytes at `raw`.
+    func matches(_ raw: UnsafeRawBufferPointer) -> Bool { self == ChainHash(raw: raw) }
 
     public var hex: String { bytes.hexString }
     public var description: String { hex }

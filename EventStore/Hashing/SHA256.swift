@@ -7,10 +7,10 @@ public struct SHA256: Sendable {
     /// A 32-byte digest.
     public typealias Digest = [UInt8]
 
-    private var h0: UInt32 = 0x6a09e667, h1: UInt32 = 0xbb67ae85
-    private var h2: UInt32 = 0x3c6ef372, h3: UInt32 = 0xa54ff53a
-    private var h4: UInt32 = 0x510e527f, h5: UInt32 = 0x9b05688c
-    private var h6: UInt32 = 0x1f83d9ab, h7: UInt32 = 0x5be0cd19
+    var h0: UInt32 = 0x6a09e667, h1: UInt32 = 0xbb67ae85
+    var h2: UInt32 = 0x3c6ef372, h3: UInt32 = 0xa54ff53a
+    var h4: UInt32 = 0x510e527f, h5: UInt32 = 0x9b05688c
+    var h6: UInt32 = 0x1f83d9ab, h7: UInt32 = 0x5be0cd19
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -29,6 +29,31 @@ public struct SHA256: Sendable {
         hasher.update(buffer)
         return hasher.finalize()
     }
+
+    /// The digest of a buffer as a chain hash, with no heap allocation: the hot path of append and verify.
+    public static func chainHash(of buffer: UnsafeRawBufferPointer) -> ChainHash {
+        var hasher = SHA256(reservingPending: false)
+        let whole = buffer.count / 64
+        if whole > 0, let base = buffer.baseAddress { hasher.compress(blocks: base, count: whole) }
+        let rest = buffer.count - whole * 64
+        let bitLength = UInt64(buffer.count) &* 8
+        let tailBlocks = rest + 9 <= 64 ? 1 : 2
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 8) { tail in
+            for i in 0..<128 { tail[i] = 0 }
+            for i in 0..<rest { tail[i] = buffer[whole * 64 + i] }
+            tail[rest] = 0x80
+            let end = tailBlocks * 64
+            for k in 0..<8 { tail[end - 1 - k] = UInt8(truncatingIfNeeded: bitLength >> UInt64(8 * k)) }
+            if let start = tail.baseAddress { hasher.compress(blocks: UnsafeRawPointer(start), count: tailBlocks) }
+        }
+        func be(_ a: UInt32, _ b: UInt32) -> UInt64 {
+            // Two big-endian words, laid out in memory as the digest's bytes.
+            (UInt64(a.bigEndian) | (UInt64(b.bigEndian) << 32)).littleEndian
+        }
+        return ChainHash(w0: be(hasher.h0, hasher.h1), w1: be(hasher.h2, hasher.h3), w2: be(hasher.h4, hasher.h5), w3: be(hasher.h6, hasher.h7))
+    }
+
+    private init(reservingPending: Bool) {}
 
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
@@ -81,7 +106,7 @@ public struct SHA256: Sendable {
     @inline(__always)
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
 
-    private mutating func compress(blocks: UnsafeRawPointer, count: Int) {
+    mutating func compress(blocks: UnsafeRawPointer, count: Int) {
         var a0 = h0, b0 = h1, c0 = h2, d0 = h3, e0 = h4, f0 = h5, g0 = h6, hh0 = h7
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             SHA256.roundConstants.withUnsafeBufferPointer { k in

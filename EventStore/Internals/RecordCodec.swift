@@ -44,7 +44,7 @@ enum RecordCodec {
             for i in 0..<4 { out[dataLengthAt + i] = raw[i] }
         }
         out.append(contentsOf: previousHash.bytes)
-        let hash = out.withUnsafeBytes { ChainHash(bytes: SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[bodyStart...]))) }
+        let hash = out.withUnsafeBytes { SHA256.chainHash(of: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         out.append(contentsOf: hash.bytes)
         let bodyLength = UInt32(out.count - bodyStart)
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
@@ -85,14 +85,14 @@ enum RecordCodec {
                              id: UUID(uuid: uuid), type: type, occurredAt: Timestamp(microseconds: occurred),
                              recordedAt: Timestamp(microseconds: recorded), actor: actor, data: data,
                              schemaVersion: schema, correlationId: correlation, causationId: causation,
-                             previousHash: ChainHash(bytes: Array(prev)), hash: ChainHash(bytes: Array(own)),
+                             previousHash: ChainHash(raw: prev), hash: ChainHash(raw: own),
                              endsBatch: flags & Flag.endsBatch != 0)
     }
 
     /// Recomputes a body's own hash from its bytes and compares it with the stored one.
     static func hashMatches(body: UnsafeRawBufferPointer) -> Bool {
         guard body.count >= hashesSize else { return false }
-        let computed = SHA256.hash(UnsafeRawBufferPointer(rebasing: body[0..<body.count - 32]))
-        return computed.elementsEqual(UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
+        let computed = SHA256.chainHash(of: UnsafeRawBufferPointer(rebasing: body[0..<body.count - 32]))
+        return computed.matches(UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
     }
 }

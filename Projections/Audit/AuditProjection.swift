@@ -7,7 +7,7 @@ import HubDomain
 public struct AuditProjection: Projection {
     public static let name = "audit"
 
-    struct Session: Codable, Sendable {
+    struct Session: Sendable {
         var id: UUID
         var at: Timestamp
         var region: Region
@@ -16,17 +16,17 @@ public struct AuditProjection: Projection {
         var week: Int
     }
 
-    struct Attendance: Codable, Sendable { var id: UUID; var participant: String; var session: String }
-    struct Survey: Codable, Sendable { var id: UUID; var session: String; var happier: Bool; var moreConnected: Bool }
-    struct Tally<Category: Codable & Sendable>: Codable, Sendable { var id: UUID; var at: Timestamp; var category: Category }
-    struct Concern: Codable, Sendable { var id: UUID; var at: Timestamp; var category: ConcernCategory; var severity: Severity }
+    struct Attendance: Sendable { var id: UUID; var participant: String; var session: String }
+    struct Survey: Sendable { var id: UUID; var session: String; var happier: Bool; var moreConnected: Bool }
+    struct Signpost: Sendable { var id: UUID; var at: Timestamp; var category: SignpostCategory }
+    struct Concern: Sendable { var id: UUID; var at: Timestamp; var category: ConcernCategory; var severity: Severity }
 
     var referrals = ReferralProjection()
     var sessions: [String: Session] = [:]
     var attendances: [Attendance] = []
     var surveys: [Survey] = []
     var generations: [String: Generation] = [:]
-    var signposts: [Tally<SignpostCategory>] = []
+    var signposts: [Signpost] = []
     var concerns: [Concern] = []
     var retracted: Set<UUID> = []
 
@@ -41,12 +41,39 @@ public struct AuditProjection: Projection {
         case .surveyCompleted(_, let s, let happier, let connected):
             surveys.append(Survey(id: event.id, session: s, happier: happier, moreConnected: connected))
         case .participantRegistered(let p, let generation, _, _, _): generations[p] = generation
-        case .signpostGiven(_, _, let category): signposts.append(Tally(id: event.id, at: event.occurredAt, category: category))
+        case .signpostGiven(_, _, let category): signposts.append(Signpost(id: event.id, at: event.occurredAt, category: category))
         case .concernRaised(_, _, let category, let severity, _):
             concerns.append(Concern(id: event.id, at: event.occurredAt, category: category, severity: severity))
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        referrals.encode(to: &w)
+        w.dictionary(sessions) { w, s in
+            w.uuid(s.id); w.time(s.at); w.raw(s.region); w.optional(s.funder) { $0.string($1) }; w.string(s.programme); w.int(s.week)
+        }
+        w.array(attendances) { $0.uuid($1.id); $0.string($1.participant); $0.string($1.session) }
+        w.array(surveys) { $0.uuid($1.id); $0.string($1.session); $0.bool($1.happier); $0.bool($1.moreConnected) }
+        w.dictionary(generations) { $0.raw($1) }
+        w.array(signposts) { $0.uuid($1.id); $0.time($1.at); $0.raw($1.category) }
+        w.array(concerns) { $0.uuid($1.id); $0.time($1.at); $0.raw($1.category); $0.raw($1.severity) }
+        w.uuids(retracted)
+    }
+
+    public init(from r: inout StateReader) throws {
+        referrals = try ReferralProjection(from: &r)
+        sessions = try r.dictionary { r in
+            Session(id: try r.uuid(), at: try r.time(), region: try r.raw(Region.self), funder: try r.optional { try $0.string() },
+                    programme: try r.string(), week: Int(try r.int()))
+        }
+        attendances = try r.array { Attendance(id: try $0.uuid(), participant: try $0.string(), session: try $0.string()) }
+        surveys = try r.array { Survey(id: try $0.uuid(), session: try $0.string(), happier: try $0.bool(), moreConnected: try $0.bool()) }
+        generations = try r.dictionary { try $0.raw(Generation.self) }
+        signposts = try r.array { Signpost(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(SignpostCategory.self)) }
+        concerns = try r.array { Concern(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(ConcernCategory.self), severity: try $0.raw(Severity.self)) }
+        retracted = try r.uuids()
     }
 
     /// Computes every figure for sessions held within `period` (both ends inclusive; nil = unbounded).

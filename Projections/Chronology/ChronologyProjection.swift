@@ -2,61 +2,80 @@ import EventStore
 import Foundation
 import HubDomain
 
-/// Which log positions concern each participant: their own stream, their
-/// referrals and concerns, and the sessions they attended.
-///
-/// It keeps positions, not copies of events; the chronology reads the events
-/// themselves through a fetch function the caller supplies.
+/// Which streams concern each participant besides their own: their referrals
+/// and concerns. Small by design (it grows with people, not events): the
+/// chronology itself is read from those streams through the store's index.
 public struct ChronologyProjection: Projection {
     public static let name = "chronology"
 
-    var positions: [String: [LogPosition]] = [:]
-    var streamOwner: [String: String] = [:]
-    var sessionHeld: [String: LogPosition] = [:]
-    var sessionsShown: [String: Set<String>] = [:]
-    var retractions: [UUID: LogPosition] = [:]
+    var participants: Set<String> = []
+    var linkedStreams: [String: [String]] = [:]
+    /// The last position folded in, so a chronology never shows events past it.
+    var lastPosition: LogPosition = -1
 
     public init() {}
 
     static let participantPrefix = EntityKind.participant.stream("")
 
     public mutating func apply(_ event: DomainEvent) {
-        let stream = event.recorded.stream.name
+        lastPosition = event.position
         switch event.event {
         case .referralReceived(_, let participant, _, _), .concernRaised(_, let participant, _, _, _):
-            streamOwner[stream] = participant
-        case .sessionHeld(let session, _, _, _, _, _):
-            sessionHeld[session] = event.position
-        case .attendanceRecorded(let participant, let session):
-            if let held = sessionHeld[session], sessionsShown[participant, default: []].insert(session).inserted {
-                positions[participant, default: []].append(held)
-            }
-        case .eventRetracted(let target):
-            retractions[target] = event.position
+            linkedStreams[participant, default: []].append(event.recorded.stream.name)
         default:
             break
         }
-        let owner = stream.hasPrefix(Self.participantPrefix) ? String(stream.dropFirst(Self.participantPrefix.count)) : streamOwner[stream]
-        if let owner { positions[owner, default: []].append(event.position) }
+        let stream = event.recorded.stream.name
+        if stream.hasPrefix(Self.participantPrefix) { participants.insert(String(stream.dropFirst(Self.participantPrefix.count))) }
     }
 
     /// Whether the log holds anything about this participant.
-    public func knows(_ participant: String) -> Bool { positions[participant] != nil }
+    public func knows(_ participant: String) -> Bool { participants.contains(participant) || linkedStreams[participant] != nil }
 
-    /// The participant's chronology in `occurredAt` order (then log order).
+    /// The participant's chronology in `occurredAt` order (then log order): their stream, their
+    /// referrals' and concerns' streams, and the sessions they attended.
     ///
-    /// - Parameter fetch: reads one event by position (the log, as the caller opened it).
-    public func chronology(of participant: String, fetch: (LogPosition) throws -> RecordedEvent?) throws -> [ChronologyEntry] {
+    /// - Parameter read: the events of a set of streams up to a position (the log, as the caller opened it).
+    public func chronology(of participant: String,
+                           read: (Set<StreamID>, LogPosition) throws -> [RecordedEvent]) throws -> [ChronologyEntry] {
+        var streams: Set<StreamID> = [StreamID(EntityKind.participant.stream(participant))]
+        for s in linkedStreams[participant] ?? [] { streams.insert(StreamID(s)) }
+        var events = try read(streams, lastPosition)
+        var sessions = Set<StreamID>()
+        for e in events where e.type == EventType.attendanceRecorded.rawValue {
+            if let s = e.data["session"]?.stringValue { sessions.insert(StreamID(EntityKind.session.stream(s))) }
+        }
+        if !sessions.isEmpty {
+            events += try read(sessions, lastPosition).filter { $0.type == EventType.sessionHeld.rawValue || $0.type == EventType.eventRetracted.rawValue }
+        }
+        var retractions: [UUID: RecordedEvent] = [:]
+        for e in events where e.type == EventType.eventRetracted.rawValue {
+            if let raw = e.data["event"]?.stringValue, let id = UUID(uuidString: raw) { retractions[id] = e }
+        }
+        let ids = Set(events.map(\.id))
         var entries: [ChronologyEntry] = []
-        for position in Set(positions[participant] ?? []) {
-            guard let event = try fetch(position) else { continue }
-            var retraction: ChronologyEntry.Retraction?
-            if let at = retractions[event.id], let r = try fetch(at) {
-                retraction = .init(event: r.id, reason: SensitiveText.read(r.data["reason"]) ?? "", recordedAt: r.recordedAt, actor: r.actor)
+        for event in events {
+            // A session's own retraction belongs in its chronology only if it retracts an event shown here.
+            if event.stream.name.hasPrefix(EntityKind.session.stream("")), event.type == EventType.eventRetracted.rawValue,
+               let raw = event.data["event"]?.stringValue, let id = UUID(uuidString: raw), !ids.contains(id) { continue }
+            let retraction = retractions[event.id].map {
+                ChronologyEntry.Retraction(event: $0.id, reason: SensitiveText.read($0.data["reason"]) ?? "", recordedAt: $0.recordedAt, actor: $0.actor)
             }
             entries.append(ChronologyEntry(event: event, retraction: retraction))
         }
         return entries.sorted { ($0.event.occurredAt, $0.event.position) < ($1.event.occurredAt, $1.event.position) }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.int(lastPosition)
+        w.array(participants.sorted()) { $0.string($1) }
+        w.dictionary(linkedStreams) { w, list in w.array(list) { $0.string($1) } }
+    }
+
+    public init(from r: inout StateReader) throws {
+        lastPosition = try r.int()
+        participants = Set(try r.array { try $0.string() })
+        linkedStreams = try r.dictionary { r in try r.array { try $0.string() } }
     }
 }
 

@@ -6,7 +6,7 @@ import HubDomain
 public struct ReferralProjection: Projection {
     public static let name = "referrals"
 
-    struct Referral: Codable, Sendable {
+    struct Referral: Sendable {
         var referral: String
         var participant: String
         var source: ReferralSource
@@ -18,9 +18,9 @@ public struct ReferralProjection: Projection {
         var closures: [Stamp] = []
     }
 
-    struct Stamp: Codable, Sendable { var id: UUID; var at: Timestamp }
-    struct Attendance: Codable, Sendable { var id: UUID; var session: String }
-    struct Session: Codable, Sendable { var id: UUID; var at: Timestamp }
+    struct Stamp: Sendable { var id: UUID; var at: Timestamp }
+    struct Attendance: Sendable { var id: UUID; var session: String }
+    struct Session: Sendable { var id: UUID; var at: Timestamp }
 
     var referrals: [String: Referral] = [:]
     var attendances: [String: [Attendance]] = [:]
@@ -42,6 +42,30 @@ public struct ReferralProjection: Projection {
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        func stamps(_ w: inout StateWriter, _ list: [Stamp]) { w.array(list) { $0.uuid($1.id); $0.time($1.at) } }
+        w.dictionary(referrals) { w, r in
+            w.string(r.referral); w.string(r.participant); w.raw(r.source); w.bool(r.urgent); w.time(r.receivedAt); w.uuid(r.eventID)
+            stamps(&w, r.contacts); stamps(&w, r.declines); stamps(&w, r.closures)
+        }
+        w.dictionary(attendances) { w, list in w.array(list) { $0.uuid($1.id); $0.string($1.session) } }
+        w.dictionary(sessions) { $0.uuid($1.id); $0.time($1.at) }
+        w.uuids(retracted)
+    }
+
+    public init(from r: inout StateReader) throws {
+        func stamps(_ r: inout StateReader) throws -> [Stamp] { try r.array { Stamp(id: try $0.uuid(), at: try $0.time()) } }
+        referrals = try r.dictionary { r in
+            var item = Referral(referral: try r.string(), participant: try r.string(), source: try r.raw(ReferralSource.self),
+                                urgent: try r.bool(), receivedAt: try r.time(), eventID: try r.uuid())
+            item.contacts = try stamps(&r); item.declines = try stamps(&r); item.closures = try stamps(&r)
+            return item
+        }
+        attendances = try r.dictionary { r in try r.array { Attendance(id: try $0.uuid(), session: try $0.string()) } }
+        sessions = try r.dictionary { Session(id: try $0.uuid(), at: try $0.time()) }
+        retracted = try r.uuids()
     }
 
     /// When the session of the referred person's first attendance on or after the referral was held.

@@ -7,7 +7,7 @@ import HubDomain
 public struct ReviewProjection: Projection {
     public static let name = "review"
 
-    struct Concern: Codable, Sendable {
+    struct Concern: Sendable {
         var concern: String
         var participant: String
         var category: ConcernCategory
@@ -18,7 +18,7 @@ public struct ReviewProjection: Projection {
         var closures: [UUID] = []
     }
 
-    struct Activity: Codable, Sendable {
+    struct Activity: Sendable {
         var id: UUID
         var participant: String
         var session: String
@@ -56,6 +56,46 @@ public struct ReviewProjection: Projection {
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.dictionary(concerns) { w, c in
+            w.string(c.concern); w.string(c.participant); w.raw(c.category); w.raw(c.severity); w.time(c.raisedAt); w.uuid(c.eventID)
+            w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
+        }
+        w.dictionary(generations) { $0.raw($1) }
+        w.dictionary(consents) { w, list in
+            w.array(list) { w, c in
+                w.string(c.eventID); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
+                w.optional(c.givenBy) { $0.raw($1) }; w.bool(c.hasCompetenceNote)
+            }
+        }
+        func activities(_ w: inout StateWriter, _ list: [Activity]) {
+            w.array(list) { w, a in w.uuid(a.id); w.string(a.participant); w.string(a.session); w.time(a.at); w.int(a.position) }
+        }
+        activities(&w, attendances); activities(&w, surveys)
+        w.uuids(retracted)
+    }
+
+    public init(from r: inout StateReader) throws {
+        concerns = try r.dictionary { r in
+            var c = Concern(concern: try r.string(), participant: try r.string(), category: try r.raw(ConcernCategory.self),
+                            severity: try r.raw(Severity.self), raisedAt: try r.time(), eventID: try r.uuid())
+            c.escalations = try r.array { try $0.uuid() }; c.closures = try r.array { try $0.uuid() }
+            return c
+        }
+        generations = try r.dictionary { try $0.raw(Generation.self) }
+        consents = try r.dictionary { r in
+            try r.array { r in
+                ConsentRecord(eventID: try r.string(), position: try r.int(), occurredAt: try r.time(), scope: try r.raw(ConsentScope.self),
+                              givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool())
+            }
+        }
+        func activities(_ r: inout StateReader) throws -> [Activity] {
+            try r.array { Activity(id: try $0.uuid(), participant: try $0.string(), session: try $0.string(), at: try $0.time(), position: try $0.int()) }
+        }
+        attendances = try activities(&r); surveys = try activities(&r)
+        retracted = try r.uuids()
     }
 
     func liveConsents(_ p: String) -> [ConsentRecord] {

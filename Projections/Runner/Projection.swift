@@ -7,11 +7,15 @@ import HubDomain
 /// the same state — and must survive an encode/decode round trip unchanged,
 /// because a runner resumes them from a checkpoint and catch-up must equal a
 /// rebuild byte for byte.
-public protocol Projection: Codable, Sendable {
+public protocol Projection: Sendable {
     /// The checkpoint's name under the store.
     static var name: String { get }
     init()
     mutating func apply(_ event: DomainEvent)
+    /// Writes the whole state for a checkpoint.
+    func encode(to writer: inout StateWriter)
+    /// Reads a state written by `encode(to:)`.
+    init(from reader: inout StateReader) throws
 }
 
 /// How far into the log a read model is computed: the whole log, up to a

@@ -9,38 +9,60 @@ public struct Folded<Model: Sendable>: Sendable {
     public var head: LogHead?
 }
 
-/// Feeds a projection events from the log, resuming from its checkpoint and saving a new one.
+/// Feeds projections events from the log, resuming from their checkpoints and saving new ones.
 ///
 /// A checkpoint is trusted only if the log still holds the same hash at its
 /// position; otherwise it is discarded and the model is rebuilt from position 0.
+/// Checkpoints are saved only for runs to the head (never for `--as-of`).
 public struct ProjectionRunner: Sendable {
     public let log: EventLog
+
+    /// Every projection the CLI serves, by checkpoint name.
+    public static let all: [any Projection.Type] = [ChronologyProjection.self, ReviewProjection.self,
+                                                    ReferralProjection.self, AuditProjection.self]
 
     public init(log: EventLog) { self.log = log }
 
     /// The projection caught up to `limit` (or the head), from its checkpoint when one is usable.
     public func run<P: Projection>(_ type: P.Type, limit: ReadLimit? = nil, useCheckpoint: Bool = true) throws -> Folded<P> {
-        var model = P()
-        var head: LogHead?
-        if useCheckpoint, let (saved, savedHead) = validCheckpoint(type) {
-            if limit.map({ withinLimit(savedHead, $0) }) ?? true {
+        let results = try runAll([type], limit: limit, useCheckpoint: useCheckpoint)
+        guard let model = results.models.first as? P else { return Folded(model: P(), head: results.head) }
+        return Folded(model: model, head: results.head)
+    }
+
+    /// Several projections caught up in one pass over the log, each from its own checkpoint.
+    public func runAll(_ types: [any Projection.Type], limit: ReadLimit? = nil,
+                       useCheckpoint: Bool = true) throws -> (models: [any Projection], head: LogHead?) {
+        var models: [any Projection] = []
+        var starts: [LogPosition] = []
+        var heads: [LogHead?] = []
+        for type in types {
+            var model: any Projection = type.init()
+            var head: LogHead?
+            if useCheckpoint, let (saved, savedHead) = validCheckpoint(type), limit.map({ withinLimit(savedHead, $0) }) ?? true {
                 model = saved
                 head = savedHead
             }
+            models.append(model); starts.append((head?.position ?? -1) + 1); heads.append(head)
         }
-        let start = (head?.position ?? -1) + 1
-        var folded = 0
-        try log.forEach(from: start) { event in
+        let from = starts.min() ?? 0
+        var head: LogHead? = heads.compactMap { $0 }.min { $0.position < $1.position }
+        var folded = [Int](repeating: 0, count: types.count)
+        try log.forEach(from: from) { event in
             if let limit, !limit.includes(event) { return false }
-            if let domain = DomainEvent(event) { model.apply(domain) }
+            let domain = DomainEvent(event)
+            for i in models.indices where event.position >= starts[i] {
+                if let domain { models[i].apply(domain) }
+                folded[i] += 1
+            }
             head = LogHead(position: event.position, hash: event.hash)
-            folded += 1
             return true
         }
-        if limit == nil && folded > 0, let head {
-            try save(model, head: head)
+        if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
+        if limit == nil, let head {
+            for i in models.indices where folded[i] > 0 { try save(models[i], head: head) }
         }
-        return Folded(model: model, head: head)
+        return (models, head)
     }
 
     func withinLimit(_ head: LogHead, _ limit: ReadLimit) -> Bool {
@@ -53,17 +75,18 @@ public struct ProjectionRunner: Sendable {
     }
 
     /// The saved model, if its head is still in the log unchanged.
-    func validCheckpoint<P: Projection>(_ type: P.Type) -> (P, LogHead)? {
-        guard let checkpoint = log.loadCheckpoint(named: P.name),
-              let event = try? log.event(at: checkpoint.head.position), event.hash == checkpoint.head.hash,
-              let model = try? JSONDecoder().decode(P.self, from: Data(checkpoint.state)) else { return nil }
+    func validCheckpoint(_ type: any Projection.Type) -> (any Projection, LogHead)? {
+        guard let checkpoint = log.loadCheckpoint(named: type.name),
+              let event = try? log.event(at: checkpoint.head.position), event.hash == checkpoint.head.hash else { return nil }
+        var reader = StateReader(checkpoint.state)
+        guard let model = try? type.init(from: &reader), reader.isAtEnd else { return nil }
         return (model, checkpoint.head)
     }
 
-    func save<P: Projection>(_ model: P, head: LogHead) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try log.saveCheckpoint(Checkpoint(head: head, state: [UInt8](try encoder.encode(model))), named: P.name)
+    func save(_ model: any Projection, head: LogHead) throws {
+        var writer = StateWriter()
+        model.encode(to: &writer)
+        try log.saveCheckpoint(Checkpoint(head: head, state: writer.bytes), named: type(of: model).name)
     }
 
     /// Discards checkpoints (all, or one projection's) so the next run folds from position 0.

@@ -7,21 +7,14 @@ enum RebuildCommand: Command {
         usage: "rebuild [chronology|review|referrals|audit]", positionals: 0...1)
 
     static func run(_ arguments: ParsedArguments) throws {
-        let names = ["chronology", "review", "referrals", "audit"]
+        let names = ProjectionRunner.all.map { $0.name }
         let wanted = arguments.positionals.first
         if let wanted, !names.contains(wanted) { throw CLIError.usage("unknown projection '\(wanted)' (one of \(names.joined(separator: ", ")))") }
         let log = try Environment.openLog(arguments)
         let runner = ProjectionRunner(log: log)
         try runner.discardCheckpoints(named: wanted)
-        for name in names where wanted == nil || wanted == name {
-            let head: LogHead?
-            switch name {
-            case "chronology": head = try runner.run(ChronologyProjection.self).head
-            case "review": head = try runner.run(ReviewProjection.self).head
-            case "referrals": head = try runner.run(ReferralProjection.self).head
-            default: head = try runner.run(AuditProjection.self).head
-            }
-            Console.out("rebuilt \(name) to \(head?.description ?? "an empty log")")
-        }
+        let types = ProjectionRunner.all.filter { wanted == nil || $0.name == wanted }
+        let result = try runner.runAll(types)
+        for type in types { Console.out("rebuilt \(type.name) to \(result.head?.description ?? "an empty log")") }
     }
 }
