@@ -1,6 +1,6 @@
 /// Little-endian appends for building record bodies.
 public enum ByteWriter {
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
@@ -24,9 +24,11 @@ public enum ByteWriter {
 /// Every read returns nil instead of trapping, because the bytes come from
 /// disk and may be damaged.
 public struct ByteReader {
-    let bytes: UnsafeRawBufferPointer
-    public private(set) var offset: Int
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var offset: Int
+    public var position: Int { offset }
 
+    @inlinable
     public init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
@@ -34,7 +36,7 @@ public struct ByteReader {
 
     public var remaining: Int { bytes.count - offset }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
         let size = MemoryLayout<T>.size
         guard offset + size <= bytes.count, let base = bytes.baseAddress else { return nil }
@@ -43,11 +45,11 @@ public struct ByteReader {
         return value
     }
 
-    public mutating func readUInt8() -> UInt8? { read(UInt8.self) }
-    public mutating func readUInt16() -> UInt16? { read(UInt16.self) }
-    public mutating func readUInt32() -> UInt32? { read(UInt32.self) }
-    public mutating func readUInt64() -> UInt64? { read(UInt64.self) }
-    public mutating func readInt64() -> Int64? { read(Int64.self) }
+    @inlinable public mutating func readUInt8() -> UInt8? { read(UInt8.self) }
+    @inlinable public mutating func readUInt16() -> UInt16? { read(UInt16.self) }
+    @inlinable public mutating func readUInt32() -> UInt32? { read(UInt32.self) }
+    @inlinable public mutating func readUInt64() -> UInt64? { read(UInt64.self) }
+    @inlinable public mutating func readInt64() -> Int64? { read(Int64.self) }
 
     public mutating func readBytes(_ count: Int) -> UnsafeRawBufferPointer? {
         guard count >= 0, offset + count <= bytes.count else { return nil }

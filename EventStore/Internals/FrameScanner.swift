@@ -17,9 +17,13 @@ struct FrameScanner {
 
     static let pageSize = 4096
     static let chunkSize = 4 << 20
+    /// How far past the end of the data a reader looks for stray bytes (a zeroed block inside the data).
+    /// `verify` and writers look all the way to the end of the file.
+    static let readerZeroWindow = 64 << 10
 
     /// Scans from `offset`, calling `visit(frameOffset, body)` for each CRC-valid frame.
-    static func scan(_ file: RawFile, from start: Int,
+    /// - Parameter thorough: check every byte after the data is zero, not only the next 64 KiB.
+    static func scan(_ file: RawFile, from start: Int, thorough: Bool = true,
                      visit: (Int, UnsafeRawBufferPointer) throws -> Bool) throws -> Outcome {
         let fileSize = try file.size()
         var buffer = [UInt8](repeating: 0, count: chunkSize)
@@ -41,7 +45,7 @@ struct FrameScanner {
                  UInt32(littleEndian: b.loadUnaligned(fromByteOffset: relative + 4, as: UInt32.self)))
             }
             if length == 0 && crc == 0 {
-                return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "zeroed bytes followed by data")
+                return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough)
             }
             let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
             guard length >= minimum, length <= RecordCodec.maximumBodySize,
@@ -71,8 +75,9 @@ struct FrameScanner {
     }
 
     /// Zeros at `offset`: a clean end if only zeros follow, else damage (a zeroed block inside the data).
-    static func classifyEnd(_ file: RawFile, at offset: Int, fileSize: Int, reason: String) throws -> Outcome {
-        if try lastNonZeroByte(file, from: offset, fileSize: fileSize) == nil { return .end(offset: offset) }
+    static func classifyEnd(_ file: RawFile, at offset: Int, fileSize: Int, reason: String, thorough: Bool = true) throws -> Outcome {
+        let horizon = thorough ? fileSize : min(fileSize, offset + readerZeroWindow)
+        if try lastNonZeroByte(file, from: offset, fileSize: horizon) == nil { return .end(offset: offset) }
         return try classifyDamage(file, at: offset, fileSize: fileSize, reason: reason)
     }
 

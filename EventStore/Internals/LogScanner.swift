@@ -27,6 +27,9 @@ struct LogScanner {
 
     let layout: StoreLayout
     let depth: Depth
+    /// Whether a clean end must be followed only by zeros to the end of the file (verify, writers),
+    /// or only for the next 64 KiB (readers).
+    var thorough: Bool { depth == .full }
 
     /// Scans from `start`; `visit` gets each delivered event with its location and returns false to stop.
     func scan(from start: LogPosition, index: PositionIndex?,
@@ -69,7 +72,7 @@ struct LogScanner {
                 break
             }
             var failure: EventStoreError?
-            let outcome = try FrameScanner.scan(file, from: offset) { frameOffset, body throws -> Bool in
+            let outcome = try FrameScanner.scan(file, from: offset, thorough: thorough) { frameOffset, body throws -> Bool in
                 let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
                 guard let event = RecordCodec.decode(body: body) else {
                     failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
