@@ -117,13 +117,13 @@ public struct ReviewProjection: Projection {
         var flaggedAttendances: [SafeguardingReview.Flag] = []
         for a in attendances {
             if let rule = ConsentRules.flag(attendanceBy: generations[a.participant], consents: liveConsents(a.participant), at: a.at) {
-                flaggedAttendances.append(.init(event: a.id, participant: a.participant, session: a.session, rule: rule, isRetracted: retracted.contains(a.id)))
+                flaggedAttendances.append(.init(event: a.id, participant: a.participant, session: a.session, rule: rule, isRetracted: retracted.contains(a.id), position: a.position))
             }
         }
         var flaggedSurveys: [SafeguardingReview.Flag] = []
         for s in surveys {
             if let rule = ConsentRules.flag(surveyWith: liveConsents(s.participant), at: s.at) {
-                flaggedSurveys.append(.init(event: s.id, participant: s.participant, session: s.session, rule: rule, isRetracted: retracted.contains(s.id)))
+                flaggedSurveys.append(.init(event: s.id, participant: s.participant, session: s.session, rule: rule, isRetracted: retracted.contains(s.id), position: s.position))
             }
         }
         var byParticipant: [String: [Concern]] = [:]
@@ -157,6 +157,8 @@ public struct SafeguardingReview: Sendable {
         public var event: UUID, participant: String, session: String, rule: ConsentRule
         /// A flag is a fact about what was recorded; a later retraction does not erase it, but is shown.
         public var isRetracted: Bool
+        /// The flagged event's log position.
+        public var position: LogPosition
         var json: JSONValue {
             ["event": .string(event.uuidString.lowercased()), "participant": .string(participant), "session": .string(session),
              "rule": .string(rule.rawValue), "retracted": .bool(isRetracted)]

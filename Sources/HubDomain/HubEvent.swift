@@ -21,9 +21,15 @@ public enum HubEvent: Sendable, Hashable {
     case concernEscalated(concern: String, to: EscalationTarget)
     case concernClosed(concern: String)
     case eventRetracted(event: UUID)
+    /// The watch daemon delivered an alert (kind, subject and level name it; see `AlertRecord`).
+    case alertRaised(key: String)
 
     /// Decodes a stored event; nil for types that are not hub events (or malformed data).
     public init?(type: String, data: JSONObject) {
+        if type == AlertRecord.type {
+            guard let key = AlertRecord.key(of: data) else { return nil }
+            self = .alertRaised(key: key); return
+        }
         guard let kind = EventType(rawValue: type) else { return nil }
         func s(_ k: String) -> String? { data[k]?.stringValue }
         func b(_ k: String) -> Bool? { data[k]?.boolValue }

@@ -4,6 +4,7 @@ import Foundation
 let commands: [any Command.Type] = [
     InitCommand.self, DemoCommand.self, RecordCommand.self, ImportCommand.self, RetractCommand.self,
     HistoryCommand.self, ReviewCommand.self, ReferralsCommand.self, AuditCommand.self, RebuildCommand.self,
+    WatchCommand.self, ProjectCommand.self, StatusCommand.self,
     AppendCommand.self, LogCommand.self, VerifyCommand.self,
 ]
 
@@ -21,6 +22,8 @@ The store is --store DIR, else $HUBLEDGER_STORE, else $XDG_DATA_HOME/hubledger (
 
 @MainActor
 func runMain() -> Int32 {
+    // A closed stdout (`| head`) makes writes fail with EPIPE instead of killing the process mid-append.
+    signal(SIGPIPE, SIG_IGN)
     var args = Array(CommandLine.arguments.dropFirst())
     // --store may come before the command.
     var leadingStore: String?

@@ -1,0 +1,136 @@
+import EventStore
+import Foundation
+import HubDomain
+
+/// When the daemon raises each kind of alert.
+public struct AlertPolicy: Sendable {
+    /// Days after receipt before a referral with no first attendance raises a warning (urgent at twice this).
+    public var threshold: Double = 14
+    /// The same for referrals marked urgent.
+    public var urgentThreshold: Double = 2
+    /// Hours a high or critical concern may stay neither escalated nor closed.
+    public var concernHours: Double = 24
+
+    public init(threshold: Double = 14, urgentThreshold: Double = 2) {
+        self.threshold = threshold
+        self.urgentThreshold = urgentThreshold
+    }
+}
+
+/// One alert: who or what it is about and why. Never free text or names.
+public struct Alert: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case referralAwaitingFirstAttendance = "referral-awaiting-first-attendance"
+        case attendanceWithoutConsent = "attendance-without-consent"
+        case concernUnescalated = "concern-unescalated"
+    }
+
+    public enum Level: String, Sendable { case warning, urgent }
+
+    public var kind: Kind
+    public var level: Level
+    public var participant: String
+    public var referral: String?
+    public var concern: String?
+    public var event: UUID?
+    public var daysWaiting: Int?
+    /// The log position of the event that triggered it.
+    public var position: LogPosition
+    public var raisedAt: Timestamp
+
+    public var subject: String { referral ?? concern ?? event?.uuidString.lowercased() ?? participant }
+    public var key: String { AlertRecord.key(kind: kind.rawValue, subject: subject, level: level.rawValue) }
+
+    public var json: JSONObject {
+        var o: JSONObject = ["kind": .string(kind.rawValue), "level": .string(level.rawValue), "participant": .string(participant)]
+        if let referral { o["referral"] = .string(referral) }
+        if let concern { o["concern"] = .string(concern) }
+        if let event { o["event"] = .string(event.uuidString.lowercased()) }
+        if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
+        o["position"] = .int(position)
+        o["raisedAt"] = .string(raisedAt.rfc3339)
+        return o
+    }
+
+    /// One line for the log on stderr.
+    public var summary: String {
+        var s = "\(level.rawValue.uppercased()) \(kind.rawValue): participant \(participant)"
+        if let referral { s += ", referral \(referral)" }
+        if let concern { s += ", concern \(concern)" }
+        if let event { s += ", attendance \(event.uuidString.lowercased())" }
+        if let daysWaiting { s += ", waiting \(daysWaiting) days" }
+        return s + " (position \(position))"
+    }
+}
+
+/// Folds what the alert rules need, and which alerts were already delivered.
+public struct AlertProjection: Projection {
+    public static let name = "alerts"
+
+    var referrals = ReferralProjection()
+    var review = ReviewProjection()
+    var positions: [String: LogPosition] = [:]
+    var raised: Set<String> = []
+    /// Versions of the `alerts` stream seen, so raising can expect it unchanged.
+    public private(set) var alertsStreamVersion: StreamVersion = -1
+
+    public init() {}
+
+    public mutating func apply(_ event: DomainEvent) {
+        referrals.apply(event)
+        review.apply(event)
+        switch event.event {
+        case .referralReceived(let r, _, _, _): positions["referral:" + r] = event.position
+        case .concernRaised(let c, _, _, _, _): positions["concern:" + c] = event.position
+        case .alertRaised(let key):
+            raised.insert(key)
+            alertsStreamVersion = event.recorded.streamVersion
+        default: break
+        }
+    }
+
+    /// Whether an alert with this key was already delivered.
+    public func wasRaised(_ key: String) -> Bool { raised.contains(key) }
+
+    /// Every alert due at `now` that has not been delivered yet, in a stable order.
+    public func due(now: Timestamp, policy: AlertPolicy) -> [Alert] {
+        var out: [Alert] = []
+        let day = 86_400_000_000.0
+        for r in referrals.pipeline(now: now) where r.status == .awaitingFirstAttendance {
+            let threshold = r.urgent ? policy.urgentThreshold : policy.threshold
+            let waited = Double(now.microseconds - r.receivedAt.microseconds) / day
+            let position = positions["referral:" + r.referral] ?? -1
+            for (level, factor) in [(Alert.Level.warning, 1.0), (.urgent, 2.0)] where waited >= threshold * factor {
+                out.append(Alert(kind: .referralAwaitingFirstAttendance, level: level, participant: r.participant, referral: r.referral,
+                                 daysWaiting: r.daysWaiting, position: position, raisedAt: now))
+            }
+        }
+        let snapshot = review.review(now: now)
+        for f in snapshot.flaggedAttendances where !f.isRetracted {
+            out.append(Alert(kind: .attendanceWithoutConsent, level: .warning, participant: f.participant, event: f.event,
+                             position: f.position, raisedAt: now))
+        }
+        for c in snapshot.openConcerns where c.severity >= .high && !c.escalated {
+            guard Double(now.microseconds - c.raisedAt.microseconds) >= policy.concernHours * 3_600_000_000 else { continue }
+            out.append(Alert(kind: .concernUnescalated, level: c.severity == .critical ? .urgent : .warning, participant: c.participant,
+                             concern: c.concern, position: positions["concern:" + c.concern] ?? -1, raisedAt: now))
+        }
+        return out.filter { !raised.contains($0.key) }.sorted { ($0.position, $0.key) < ($1.position, $1.key) }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        referrals.encode(to: &w)
+        review.encode(to: &w)
+        w.dictionary(positions) { $0.int($1) }
+        w.array(raised.sorted()) { $0.string($1) }
+        w.int(alertsStreamVersion)
+    }
+
+    public init(from r: inout StateReader) throws {
+        referrals = try ReferralProjection(from: &r)
+        review = try ReviewProjection(from: &r)
+        positions = try r.dictionary { try $0.int() }
+        raised = Set(try r.array { try $0.string() })
+        alertsStreamVersion = try r.int()
+    }
+}

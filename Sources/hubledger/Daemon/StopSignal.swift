@@ -1,0 +1,43 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// SIGTERM and SIGINT ask a long-running command to finish its cycle and exit 0.
+enum StopSignal {
+    private static let requested = Atomic<Bool>(false)
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    static var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// Installs the handlers (call once, from the main thread, before the loop).
+    static func install() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { requested.store(true, ordering: .relaxed) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Sleeps up to `seconds`, waking early when a stop is requested or `until` becomes true.
+    static func sleep(_ seconds: Double, until: () -> Bool = { false }) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !isRequested && Date() < deadline && !until() {
+            usleep(100_000)
+        }
+    }
+}
+
+/// Parses `30s`, `5m`, `1h`, `500ms` or a plain number of seconds.
+enum Interval {
+    static func parse(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            guard let v = Double(text.dropLast(suffix.count)), v > 0 else { return nil }
+            return v * factor
+        }
+        guard let v = Double(text), v > 0 else { return nil }
+        return v
+    }
+}

@@ -1,0 +1,109 @@
+import EventStore
+import Foundation
+import HubDomain
+import Projections
+
+enum WatchCommand: Command {
+    static let spec = CommandSpec(
+        name: "watch", summary: "the alert daemon: follow the log, keep read models current, raise each alert once",
+        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL] [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
+        options: [
+            .init(name: "interval", valueName: "30s", help: "how often to check on time passing (new events are checked at once)"),
+            .init(name: "once", valueName: nil, help: "evaluate once and exit"),
+            ReadSupport.nowOption,
+            .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped"),
+            .init(name: "json", valueName: nil, help: "alerts as JSON lines on stdout (the default)"),
+            .init(name: "threshold", valueName: "DAYS", help: "days a referral may wait for a first attendance (default 14; urgent at twice)"),
+            .init(name: "urgent-threshold", valueName: "DAYS", help: "the same for urgent referrals (default 2)"),
+        ],
+        details: """
+        Alerts: referral-awaiting-first-attendance (warning at the threshold, urgent at twice it),
+        attendance-without-consent, concern-unescalated (high or critical, 24 hours).
+        Each alert goes to stdout as one JSON line; logs go to stderr. After delivery an AlertRaised
+        event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
+        across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
+        """)
+
+    static func run(_ arguments: ParsedArguments) throws {
+        var interval = 30.0
+        if let text = arguments.value("interval") {
+            guard let v = Interval.parse(text) else { throw CLIError.usage("--interval must be like 30s, 5m or 1h, not '\(text)'") }
+            interval = v
+        }
+        var policy = AlertPolicy()
+        for (name, apply) in [("threshold", { (v: Double) in policy.threshold = v }), ("urgent-threshold", { policy.urgentThreshold = $0 })] {
+            guard let text = arguments.value(name) else { continue }
+            guard let v = Double(text), v > 0 else { throw CLIError.usage("--\(name) must be a positive number of days, not '\(text)'") }
+            apply(v)
+        }
+        var webhook: Webhook?
+        if let text = arguments.value("webhook") {
+            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
+                throw CLIError.usage("--webhook must be an http(s) URL, not '\(text)'")
+            }
+            webhook = Webhook(url: url)
+        }
+        let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
+        let log = try Environment.openLog(arguments)
+        guard let lock = try log.tryLock(named: "watch") else {
+            throw CLIError.failure("another `hubledger watch` is already running on this store; only one may raise alerts")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        StopSignal.install()
+        let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: Environment.actor())
+        Console.err("watch: following \(log.path) (interval \(interval)s\(webhook.map { ", webhook \($0.url)" } ?? ""))")
+        while true {
+            let head = try daemon.cycle(now: fixedNow ?? .now)
+            if arguments.has("once") || StopSignal.isRequested { break }
+            StopSignal.sleep(interval) { (try? log.head()) != head }
+            if StopSignal.isRequested { break }
+        }
+        Console.err("watch: stopped")
+    }
+}
+
+/// One evaluation of the alert rules and delivery of what is due: the daemon's cycle.
+struct AlertDaemon {
+    let log: EventLog
+    let policy: AlertPolicy
+    let webhook: Webhook?
+    let interval: Double
+    let actor: String
+
+    /// Brings every read model up to date, raises what is due, records a heartbeat; returns the head it saw.
+    func cycle(now: Timestamp) throws -> LogHead? {
+        let runner = ProjectionRunner(log: log)
+        let result = try runner.runAll(ProjectionRunner.all)
+        guard let model = result.models.compactMap({ $0 as? AlertProjection }).first else { return result.head }
+        var head = result.head
+        var version = model.alertsStreamVersion
+        for alert in model.due(now: now, policy: policy) {
+            if StopSignal.isRequested { break }
+            let line = JSONValue.object(alert.json).jsonText
+            if let webhook, !webhook.deliver(line) {
+                Console.err("watch: webhook \(webhook.url) did not accept \(alert.kind.rawValue) for \(alert.subject); will retry")
+                break
+            }
+            guard Console.out(line) else {
+                Console.err("watch: cannot write to stdout; \(alert.kind.rawValue) for \(alert.subject) not marked raised")
+                throw CLIError.failure("stdout is closed; stopping so that no alert is lost")
+            }
+            Console.err("watch: \(alert.summary)")
+            let event = ProposedEvent(id: DerivedID.make("alert", alert.key), stream: AlertRecord.stream, type: AlertRecord.type,
+                                      occurredAt: now, actor: actor, data: alert.json)
+            do {
+                let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
+                version += 1
+                head = appended.head
+            } catch EventStoreError.wrongExpectedVersion {
+                // Another writer raised alerts meanwhile: start the cycle again with what it recorded.
+                Console.err("watch: the alerts stream moved; re-evaluating next cycle")
+                break
+            }
+        }
+        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(head?.position ?? -1),
+                               "interval": .double(interval), "pid": .int(Int64(getpid()))]
+        try log.saveMetadata(Array(beat.jsonText.utf8), named: "heartbeat.json")
+        return head
+    }
+}
