@@ -13,7 +13,7 @@ public final class EventLog: Sendable {
         public var preallocationChunk: Int
         public var clock: @Sendable () -> Timestamp
 
-        public init(segmentSize: Int = 64 << 20, preallocationChunk: Int = 16 << 20,
+        public init(segmentSize: Int = 64 << 20, preallocationChunk: Int = 4 << 20,
                     clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }) {
             self.segmentSize = segmentSize
             self.preallocationChunk = preallocationChunk
@@ -91,7 +91,9 @@ public final class EventLog: Sendable {
         let index = try? PositionIndex(path: layout.indexFile)
         let summary = try LogScanner(layout: layout, depth: .links).scan(from: start, index: index) { event, _ in
             if let end, event.position > end { return false }
-            return visit(event)
+            let more = visit(event)
+            if let end, event.position >= end { return false }
+            return more
         }
         if let damage = summary.damage {
             throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
@@ -141,7 +143,13 @@ public final class EventLog: Sendable {
         let count = min(try index.count(), Int(last + 1))
         let keys = Set(streams.map(\.indexKey))
         var found: [(Int, PositionIndex.Entry)] = []
-        try index.forEach(upTo: count) { position, entry in if keys.contains(entry.streamKey) { found.append((position, entry)) } }
+        var lostEntry = false
+        try index.forEach(upTo: count) { position, entry in
+            if entry.segment == 0 { lostEntry = true }
+            if keys.contains(entry.streamKey) { found.append((position, entry)) }
+        }
+        // Zeroed entries (the index is never fsynced) could hide events: read the log itself instead.
+        if lostEntry { return try scanStreams(streams, through: last) }
         var out: [RecordedEvent] = []
         var files: [Int: RawFile] = [:]
         for (position, entry) in found {

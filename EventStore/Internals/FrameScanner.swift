@@ -92,7 +92,29 @@ struct FrameScanner {
         if let natural = naturalFrameLength(prefix), offset + natural <= writtenEnd {
             return .damaged(offset: offset, reason: reason, torn: false)
         }
+        // A record that was whole once, with a damaged length field, can look unfinished: it is not torn
+        // if any whole record with a later position follows it.
+        if try wholeRecordFollows(file, after: offset, through: lastNonZero) {
+            return .damaged(offset: offset, reason: reason, torn: false)
+        }
         return .damaged(offset: offset, reason: reason, torn: true)
+    }
+
+    /// Whether a CRC-valid frame starts anywhere after the damaged one.
+    static func wholeRecordFollows(_ file: RawFile, after offset: Int, through lastNonZero: Int) throws -> Bool {
+        let bytes = try file.readBytes(at: offset, count: lastNonZero + 1 - offset)
+        return bytes.withUnsafeBytes { raw -> Bool in
+            var o = 1
+            while o + 16 <= raw.count {
+                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                if length >= RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize, o + 8 + length <= raw.count {
+                    let crc = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self))
+                    if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(o + 8)..<(o + 8 + length)])) == crc { return true }
+                }
+                o += 1
+            }
+            return false
+        }
     }
 
     /// The frame length the record's own fields imply, when the prefix holds all of them.
@@ -117,12 +139,25 @@ struct FrameScanner {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while end > from {
             let start = max(from, end - buffer.count)
-            let n = try buffer.withUnsafeMutableBytes { b throws in
+            let n = try buffer.withUnsafeMutableBytes { b in
                 try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(end - start)]), at: start)
             }
-            if let i = buffer[0..<n].lastIndex(where: { $0 != 0 }) { return start + i }
+            let allZero = buffer.withUnsafeBytes { b in
+                zeroPage.withUnsafeBytes { z -> Bool in
+                    var i = 0
+                    while i < n {
+                        let m = min(z.count, n - i)
+                        guard let bb = b.baseAddress, let zb = z.baseAddress, memcmp(bb + i, zb, m) == 0 else { return false }
+                        i += m
+                    }
+                    return true
+                }
+            }
+            if !allZero, let i = buffer[0..<n].lastIndex(where: { $0 != 0 }) { return start + i }
             end = start
         }
         return nil
     }
+
+    static let zeroPage = [UInt8](repeating: 0, count: 65_536)
 }

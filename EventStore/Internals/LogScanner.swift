@@ -32,7 +32,11 @@ struct LogScanner {
     var thorough: Bool { depth == .full }
 
     /// Scans from `start`; `visit` gets each delivered event with its location and returns false to stop.
-    func scan(from start: LogPosition, index: PositionIndex?,
+    ///
+    /// - Parameter decodeFrom: when set, walk the whole log from position 0 (so damage anywhere is
+    ///   found) but decode and deliver only the records from this position on; earlier ones get
+    ///   the cheap checks only (CRC, position, chain link, batch boundaries).
+    func scan(from start: LogPosition, index: PositionIndex?, decodeFrom: LogPosition? = nil,
               visit: (RecordedEvent, Location) throws -> Bool) throws -> Summary {
         let segments = try layout.segmentNumbers()
         var summary = Summary()
@@ -43,7 +47,7 @@ struct LogScanner {
         var offset = StoreLayout.segmentHeaderSize
         var expected: LogPosition = 0
         var previousHash: ChainHash? = ChainHash.genesis
-        if start > 0, let index, let count = try? index.count(), count > 0 {
+        if decodeFrom == nil, start > 0, let index, let count = try? index.count(), count > 0 {
             let probe = min(start, LogPosition(count - 1))
             if let entry = try index.entry(at: probe), let i = segments.firstIndex(of: entry.segment),
                let event = try? readRecord(segment: entry.segment, offset: entry.offset), event.position == probe, event.id == entry.id {
@@ -52,6 +56,7 @@ struct LogScanner {
         }
 
         var pending: [(RecordedEvent, Location)] = []
+        var pendingLight = 0
         let tail: Location? = expected == 0 ? Location(segment: segments[segmentIndex], offset: StoreLayout.segmentHeaderSize, size: 0) : nil
         while segmentIndex < segments.count {
             let number = segments[segmentIndex]
@@ -74,6 +79,41 @@ struct LogScanner {
             var failure: EventStoreError?
             let outcome = try FrameScanner.scan(file, from: offset, thorough: thorough) { frameOffset, body throws -> Bool in
                 let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
+                if let decodeFrom, expected < decodeFrom {
+                    // The cheap walk: read the few fixed fields in place.
+                    guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record too short")
+                        return false
+                    }
+                    let position = LogPosition(bitPattern: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+                    if position != expected {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                                                reason: "found position \(position) where \(expected) was expected (records reordered, deleted or duplicated)")
+                        return false
+                    }
+                    let previous = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 64)..<(body.count - 32)]))
+                    if let previousHash, previous != previousHash {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                                                reason: "previous-hash link broken (the record before it was changed, removed or reordered)")
+                        return false
+                    }
+                    if depth == .full && !RecordCodec.hashMatches(body: body) {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
+                                                                reason: "record hash does not match its content (edited after it was written)")
+                        return false
+                    }
+                    let own = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
+                    previousHash = own
+                    expected += 1
+                    pendingLight += 1
+                    if body[50] & RecordCodec.Flag.endsBatch != 0 {
+                        pendingLight = 0
+                        summary.head = LogHead(position: position, hash: own)
+                        summary.recordedAt = Timestamp(microseconds: body.loadUnaligned(fromByteOffset: 24, as: Int64.self).littleEndian)
+                        summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
+                    }
+                    return true
+                }
                 guard let event = RecordCodec.decode(body: body) else {
                     failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
                     return false
@@ -129,8 +169,8 @@ struct LogScanner {
             segmentIndex += 1
             offset = StoreLayout.segmentHeaderSize
         }
-        summary.tornRecords = pending.count
-        if !pending.isEmpty { summary.hasTornBytes = true }
+        summary.tornRecords = pending.count + pendingLight
+        if summary.tornRecords > 0 { summary.hasTornBytes = true }
         if summary.tail == nil { summary.tail = tail }
         return summary
     }

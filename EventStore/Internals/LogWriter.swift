@@ -34,32 +34,54 @@ final class LogWriter {
         self.scanner = LogScanner(layout: layout, depth: .full)
         try lockFile.lockExclusive()
         defer { lockFile.unlock() }
-        let indexed = try index.count()
-        try index.forEach(upTo: indexed) { position, entry in
+        // Trust the derived index only as far as its last entry checks out against the log.
+        var trusted = try index.count()
+        if trusted > 0, try !entryMatchesLog(at: LogPosition(trusted - 1)) {
+            trusted = 0
+            try index.truncate(to: 0)
+        }
+        // Opening for append walks the whole log (CRC, positions, links: cheap), so damage anywhere
+        // is refused here rather than written past; only the unindexed tail is decoded and re-hashed.
+        try catchUp(knownCount: trusted, walkWholeLog: true)
+        if try !loadLookups() {
+            // An entry was lost (zeros after a crash): rebuild the index from the log itself.
+            try index.truncate(to: 0)
+            try catchUp(knownCount: 0, walkWholeLog: true)
+            _ = try loadLookups()
+        }
+    }
+
+    /// Fills the per-stream and per-id lookups from the index; false when an entry is unusable.
+    func loadLookups() throws -> Bool {
+        streamLast = [:]
+        ids = [:]
+        var sound = true
+        try index.forEach(upTo: Int(nextPosition)) { position, entry in
+            if entry.segment == 0 { sound = false }
             streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
             ids[entry.id] = LogPosition(position)
         }
-        try catchUp(indexedCount: indexed)
+        return sound
+    }
+
+    func entryMatchesLog(at position: LogPosition) throws -> Bool {
+        guard let entry = try index.entry(at: position), entry.segment > 0, Directory.fileExists(layout.segmentPath(entry.segment)),
+              let event = try scanner.readRecord(segment: entry.segment, offset: entry.offset) else { return false }
+        return event.position == position && event.id == entry.id
     }
 
     /// Brings this writer up to the log's real tail: other processes' appends, and
     /// recovery from an interrupted final write. Runs under the flock.
-    func catchUp(indexedCount: Int) throws {
-        let start = LogPosition(max(0, min(indexedCount, Int(nextPosition)) - 1))
+    /// - Parameter knownCount: how many positions this writer (or the index) already accounts for.
+    func catchUp(knownCount: Int, walkWholeLog: Bool = false) throws {
+        let start = walkWholeLog ? 0 : LogPosition(max(0, knownCount - 1))
         var fresh: [(RecordedEvent, LogScanner.Location)] = []
-        var firstDelivered: LogPosition?
-        let summary = try scanner.scan(from: start, index: index) { event, location in
-            if firstDelivered == nil { firstDelivered = event.position }
-            if event.position >= nextPosition || event.position >= LogPosition(indexedCount) { fresh.append((event, location)) }
+        let summary = try scanner.scan(from: start, index: index, decodeFrom: walkWholeLog ? LogPosition(knownCount) : nil) { event, location in
+            if event.position >= LogPosition(knownCount) { fresh.append((event, location)) }
             return true
         }
         if let damage = summary.damage {
             throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
-        if start > 0 && firstDelivered == 0 {
-            // The index could not be trusted: rebuild it and the lookups from the log itself.
-            streamLast = [:]; ids = [:]
-            try index.truncate(to: 0)
         }
         var entries: [PositionIndex.Entry] = []
         for (event, location) in fresh {
@@ -115,7 +137,7 @@ final class LogWriter {
     func append(_ batch: AppendBatch) throws -> AppendResult {
         try lockFile.lockExclusive()
         defer { lockFile.unlock() }
-        if try tailMoved() { try catchUp(indexedCount: try index.count()) }
+        if try tailMoved() { try catchUp(knownCount: Int(nextPosition)) }
 
         var seen = Set<UUID>()
         for event in batch.events {
@@ -138,7 +160,10 @@ final class LogWriter {
             }
         }
         var versions: [StreamID: StreamVersion] = [:]
-        for stream in streamsWithNewEvents {
+        // Expectations hold for every stream written to, and for streams named without events (a precondition).
+        let streamsInBatch = Set(batch.events.map(\.stream))
+        let preconditions = batch.expectations.keys.filter { !streamsInBatch.contains($0) }
+        for stream in streamsWithNewEvents.union(preconditions) {
             let last = try lastVersion(of: stream)
             let expected = batch.expectations[stream] ?? .any
             guard expected.isSatisfied(byLastVersion: last) else {

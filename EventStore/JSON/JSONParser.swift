@@ -45,8 +45,10 @@ public struct JSONParser {
         func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
         mutating func value(depth: Int) throws -> JSONValue {
-            guard depth <= JSONParser.maximumDepth else { throw fail("nested more than \(JSONParser.maximumDepth) levels deep") }
             guard let c = peek else { throw fail("unexpected end of input") }
+            if (c == UInt8(ascii: "{") || c == UInt8(ascii: "[")) && depth >= JSONParser.maximumDepth {
+                throw fail("nested more than \(JSONParser.maximumDepth) levels deep")
+            }
             switch c {
             case UInt8(ascii: "{"): return try object(depth: depth)
             case UInt8(ascii: "["): return try array(depth: depth)

@@ -32,7 +32,8 @@ extension JSONValue {
 
     /// Decodes one binary value; nil when the bytes are not a well-formed value.
     public static func decodeBinary(_ reader: inout ByteReader, depth: Int = 0) -> JSONValue? {
-        guard depth <= JSONParser.maximumDepth, let raw = reader.readUInt8(), let tag = BinaryTag(rawValue: raw) else { return nil }
+        guard let raw = reader.readUInt8(), let tag = BinaryTag(rawValue: raw) else { return nil }
+        if (tag == .array || tag == .object) && depth >= JSONParser.maximumDepth { return nil }
         switch tag {
         case .null: return .null
         case .false: return .bool(false)

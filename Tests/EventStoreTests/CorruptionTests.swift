@@ -1,0 +1,409 @@
+import EventStore
+import Foundation
+import Testing
+
+/// The bytes of one segment file and where its frames are.
+///
+/// Layout (docs/FORMAT.md): a 16-byte header, then frames of
+/// `[u32 LE body length][u32 LE crc32c(body)][body]`, the body starting with its u64 LE position
+/// and ending with the previous record's hash and its own (32 bytes each); zeros after the data.
+struct SegmentImage {
+    var bytes: [UInt8]
+    /// Byte ranges of the frames, in file order.
+    var frames: [Range<Int>]
+
+    init(path: String) throws {
+        bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        frames = []
+        var offset = 16
+        while offset + 8 <= bytes.count {
+            let length = Int(SegmentImage.u32(bytes, offset))
+            guard length > 0, offset + 8 + length <= bytes.count else { break }
+            frames.append(offset..<(offset + 8 + length))
+            offset += 8 + length
+        }
+    }
+
+    static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[at + $1]) << (8 * $1) }
+    }
+
+    static func u64(_ b: [UInt8], _ at: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * $1) }
+    }
+
+    func body(_ i: Int) -> [UInt8] { Array(bytes[(frames[i].lowerBound + 8)..<frames[i].upperBound]) }
+    func position(_ i: Int) -> UInt64 { SegmentImage.u64(bytes, frames[i].lowerBound + 8) }
+    func storedCRC(_ i: Int) -> UInt32 { SegmentImage.u32(bytes, frames[i].lowerBound + 4) }
+    /// Where the data ends: just after the last frame.
+    var dataEnd: Int { frames.last?.upperBound ?? 16 }
+
+    /// Rewrites frame `i`'s CRC to match its (possibly edited) body.
+    mutating func recomputeCRC(_ i: Int) {
+        let crc = CRC32C.checksum(body(i))
+        for k in 0..<4 { bytes[frames[i].lowerBound + 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+    }
+
+    /// Rewrites frame `i`'s own hash (the body's last 32 bytes) to match the rest of its body.
+    mutating func recomputeHash(_ i: Int) {
+        let body = body(i)
+        let hash = SHA256.hash(Array(body[0..<(body.count - 32)]))
+        let start = frames[i].upperBound - 32
+        bytes.replaceSubrange(start..<(start + 32), with: hash)
+    }
+
+    func write(to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+struct CorruptionTests {
+    static let eventCount = 50
+
+    /// A store of 50 events, each appended as its own batch, then its first segment's image.
+    func withDamageableStore(bigRecords: Set<Int> = [], _ body: (String, String, SegmentImage) throws -> Void) throws {
+        try withTemporaryStore { log, path in
+            for n in 0..<CorruptionTests.eventCount {
+                let stream = StreamID(["alpha", "beta", "gamma"][n % 3])
+                let payload = bigRecords.contains(n) ? String(repeating: "B", count: 9_000) : "payload-\(n)-" + String(repeating: "x", count: 40)
+                let data = JSONObject([(key: "n", value: .int(Int64(n))), (key: "payload", value: .string(payload)),
+                                       (key: "flag", value: .bool(n % 2 == 0))])
+                try log.append([makeEvent(stream, n, data: data)], to: stream)
+            }
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == CorruptionTests.eventCount)
+            try body(path, segment, image)
+        }
+    }
+
+    /// Verifies through a fresh instance (as a new process would) and checks the first error is at `position`.
+    @discardableResult
+    func expectDamage(at position: LogPosition, path: String, reasonContains: String? = nil,
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> VerificationReport {
+        let report = try EventLog(path: path, options: .forTests).verify()
+        #expect(!report.isOK, "verify passed a damaged log (tornTail: \(report.tornTail), events: \(report.events))",
+                sourceLocation: sourceLocation)
+        #expect(report.error?.position == position, "\(String(describing: report.error))", sourceLocation: sourceLocation)
+        #expect(report.events == Int(position), sourceLocation: sourceLocation)
+        #expect(report.head?.position == position - 1, sourceLocation: sourceLocation)
+        if let reasonContains {
+            #expect(report.error?.reason.contains(reasonContains) == true, "\(String(describing: report.error))",
+                    sourceLocation: sourceLocation)
+        }
+        return report
+    }
+
+    /// An append through a fresh instance must be refused as damage at `position` and must not touch the segment.
+    func expectAppendRefused(at position: LogPosition, path: String, segment: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try Data(contentsOf: URL(fileURLWithPath: segment))
+        let log = try EventLog(path: path, options: .forTests)
+        do {
+            let result = try log.append([makeEvent("alpha", 999)], to: "alpha")
+            Issue.record("append succeeded at \(result.positions) (recovery: \(result.recovery ?? "none")) over damage at \(position)",
+                         sourceLocation: sourceLocation)
+        } catch EventStoreError.damagedRecord(_, let at, _) {
+            #expect(at == position, sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected .damagedRecord, got \(error)", sourceLocation: sourceLocation)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: segment)) == before, "the refused append changed the segment",
+                sourceLocation: sourceLocation)
+    }
+
+    // MARK: The format as the tests understand it
+
+    @Test func eachRecordIsAFrameWhoseBodyCarriesItsPositionChecksumAndChainHashes() throws {
+        try withDamageableStore { path, _, image in
+            let events = try EventLog(path: path, options: .forTests).events()
+            #expect(Array(image.bytes[0..<8]) == Array("HUBLEDG1".utf8))
+            #expect(SegmentImage.u64(image.bytes, 8) == 0)
+            #expect(image.frames.first?.lowerBound == 16)
+            for i in 0..<CorruptionTests.eventCount {
+                let body = image.body(i)
+                #expect(image.position(i) == UInt64(i))
+                #expect(CRC32C.checksum(body) == image.storedCRC(i))
+                #expect(Array(body.suffix(32)) == events[i].hash.bytes)
+                #expect(Array(body.suffix(64).prefix(32)) == events[i].previousHash.bytes)
+                #expect(SHA256.hash(Array(body.dropLast(32))) == events[i].hash.bytes)
+            }
+            // Only zeros (preallocated space) after the data.
+            #expect(image.bytes[image.dataEnd...].allSatisfy { $0 == 0 })
+        }
+    }
+
+    // MARK: Damage in the middle of the log
+
+    @Test func aFlippedByteInTheBodyOfRecord20IsReportedAtPosition20() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            // A byte inside record 20's payload string.
+            let body = image.body(20)
+            let payloadAt = try #require(body.firstRange(of: Array("payload-20-".utf8))).lowerBound
+            damaged.bytes[image.frames[20].lowerBound + 8 + payloadAt + 14] ^= 0xFF
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: 20, path: path, reasonContains: "checksum")
+            #expect(!report.tornTail)
+            let error = try #require(throws: EventStoreError.self) { try EventLog(path: path, options: .forTests).events() }
+            guard case .damagedRecord(_, 20, _) = error else { Issue.record("readers report \(error)"); return }
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func flippingAnySingleByteOfAMiddleRecordIsDamageThereNeverATornTail() throws {
+        try withDamageableStore { path, segment, image in
+            let frame = image.frames[20]
+            var misjudged: [String] = []
+            for offset in frame {
+                var damaged = image
+                damaged.bytes[offset] ^= 0xFF
+                try damaged.write(to: segment)
+                let report = try EventLog(path: path, options: .forTests).verify()
+                if report.isOK || report.error?.position != 20 || report.tornTail {
+                    let field = offset - frame.lowerBound < 8 ? "frame header" : "body byte \(offset - frame.lowerBound - 8)"
+                    misjudged.append("\(field): ok=\(report.isOK) tornTail=\(report.tornTail) events=\(report.events) error=\(String(describing: report.error))")
+                }
+            }
+            #expect(misjudged.isEmpty, "\(misjudged.count) of \(frame.count) single-byte flips in record 20 were misjudged:\n\(misjudged.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func aDamagedLengthFieldInAMiddleRecordDoesNotLetAnAppendEraseTheRecordsAfterIt() throws {
+        // Record 20's stream-name length (body bytes 52...53, u16 LE): flip its high byte.
+        // The records after it are intact and were acknowledged; nothing may remove them.
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            damaged.bytes[image.frames[20].lowerBound + 8 + 53] ^= 0xFF
+            try damaged.write(to: segment)
+            try expectDamage(at: 20, path: path)
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+            let after = try SegmentImage(path: segment)
+            let laterRecords = image.frames[21].lowerBound..<image.dataEnd
+            let intact = after.bytes.count >= image.dataEnd && after.bytes[laterRecords] == image.bytes[laterRecords]
+            #expect(intact, "records 21...49 (acknowledged, undamaged) were overwritten")
+            #expect(try EventLog(path: path, options: .forTests).events(from: 0, through: 19).count == 20)
+        }
+    }
+
+    @Test func aDeletedRecord20IsReportedAtPosition20() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            damaged.bytes.removeSubrange(image.frames[20])
+            try damaged.write(to: segment)
+            try expectDamage(at: 20, path: path, reasonContains: "found position 21")
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func swappedRecords20And21AreReportedAtPosition20() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            let swapped = Array(image.bytes[image.frames[21]]) + Array(image.bytes[image.frames[20]])
+            damaged.bytes.replaceSubrange(image.frames[20].lowerBound..<image.frames[21].upperBound, with: swapped)
+            try damaged.write(to: segment)
+            try expectDamage(at: 20, path: path, reasonContains: "found position 21")
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func aZeroedRecord20WithLaterRecordsIntactIsReportedAtPosition20() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            damaged.bytes.replaceSubrange(image.frames[20], with: [UInt8](repeating: 0, count: image.frames[20].count))
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: 20, path: path)
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func record20CutShortAndFollowedByTheLaterRecordsIsReportedAtPosition20() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            let frame = image.frames[20]
+            let cut = frame.lowerBound + frame.count / 2
+            damaged.bytes.removeSubrange(cut..<frame.upperBound)
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: 20, path: path)
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func anEditedValueWithARecomputedChecksumIsAHashMismatchAtItsPosition() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            let body = image.body(20)
+            let at = try #require(body.firstRange(of: Array("payload-20-".utf8))).lowerBound
+            // "payload-20-" becomes "payload-21-": still valid UTF-8 and a well-formed record.
+            damaged.bytes[image.frames[20].lowerBound + 8 + at + 9] = UInt8(ascii: "1")
+            damaged.recomputeCRC(20)
+            #expect(CRC32C.checksum(damaged.body(20)) == damaged.storedCRC(20))
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: 20, path: path, reasonContains: "hash")
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: 20, path: path, segment: segment)
+        }
+    }
+
+    @Test func anEditWithARecomputedHashBreaksTheNextRecordsLink() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            let at = try #require(image.body(20).firstRange(of: Array("payload-20-".utf8))).lowerBound
+            damaged.bytes[image.frames[20].lowerBound + 8 + at + 9] = UInt8(ascii: "1")
+            damaged.recomputeHash(20)
+            damaged.recomputeCRC(20)
+            try damaged.write(to: segment)
+            try expectDamage(at: 21, path: path, reasonContains: "previous-hash link")
+        }
+    }
+
+    @Test func rewritingTheLastRecordConsistentlyIsCaughtByAnEarlierHead() throws {
+        try withDamageableStore { path, segment, image in
+            let head = try #require(try EventLog(path: path, options: .forTests).head())
+            var damaged = image
+            let last = CorruptionTests.eventCount - 1
+            let at = try #require(image.body(last).firstRange(of: Array("payload-49-".utf8))).lowerBound
+            damaged.bytes[image.frames[last].lowerBound + 8 + at + 9] = UInt8(ascii: "8")
+            damaged.recomputeHash(last)
+            damaged.recomputeCRC(last)
+            try damaged.write(to: segment)
+            let log = try EventLog(path: path, options: .forTests)
+            #expect(try log.verify().isOK)           // self-consistent: only an outside head can tell
+            let report = try log.verify(expecting: head)
+            #expect(!report.isOK)
+            #expect(report.error?.position == LogPosition(last))
+        }
+    }
+
+    @Test func aDamagedSegmentHeaderIsReportedAtPositionZero() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            damaged.bytes[3] ^= 0xFF
+            try damaged.write(to: segment)
+            let report = try EventLog(path: path, options: .forTests).verify()
+            #expect(!report.isOK)
+            #expect(report.error?.position == 0)
+        }
+    }
+
+    // MARK: The last record
+
+    @Test func aFlippedByteInTheLastWholeRecordIsDamageNotATornWrite() throws {
+        try withDamageableStore { path, segment, image in
+            var damaged = image
+            let last = CorruptionTests.eventCount - 1
+            let at = try #require(image.body(last).firstRange(of: Array("payload-49-".utf8))).lowerBound
+            damaged.bytes[image.frames[last].lowerBound + 8 + at + 20] ^= 0xFF
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: LogPosition(last), path: path, reasonContains: "checksum")
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: LogPosition(last), path: path, segment: segment)
+        }
+    }
+
+    // MARK: Torn final writes
+
+    /// After a torn tail: verify passes and notes it, the next append removes it and says so, and all is well after.
+    func expectTornTailRecovered(path: String, intactEvents: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try EventLog(path: path, options: .forTests).verify()
+        #expect(before.isOK, "\(String(describing: before.error))", sourceLocation: sourceLocation)
+        #expect(before.tornTail, sourceLocation: sourceLocation)
+        #expect(before.events == intactEvents, sourceLocation: sourceLocation)
+        #expect(try EventLog(path: path, options: .forTests).events().count == intactEvents, sourceLocation: sourceLocation)
+
+        let log = try EventLog(path: path, options: .forTests)
+        let event = makeEvent("after-recovery", 1000)
+        let result = try log.append([event], to: "after-recovery", expecting: .noStream)
+        #expect(result.positions == [LogPosition(intactEvents)], sourceLocation: sourceLocation)
+        #expect(result.recovery != nil, "the append did not report its recovery", sourceLocation: sourceLocation)
+        // Only the first append after the tear reports it.
+        #expect(try log.append([makeEvent("after-recovery", 1001)], to: "after-recovery").recovery == nil, sourceLocation: sourceLocation)
+
+        let after = try EventLog(path: path, options: .forTests).verify()
+        #expect(after.isOK, "\(String(describing: after.error))", sourceLocation: sourceLocation)
+        #expect(!after.tornTail, sourceLocation: sourceLocation)
+        #expect(after.events == intactEvents + 2, sourceLocation: sourceLocation)
+        let events = try EventLog(path: path, options: .forTests).events()
+        #expect(events.map(\.position) == (0..<LogPosition(intactEvents + 2)).map { $0 }, sourceLocation: sourceLocation)
+        #expect(events[intactEvents].id == event.id, sourceLocation: sourceLocation)
+    }
+
+    @Test func aFileCutOffHalfwayThroughTheLastRecordIsATornTailThatTheNextAppendRemoves() throws {
+        try withDamageableStore { path, segment, image in
+            let last = image.frames[CorruptionTests.eventCount - 1]
+            // No preallocated zeros: the file simply ends inside the record.
+            try Data(image.bytes[0..<(last.lowerBound + last.count / 2)]).write(to: URL(fileURLWithPath: segment))
+            try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount - 1)
+        }
+    }
+
+    @Test func theFirst100BytesOfAFrameAfterTheDataAreATornTailThatTheNextAppendRemoves() throws {
+        // Record 5 is large (about 9 KB), so its first 100 bytes stop well before its natural end,
+        // past the end of the page they were written to.
+        try withDamageableStore(bigRecords: [5]) { path, segment, image in
+            var damaged = image
+            let source = image.frames[5]
+            #expect(source.count > 9_000)
+            let torn = Array(image.bytes[source.lowerBound..<(source.lowerBound + 100)])
+            damaged.bytes.replaceSubrange(image.dataEnd..<(image.dataEnd + 100), with: torn)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount)
+            // The torn bytes are gone: the recovered file holds exactly the old data, then the two new records.
+            let after = try SegmentImage(path: segment)
+            #expect(Array(after.bytes[0..<image.dataEnd]) == Array(image.bytes[0..<image.dataEnd]))
+            #expect(after.frames.count == CorruptionTests.eventCount + 2)
+        }
+    }
+
+    @Test func aBigLastRecordWrittenOnlyUpToAPageBoundaryIsATornTail() throws {
+        try withDamageableStore(bigRecords: [CorruptionTests.eventCount - 1]) { path, segment, image in
+            var damaged = image
+            let last = image.frames[CorruptionTests.eventCount - 1]
+            let pageEnd = (last.lowerBound / 4096 + 1) * 4096
+            #expect(pageEnd < last.upperBound)
+            damaged.bytes.replaceSubrange(pageEnd..<last.upperBound, with: [UInt8](repeating: 0, count: last.upperBound - pageEnd))
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount - 1)
+        }
+    }
+
+    @Test func anUnfinishedMultiRecordBatchIsInvisibleToReadersAndRemovedByTheNextAppend() throws {
+        try withTemporaryStore { log, path in
+            for n in 0..<10 { try log.append([makeEvent("s", n)], to: "s") }
+            let batch = [makeEvent("s", 10), makeEvent("s", 11), makeEvent("s", 12)]
+            try log.append(batch, to: "s")
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == 13)
+            // The crash left the batch's first two records whole and nothing of the third; the writer
+            // never got as far as updating the index.
+            var damaged = image
+            damaged.bytes.replaceSubrange(image.frames[12], with: [UInt8](repeating: 0, count: image.frames[12].count))
+            try damaged.write(to: segment)
+            let indexPath = path + "/index/positions.idx"
+            let index = try #require(FileManager.default.contents(atPath: indexPath))
+            try index.prefix(10 * 32).write(to: URL(fileURLWithPath: indexPath))
+
+            let reader = try EventLog(path: path, options: .forTests)
+            #expect(try reader.events().map(\.position) == Array(0..<10))
+            #expect(try reader.head()?.position == 9)
+            #expect(try reader.events(in: "s").count == 10)
+            let report = try reader.verify()
+            #expect(report.isOK)
+            #expect(report.tornTail)
+            #expect(report.events == 10)
+
+            // The client never saw the batch acknowledged, so it retries it, unchanged.
+            let result = try EventLog(path: path, options: .forTests).append(batch, to: "s", expecting: .exact(9))
+            #expect(result.positions == [10, 11, 12])
+            #expect(result.appendedCount == 3)
+            #expect(result.recovery?.contains("2 record(s)") == true, "\(result.recovery ?? "no recovery reported")")
+            let after = try EventLog(path: path, options: .forTests)
+            #expect(try after.verify().isOK)
+            #expect(try after.events(in: "s").map(\.streamVersion) == Array(0...12))
+            #expect(try after.events(from: 10).map(\.id) == batch.map(\.id))
+        }
+    }
+}
