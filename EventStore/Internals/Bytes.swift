@@ -7,15 +7,19 @@ public enum ByteWriter {
 
     /// A string with a 16-bit length prefix; callers check the length first.
     public static func appendString16(_ s: String, to out: inout [UInt8]) {
-        let utf8 = Array(s.utf8)
-        append(UInt16(truncatingIfNeeded: utf8.count), to: &out)
-        out.append(contentsOf: utf8)
+        var s = s
+        s.withUTF8 { utf8 in
+            append(UInt16(truncatingIfNeeded: utf8.count), to: &out)
+            out.append(contentsOf: utf8)
+        }
     }
 
     public static func appendString32(_ s: String, to out: inout [UInt8]) {
-        let utf8 = Array(s.utf8)
-        append(UInt32(truncatingIfNeeded: utf8.count), to: &out)
-        out.append(contentsOf: utf8)
+        var s = s
+        s.withUTF8 { utf8 in
+            append(UInt32(truncatingIfNeeded: utf8.count), to: &out)
+            out.append(contentsOf: utf8)
+        }
     }
 }
 
@@ -58,9 +62,12 @@ public struct ByteReader {
         return slice
     }
 
+    /// Strings in records come from Swift strings and are guarded by the record's CRC, so they are
+    /// decoded without the (slow, unspecialised) validating initialiser; ill-formed bytes would
+    /// become U+FFFD rather than trap.
     mutating func readString(count: Int) -> String? {
         guard let raw = readBytes(count) else { return nil }
-        return String(validating: raw, as: UTF8.self)
+        return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
     }
 
     public mutating func readString16() -> String? {

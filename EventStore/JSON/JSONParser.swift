@@ -32,6 +32,12 @@ public struct JSONParser {
         return value
     }
 
+    /// Decodes UTF-8, refusing ill-formed input; ASCII (the common case) skips the slow validating path.
+    static func utf8String(_ raw: UnsafeRawBufferPointer) -> String? {
+        if raw.allSatisfy({ $0 < 0x80 }) { return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) } }
+        return String(validating: raw, as: UTF8.self)
+    }
+
     private struct Cursor {
         let bytes: UnsafeRawBufferPointer
         var index = 0
@@ -140,7 +146,7 @@ public struct JSONParser {
                 if c == UInt8(ascii: "\"") {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                     index += 1
-                    guard let s = String(validating: slice, as: UTF8.self) else { throw JSONParser.Failure(offset: start, reason: "string is not valid UTF-8") }
+                    guard let s = JSONParser.utf8String(slice) else { throw JSONParser.Failure(offset: start, reason: "string is not valid UTF-8") }
                     return s
                 }
                 if c == UInt8(ascii: "\\") { break }

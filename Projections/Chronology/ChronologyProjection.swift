@@ -15,18 +15,16 @@ public struct ChronologyProjection: Projection {
 
     public init() {}
 
-    static let participantPrefix = EntityKind.participant.stream("")
-
     public mutating func apply(_ event: DomainEvent) {
         lastPosition = event.position
         switch event.event {
         case .referralReceived(_, let participant, _, _), .concernRaised(_, let participant, _, _, _):
             linkedStreams[participant, default: []].append(event.recorded.stream.name)
+        case .participantRegistered(let participant, _, _, _, _):
+            participants.insert(participant)
         default:
             break
         }
-        let stream = event.recorded.stream.name
-        if stream.hasPrefix(Self.participantPrefix) { participants.insert(String(stream.dropFirst(Self.participantPrefix.count))) }
     }
 
     /// Whether the log holds anything about this participant.

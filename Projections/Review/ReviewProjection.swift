@@ -18,6 +18,16 @@ public struct ReviewProjection: Projection {
         var closures: [UUID] = []
     }
 
+    /// A consent decision as folded (the domain's `ConsentRecord` is made from it when the rules run).
+    struct Consent: Sendable {
+        var id: UUID
+        var position: LogPosition
+        var occurredAt: Timestamp
+        var scope: ConsentScope
+        var givenBy: ConsentGiver?
+        var hasCompetenceNote: Bool
+    }
+
     struct Activity: Sendable {
         var id: UUID
         var participant: String
@@ -28,7 +38,7 @@ public struct ReviewProjection: Projection {
 
     var concerns: [String: Concern] = [:]
     var generations: [String: Generation] = [:]
-    var consents: [String: [ConsentRecord]] = [:]
+    var consents: [String: [Consent]] = [:]
     var attendances: [Activity] = []
     var surveys: [Activity] = []
     var retracted: Set<UUID> = []
@@ -40,11 +50,11 @@ public struct ReviewProjection: Projection {
         case .participantRegistered(let p, let generation, _, _, _):
             generations[p] = generation
         case .consentGiven(let p, let scope, let by, let note):
-            consents[p, default: []].append(ConsentRecord(eventID: event.id.uuidString, position: event.position, occurredAt: event.occurredAt,
-                                                          scope: scope, givenBy: by, hasCompetenceNote: note))
+            consents[p, default: []].append(Consent(id: event.id, position: event.position, occurredAt: event.occurredAt,
+                                                    scope: scope, givenBy: by, hasCompetenceNote: note))
         case .consentWithdrawn(let p, let scope):
-            consents[p, default: []].append(ConsentRecord(eventID: event.id.uuidString, position: event.position, occurredAt: event.occurredAt,
-                                                          scope: scope, givenBy: nil, hasCompetenceNote: false))
+            consents[p, default: []].append(Consent(id: event.id, position: event.position, occurredAt: event.occurredAt,
+                                                    scope: scope, givenBy: nil, hasCompetenceNote: false))
         case .attendanceRecorded(let p, let s):
             attendances.append(Activity(id: event.id, participant: p, session: s, at: event.occurredAt, position: event.position))
         case .surveyCompleted(let p, let s, _, _):
@@ -66,7 +76,7 @@ public struct ReviewProjection: Projection {
         w.dictionary(generations) { $0.raw($1) }
         w.dictionary(consents) { w, list in
             w.array(list) { w, c in
-                w.string(c.eventID); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
+                w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
                 w.optional(c.givenBy) { $0.raw($1) }; w.bool(c.hasCompetenceNote)
             }
         }
@@ -87,8 +97,8 @@ public struct ReviewProjection: Projection {
         generations = try r.dictionary { try $0.raw(Generation.self) }
         consents = try r.dictionary { r in
             try r.array { r in
-                ConsentRecord(eventID: try r.string(), position: try r.int(), occurredAt: try r.time(), scope: try r.raw(ConsentScope.self),
-                              givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool())
+                Consent(id: try r.uuid(), position: try r.int(), occurredAt: try r.time(), scope: try r.raw(ConsentScope.self),
+                        givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool())
             }
         }
         func activities(_ r: inout StateReader) throws -> [Activity] {
@@ -98,8 +108,12 @@ public struct ReviewProjection: Projection {
         retracted = try r.uuids()
     }
 
+    /// A participant's consent decisions that were not retracted, as the consent rules take them.
     func liveConsents(_ p: String) -> [ConsentRecord] {
-        (consents[p] ?? []).filter { r in UUID(uuidString: r.eventID).map { !retracted.contains($0) } ?? true }
+        (consents[p] ?? []).filter { !retracted.contains($0.id) }.map {
+            ConsentRecord(eventID: $0.id.uuidString.lowercased(), position: $0.position, occurredAt: $0.occurredAt, scope: $0.scope,
+                          givenBy: $0.givenBy, hasCompetenceNote: $0.hasCompetenceNote)
+        }
     }
 
     /// The review as of `now` (ages and the 24-hour escalation rule are measured against it).
@@ -114,15 +128,22 @@ public struct ReviewProjection: Projection {
             }
             .sorted { ($1.severity, $0.raisedAt, $0.concern) < ($0.severity, $1.raisedAt, $1.concern) }
         let unescalated = open.filter { $0.severity >= .high && !$0.escalated && now.microseconds - $0.raisedAt.microseconds > 86_400_000_000 }
+        var consentCache: [String: [ConsentRecord]] = [:]
+        func decisions(_ p: String) -> [ConsentRecord] {
+            if let cached = consentCache[p] { return cached }
+            let live = liveConsents(p)
+            consentCache[p] = live
+            return live
+        }
         var flaggedAttendances: [SafeguardingReview.Flag] = []
         for a in attendances {
-            if let rule = ConsentRules.flag(attendanceBy: generations[a.participant], consents: liveConsents(a.participant), at: a.at) {
+            if let rule = ConsentRules.flag(attendanceBy: generations[a.participant], consents: decisions(a.participant), at: a.at) {
                 flaggedAttendances.append(.init(event: a.id, participant: a.participant, session: a.session, rule: rule, isRetracted: retracted.contains(a.id), position: a.position))
             }
         }
         var flaggedSurveys: [SafeguardingReview.Flag] = []
         for s in surveys {
-            if let rule = ConsentRules.flag(surveyWith: liveConsents(s.participant), at: s.at) {
+            if let rule = ConsentRules.flag(surveyWith: decisions(s.participant), at: s.at) {
                 flaggedSurveys.append(.init(event: s.id, participant: s.participant, session: s.session, rule: rule, isRetracted: retracted.contains(s.id), position: s.position))
             }
         }

@@ -42,6 +42,9 @@ public struct ProjectionRunner: Sendable {
             if useCheckpoint, let (saved, savedHead) = validCheckpoint(type), limit.map({ withinLimit(savedHead, $0) }) ?? true {
                 model = saved
                 head = savedHead
+            } else if useCheckpoint, log.loadCheckpoint(named: type.name) != nil, validCheckpoint(type) == nil {
+                // Saved against a log that no longer holds it (restored, rewritten): never trusted, so remove it.
+                try log.discardCheckpoints(named: type.name)
             }
             models.append(model); starts.append((head?.position ?? -1) + 1); heads.append(head)
         }

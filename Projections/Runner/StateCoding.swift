@@ -43,35 +43,36 @@ public struct StateReader {
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, offset + n <= bytes.count else { throw Malformed() }
-        defer { offset += n }
-        return bytes[offset..<offset + n]
+    @inline(__always)
+    mutating func load<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { throw Malformed() }
+        let at = offset
+        offset += size
+        return bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: T.self)) }
     }
 
-    public mutating func int() throws -> Int64 {
-        let s = try take(8)
-        var v: UInt64 = 0
-        for (i, b) in s.enumerated() { v |= UInt64(b) << UInt64(8 * i) }
-        return Int64(bitPattern: v)
-    }
+    public mutating func int() throws -> Int64 { try load(Int64.self) }
     public mutating func count() throws -> Int {
         let n = try int()
         guard n >= 0, n <= Int64(bytes.count) else { throw Malformed() }
         return Int(n)
     }
-    public mutating func bool() throws -> Bool { try take(1).first == 1 }
+    public mutating func bool() throws -> Bool { try load(UInt8.self) == 1 }
     public mutating func string() throws -> String {
-        let s = try take(4)
-        var n = 0
-        for (i, b) in s.enumerated() { n |= Int(b) << (8 * i) }
-        let body = try take(n)
-        guard let text = String(validating: body, as: UTF8.self) else { throw Malformed() }
-        return text
+        let n = Int(try load(UInt32.self))
+        guard offset + n <= bytes.count else { throw Malformed() }
+        let at = offset
+        offset += n
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[at..<at + n]), as: UTF8.self) }
     }
     public mutating func uuid() throws -> UUID {
-        let s = Array(try take(16))
-        return UUID(uuid: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15]))
+        guard offset + 16 <= bytes.count else { throw Malformed() }
+        let at = offset
+        offset += 16
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[at..<at + 16])) } }
+        return UUID(uuid: value)
     }
     public mutating func time() throws -> Timestamp { Timestamp(microseconds: try int()) }
     public mutating func raw<E: RawRepresentable>(_: E.Type) throws -> E where E.RawValue == String {

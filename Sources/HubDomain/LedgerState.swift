@@ -17,6 +17,8 @@ public struct LedgerState: Sendable {
 
     var streamVersions: [String: StreamVersion] = [:]
     var entities: [EntityKind: Set<String>] = [:]
+    /// Every id ever created, retracted or not: an id is never reused.
+    var created: [EntityKind: Set<String>] = [:]
     var events: [UUID: EventFacts] = [:]
     var attendances: Set<String> = []
 
@@ -30,6 +32,7 @@ public struct LedgerState: Sendable {
     }
 
     public func exists(_ kind: EntityKind, _ id: String) -> Bool { entities[kind]?.contains(id) ?? false }
+    public func wasCreated(_ kind: EntityKind, _ id: String) -> Bool { created[kind]?.contains(id) ?? false }
     public func version(of stream: String) -> StreamVersion? { streamVersions[stream] }
     public var participantCount: Int { entities[.participant]?.count ?? 0 }
 
@@ -46,6 +49,7 @@ public struct LedgerState: Sendable {
         guard let kind = EventType(rawValue: type) else { events[id] = facts; return }
         if kind.isCreation, let entity = kind.entity, let field = Schema.streamField(of: kind), let key = data[field]?.stringValue {
             entities[entity, default: []].insert(key)
+            created[entity, default: []].insert(key)
             facts.creates = (entity, key)
         }
         if kind == .attendanceRecorded, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue {

@@ -10,13 +10,16 @@ import Foundation
 public enum Register {
     public static func drafts(from bytes: [UInt8], file: String, session: String, log: EventLog) throws -> (drafts: [EventDraft], problems: [InputProblem]) {
         var problems: [InputProblem] = []
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is not UTF-8 text")])
         }
         guard let held = try sessionTime(session, log: log) else {
             return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        // Split on bytes: "\r\n" is one Character in Swift, and registers saved on Windows use it.
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line[...], as: UTF8.self)
+        }
         while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
         guard let headerLine = lines.first else {
             return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is empty (expected a header: participant[,happier,more_connected])")])

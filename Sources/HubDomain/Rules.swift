@@ -91,6 +91,9 @@ public enum Rules {
             }
             if creates {
                 if state.exists(kind, id) { return .failure(draft.problem(name, "\(kind.rawValue) \(id) already exists; a \(type.rawValue) may be recorded once")) }
+                if state.wasCreated(kind, id) {
+                    return .failure(draft.problem(name, "\(kind.rawValue) \(id) was created and then retracted; ids are never reused — choose a new id"))
+                }
             } else if !state.exists(kind, id) {
                 return .failure(draft.problem(name, "unknown \(kind.rawValue) \(id) (not registered in the log or earlier in this input)"))
             }

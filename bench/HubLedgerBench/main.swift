@@ -17,9 +17,10 @@ let base: String = {
     if let i = args.firstIndex(of: "--dir"), i + 1 < args.count { return args[i + 1] }
     return FileManager.default.temporaryDirectory.path + "/hubledger-bench-\(getpid())"
 }()
-try? FileManager.default.removeItem(atPath: base)
+let keep = args.contains("--keep")
+if !keep { try? FileManager.default.removeItem(atPath: base) }
 try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(atPath: base) }
+defer { if !keep { try? FileManager.default.removeItem(atPath: base) } }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -53,6 +54,14 @@ func diskProbe(count: Int, preallocate: Bool) -> Double {
         for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) }
     }
     return Double(count) / s
+}
+
+if mode == "rebuild" {
+    // Only the one-pass rebuild, on a kept domain log (for profilers): bench/run projections --keep --dir D first.
+    let log = try EventLog(path: base + "/domain")
+    let t = try seconds { _ = try ProjectionRunner(log: log).runAll(ProjectionRunner.all, useCheckpoint: false) }
+    print("rebuild only: \(String(format: "%.2f", t)) s")
+    exit(0)
 }
 
 if mode == "store" || mode == "all" {
@@ -92,12 +101,13 @@ if mode == "store" || mode == "all" {
 
 if mode == "projections" || mode == "all" {
     // A domain-shaped log: the demo's mix, repeated under different seeds until it reaches the size.
-    let log = try EventLog.create(at: base + "/domain")
-    var total = 0
+    let reuse = keep && FileManager.default.fileExists(atPath: base + "/domain/STORE")
+    let log = reuse ? try EventLog(path: base + "/domain") : try EventLog.create(at: base + "/domain")
+    var total = reuse ? Int((try log.head()?.position ?? -1) + 1) : 0
     var seed: UInt64 = 1
     var generation = 0
     let tImport = try seconds {
-        while total < min(events, 1_000_000) {
+        while !reuse && total < min(events, 1_000_000) {
             let drafts = Demo(participants: 1200, seed: seed).drafts()
             // Rename ids so every round is a distinct hub network.
             let suffix = "-\(generation)"
@@ -123,6 +133,13 @@ if mode == "projections" || mode == "all" {
         _ = try runner.runAll(ProjectionRunner.all)
     }
     print("rebuild of all four projections (one pass, checkpoints saved): \(rate(total, tRebuild)) events/s (\(total) events, \(String(format: "%.1f", tRebuild)) s)")
+    for type in ProjectionRunner.all {
+        let t = try seconds { _ = try runner.runAll([type], useCheckpoint: false) }
+        print("  rebuild of \(type.name) alone: \(rate(total, t)) events/s")
+    }
+    var scanned = 0
+    let tScan = try seconds { try log.forEach { event in if DomainEvent(event) != nil { scanned += 1 }; return true } }
+    print("  read + decode to domain events only: \(rate(total, tScan)) events/s")
     var samples: [Double] = []
     for i in 0..<100 {
         let participant = "P-\(String(format: "%04d", 1 + (i * 37) % 1200))-\(i % max(generation, 1))"

@@ -1,0 +1,619 @@
+import EventStore
+import Foundation
+import Testing
+
+// The domain and projection commands through the real `hubledger` binary: record, import
+// (JSON lines and registers), retract, demo, history, referrals, audit, rebuild, verify.
+// Only synthetic people.
+
+// MARK: - Running the binary
+
+private struct DomainCLIRun: Sendable, CustomStringConvertible {
+    var arguments: [String]
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    var description: String { "hubledger \(arguments.joined(separator: " ")) → exit \(status)\nstdout: \(stdout.prefix(1500))\nstderr: \(stderr.prefix(1500))" }
+
+    /// stdout parsed as one JSON object.
+    func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONObject {
+        let value = try JSONParser.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        return try #require(value.objectValue, "stdout is not a JSON object: \(self)", sourceLocation: sourceLocation)
+    }
+}
+
+private struct DomainCLIBinaryMissing: Error, CustomStringConvertible {
+    var searched: [String]
+    var description: String { "no hubledger binary next to the test products (build with --build-tests, or set HUBLEDGER_BIN); searched \(searched)" }
+}
+
+/// The `hubledger` executable in the same build products directory as this test bundle, or $HUBLEDGER_BIN.
+private func domainCLIBinary() throws -> String {
+    if let explicit = ProcessInfo.processInfo.environment["HUBLEDGER_BIN"], !explicit.isEmpty { return explicit }
+    var starts = [Bundle.main.bundleURL]
+    if let executable = Bundle.main.executableURL { starts.append(executable.deletingLastPathComponent()) }
+    starts += Bundle.allBundles.map(\.bundleURL)
+    if let argv0 = CommandLine.arguments.first { starts.append(URL(fileURLWithPath: argv0).resolvingSymlinksInPath().deletingLastPathComponent()) }
+    var searched: [String] = []
+    for start in starts {
+        var directory = start.standardizedFileURL
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("hubledger").path
+            searched.append(candidate)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+               FileManager.default.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+    }
+    throw DomainCLIBinaryMissing(searched: searched)
+}
+
+/// A scratch directory with a store path inside it; `hubledger` runs against that store.
+private struct DomainCLIScratch {
+    let root: String
+    var store: String { root + "/store" }
+
+    /// Writes a scratch file and returns its path.
+    func file(_ name: String, _ text: String) throws -> String {
+        let path = root + "/" + name
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Runs `hubledger --store STORE args…` to completion.
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil) throws -> DomainCLIRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try domainCLIBinary())
+        process.arguments = ["--store", store] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HUBLEDGER_ACTOR"] = "cli-domain-test"
+        environment.removeValue(forKey: "HUBLEDGER_STORE")
+        process.environment = environment
+        let id = UUID().uuidString
+        let outPath = root + "/.\(id).out", errPath = root + "/.\(id).err", inPath = root + "/.\(id).in"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+        defer { for p in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: p) } }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        defer { try? out.close(); try? err.close(); try? input.close() }
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        process.waitUntilExit()
+        return DomainCLIRun(arguments: arguments, status: process.terminationStatus,
+                            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// `verify --json`, which must succeed.
+    func verifyJSON(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let result = try run(["verify", "--json"])
+        #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+        return result.stdout
+    }
+}
+
+private func withDomainCLI(_ body: (DomainCLIScratch) throws -> Void) throws {
+    let root = NSTemporaryDirectory() + "hubledger-cli-domain-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try body(DomainCLIScratch(root: root))
+}
+
+/// One JSON line of the import format.
+private func cliLine(_ type: String, _ occurredAt: String, _ data: String, id: String? = nil) -> String {
+    let idPart = id.map { #""id":"\#($0)","# } ?? ""
+    return #"{\#(idPart)"type":"\#(type)","occurredAt":"\#(occurredAt)","data":{\#(data)}}"#
+}
+
+private func cliID(_ n: Int) -> String { "00000000-0000-4000-8000-" + String(format: "%012d", n) }
+
+/// Two adults and a child, two sessions of one programme, attendances and surveys, a referral and a concern.
+private let cliBaseLines = [
+    cliLine("ParticipantRegistered", "2025-03-01T09:00:00Z", #""participant":"P-1","generation":"adult","hub":"woking","region":"surrey""#, id: cliID(1)),
+    cliLine("ParticipantRegistered", "2025-03-01T09:05:00Z", #""participant":"P-2","generation":"adult","hub":"woking","region":"surrey""#, id: cliID(2)),
+    cliLine("ParticipantRegistered", "2025-03-01T09:10:00Z", #""participant":"P-3","generation":"child","hub":"woking","region":"surrey""#, id: cliID(3)),
+    cliLine("ConsentGiven", "2025-03-01T09:11:00Z", #""participant":"P-1","scope":"surveys","givenBy":"self""#, id: cliID(4)),
+    cliLine("SessionHeld", "2025-03-03T10:00:00Z", #""session":"S-1","hub":"woking","region":"surrey","programme":"woking-2025-1","week":1,"funder":"tnlcf""#, id: cliID(5)),
+    cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-1","session":"S-1""#, id: cliID(6)),
+    cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-2","session":"S-1""#, id: cliID(7)),
+    cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-3","session":"S-1""#, id: cliID(8)),
+    cliLine("SurveyCompleted", "2025-03-03T11:00:00Z", #""participant":"P-1","session":"S-1","happier":true,"moreConnected":true"#, id: cliID(9)),
+    cliLine("SurveyCompleted", "2025-03-03T11:00:00Z", #""participant":"P-2","session":"S-1","happier":false,"moreConnected":true"#, id: cliID(10)),
+    cliLine("ReferralReceived", "2025-03-02T08:00:00Z",
+         #""referral":"R-1","participant":"P-2","source":"link-worker","referrer":"Synthetic link worker","reason":"Isolation","urgent":false"#, id: cliID(11)),
+    cliLine("ConcernRaised", "2025-03-03T12:00:00Z",
+         #""concern":"C-1","participant":"P-3","category":"neglect","severity":"high","account":"Synthetic account.","actionTaken":"Told the DSL.","dslInformed":true"#,
+         id: cliID(12)),
+]
+
+private func cliImportBase(_ cli: DomainCLIScratch, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    #expect(try cli.run(["init"]).status == 0, sourceLocation: sourceLocation)
+    let path = try cli.file("base.jsonl", cliBaseLines.joined(separator: "\n") + "\n")
+    let result = try cli.run(["import", path])
+    #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
+    return path
+}
+
+private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { audit["metrics"]?.objectValue?[name]?.objectValue }
+
+// MARK: - demo
+
+@Test func demoThenVerifySucceedsAndTheAuditCounts240Sessions() throws {
+    try withDomainCLI { cli in
+        let demo = try cli.run(["demo"])
+        #expect(demo.status == 0, "\(demo)")
+        #expect(demo.stdout.contains("hubledger history"))
+        let verify = try cli.run(["verify"])
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.stdout.hasPrefix("ok"))
+        let audit = try cli.run(["audit", "--json"])
+        #expect(audit.status == 0, "\(audit)")
+        #expect(cliMetric(try audit.json(), "sessions")?["value"]?.intValue == 240)
+        // The same seed again writes nothing.
+        let head = try cli.verifyJSON()
+        let again = try cli.run(["demo"])
+        #expect(again.status == 0, "\(again)")
+        #expect(try cli.verifyJSON() == head)
+    }
+}
+
+// MARK: - import
+
+@Test func anImportWithThreeBadLinesNamesEachAndWritesNothing() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let path = try cli.file("day.jsonl", [
+            cliLine("ConsentGiven", "2025-03-04T09:00:00Z", #""participant":"P-1","scope":"participation","givenBy":"self""#),
+            cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-9","session":"S-1""#),
+            cliLine("SignpostGiven", "2025-03-04T09:00:00Z", #""participant":"P-1","service":"Synthetic advice","category":"housing""#),
+            cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", #""participant":"P-4","generation":"teenager","hub":"woking","region":"surrey""#),
+            cliLine("SignpostGiven", "2024-02-30T10:00:00Z", #""participant":"P-2","service":"Synthetic advice","category":"housing""#),
+        ].joined(separator: "\n") + "\n")
+        let result = try cli.run(["import", path])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("\(path):2: field participant"), "\(result)")
+        #expect(result.stderr.contains("\(path):4: field generation"), "\(result)")
+        #expect(result.stderr.contains("\(path):5: field occurredAt"), "\(result)")
+        #expect(result.stderr.contains("teenager"))
+        #expect(!result.stderr.contains("\(path):1:"))
+        #expect(!result.stderr.contains("\(path):3:"))
+        #expect(try cli.verifyJSON() == before)
+        // A dry run of a good file writes nothing either.
+        let good = try cli.file("good.jsonl", cliLine("ConsentGiven", "2025-03-04T09:00:00Z", #""participant":"P-1","scope":"participation","givenBy":"self""#) + "\n")
+        let dry = try cli.run(["import", "--dry-run", good])
+        #expect(dry.status == 0, "\(dry)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func anImportFromStandardInputNamesStdinInItsErrors() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let result = try cli.run(["import", "-"], stdin: cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-1","session":"S-404""#) + "\n")
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("stdin:1: field session"), "\(result)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func reimportingAFileWithIdsChangesNothing() throws {
+    try withDomainCLI { cli in
+        let path = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let again = try cli.run(["import", path])
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stdout.contains("imported 0 event(s)"), "\(again)")
+        #expect(again.stdout.contains("\(cliBaseLines.count) already in the log"), "\(again)")
+        #expect(try cli.verifyJSON() == before)
+        // The same file with one line changed under the same id is refused, naming the line and the id.
+        var changed = cliBaseLines
+        changed[1] = changed[1].replacingOccurrences(of: #""generation":"adult""#, with: #""generation":"older-adult""#)
+        let edited = try cli.file("edited.jsonl", changed.joined(separator: "\n"))
+        let refused = try cli.run(["import", edited])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("\(edited):2: field id"), "\(refused)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func aRegisterImportRecordsAttendancesAndSurveysOnce() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let session = try cli.file("s2.jsonl", cliLine("SessionHeld", "2025-03-10T10:00:00Z",
+                                                     #""session":"S-2","hub":"woking","region":"surrey","programme":"woking-2025-1","week":2"#) + "\n")
+        #expect(try cli.run(["import", session]).status == 0)
+        let register = try cli.file("register.csv", "participant,happier,more_connected\nP-1,yes,no\nP-2,,\n")
+        let first = try cli.run(["import", "--register", register, "--session", "S-2"])
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout.contains("imported 3 event(s)"), "\(first)")
+        let head = try cli.verifyJSON()
+        let second = try cli.run(["import", "--register", register, "--session", "S-2"])
+        #expect(second.status == 0, "\(second)")
+        #expect(second.stdout.contains("imported 0 event(s)"), "\(second)")
+        #expect(try cli.verifyJSON() == head)
+        // S-1: 3 attendances and 2 surveys; S-2: 2 attendances and 1 survey (happier yes, more connected no).
+        let audit = try cli.run(["audit", "--json"]).json()
+        #expect(cliMetric(audit, "attendances")?["value"]?.intValue == 5)
+        #expect(cliMetric(audit, "happierRate")?["numerator"]?.intValue == 2)
+        #expect(cliMetric(audit, "happierRate")?["denominator"]?.intValue == 3)
+        #expect(cliMetric(audit, "connectedRate")?["numerator"]?.intValue == 2)
+        // Weekly return S-1 {P-1,P-2,P-3} → S-2 {P-1,P-2}: 2 of 3.
+        #expect(cliMetric(audit, "weeklyReturnRate")?["numerator"]?.intValue == 2)
+        #expect(cliMetric(audit, "weeklyReturnRate")?["denominator"]?.intValue == 3)
+    }
+}
+
+@Test func aBadRegisterIsRefusedWholeNamingLineAndColumn() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let badCell = try cli.file("bad.csv", "participant,happier,more_connected\nP-1,yes,no\nP-2,maybe,no\n")
+        let cell = try cli.run(["import", "--register", badCell, "--session", "S-1"])
+        #expect(cell.status == 1, "\(cell)")
+        #expect(cell.stderr.contains("\(badCell):3: field happier"), "\(cell)")
+        let unknown = try cli.file("unknown.csv", "participant\nP-9\n")
+        let person = try cli.run(["import", "--register", unknown, "--session", "S-1"])
+        #expect(person.status == 1, "\(person)")
+        #expect(person.stderr.contains("\(unknown):2: field participant"), "\(person)")
+        let noSession = try cli.run(["import", "--register", unknown, "--session", "S-404"])
+        #expect(noSession.status != 0, "\(noSession)")
+        #expect(noSession.stderr.contains("S-404"), "\(noSession)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+/// One rule of the domain issue broken by the last line of a small file imported onto the base store.
+struct DomainCLIRefusal: Sendable, CustomTestStringConvertible {
+    var label: String
+    var lines: [String]
+    /// The field the error must name, on the file's last line.
+    var field: String
+    var testDescription: String { label }
+}
+
+private let cliAttendance = #""participant":"P-1","session":"S-1""#
+private let cliNewParticipant = #""participant":"P-9","generation":"adult","hub":"woking","region":"surrey""#
+
+private let cliRefusals: [DomainCLIRefusal] = [
+    .init(label: "missing field", lines: [cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", #""participant":"P-9","hub":"woking","region":"surrey""#)], field: "generation"),
+    .init(label: "unknown field", lines: [cliLine("ConsentGiven", "2025-03-04T09:00:00Z", #""participant":"P-1","scope":"photography","givenBy":"self","colour":"red""#)], field: "colour"),
+    .init(label: "wrong type", lines: [cliLine("ReferralReceived", "2025-03-04T09:00:00Z",
+                                               #""referral":"R-9","participant":"P-1","source":"gp","referrer":"Dr S","reason":"Low mood","urgent":"yes""#)], field: "urgent"),
+    .init(label: "wrong enum value", lines: [cliLine("ConcernEscalated", "2025-03-04T09:00:00Z", #""concern":"C-1","to":"mash""#)], field: "to"),
+    .init(label: "malformed date", lines: [cliLine("ConsentGiven", "4 March 2025", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
+    .init(label: "impossible date", lines: [cliLine("ConsentGiven", "2025-02-29T09:00:00Z", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
+    .init(label: "more than a day in the future", lines: [cliLine("ConsentGiven", "2099-03-04T09:00:00Z", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
+    .init(label: "unknown participant", lines: [cliLine("SignpostGiven", "2025-03-04T09:00:00Z", #""participant":"P-404","service":"Advice","category":"other""#)], field: "participant"),
+    .init(label: "unknown referral", lines: [cliLine("ReferralContacted", "2025-03-04T09:00:00Z", #""referral":"R-404","channel":"letter""#)], field: "referral"),
+    .init(label: "unknown session", lines: [cliLine("AttendanceRecorded", "2025-03-04T09:00:00Z", #""participant":"P-1","session":"S-404""#)], field: "session"),
+    .init(label: "unknown concern", lines: [cliLine("ConcernClosed", "2025-03-04T09:00:00Z", #""concern":"C-404","outcome":"Done""#)], field: "concern"),
+    .init(label: "unknown event", lines: [cliLine("EventRetracted", "2025-03-04T09:00:00Z", #""event":"\#(cliID(404))","reason":"Wrong""#)], field: "event"),
+    .init(label: "second ParticipantRegistered", lines: [cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z",
+                                                                 #""participant":"P-1","generation":"adult","hub":"woking","region":"surrey""#)], field: "participant"),
+    .init(label: "second ReferralReceived", lines: [cliLine("ReferralReceived", "2025-03-04T09:00:00Z",
+                                                            #""referral":"R-1","participant":"P-1","source":"gp","referrer":"Dr S","reason":"Low mood","urgent":false"#)], field: "referral"),
+    .init(label: "second SessionHeld", lines: [cliLine("SessionHeld", "2025-03-04T09:00:00Z",
+                                                       #""session":"S-1","hub":"woking","region":"surrey","programme":"woking-2025-1","week":1"#)], field: "session"),
+    .init(label: "second ConcernRaised", lines: [cliLine("ConcernRaised", "2025-03-04T09:00:00Z",
+                                                         #""concern":"C-1","participant":"P-1","category":"other","severity":"low","account":"A","actionTaken":"B","dslInformed":false"#)],
+          field: "concern"),
+    .init(label: "second registration in the same file", lines: [cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", cliNewParticipant),
+                                                                 cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", cliNewParticipant)], field: "participant"),
+    .init(label: "survey for a session not attended", lines: [
+        cliLine("SessionHeld", "2025-03-10T10:00:00Z", #""session":"S-2","hub":"woking","region":"surrey","programme":"woking-2025-1","week":2"#),
+        cliLine("SurveyCompleted", "2025-03-10T11:00:00Z", #""participant":"P-1","session":"S-2","happier":true,"moreConnected":true"#)], field: "session"),
+    .init(label: "survey by a registered person who did not attend", lines: [
+        cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", cliNewParticipant),
+        cliLine("SurveyCompleted", "2025-03-04T10:00:00Z", #""participant":"P-9","session":"S-1","happier":true,"moreConnected":true"#)], field: "session"),
+    .init(label: "retracting an event twice", lines: [
+        cliLine("EventRetracted", "2025-03-04T09:00:00Z", #""event":"\#(cliID(6))","reason":"Wrong""#),
+        cliLine("EventRetracted", "2025-03-04T09:00:00Z", #""event":"\#(cliID(6))","reason":"Wrong again""#)], field: "event"),
+    .init(label: "retracting a retraction", lines: [
+        cliLine("EventRetracted", "2025-03-04T09:00:00Z", #""event":"\#(cliID(6))","reason":"Wrong""#, id: cliID(900)),
+        cliLine("EventRetracted", "2025-03-04T09:00:00Z", #""event":"\#(cliID(900))","reason":"Undo""#)], field: "event"),
+]
+
+@Test(arguments: cliRefusals)
+func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let path = try cli.file("case.jsonl", c.lines.joined(separator: "\n") + "\n")
+        let result = try cli.run(["import", path])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("\(path):\(c.lines.count): field \(c.field)"), "\(result)")
+        #expect(result.stderr.contains("nothing was written"), "\(result)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func everyEventTypeIsAcceptedThroughTheExecutable() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let lines = [
+            cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", #""participant":"P-7","generation":"young-person","birthYear":2011,"hub":"hackney","region":"london""#),
+            cliLine("ConsentGiven", "2025-03-04T09:01:00Z", #""participant":"P-7","scope":"participation","givenBy":"self","competenceNote":"Judged able (synthetic).""#),
+            cliLine("ConsentWithdrawn", "2025-03-04T09:02:00Z", #""participant":"P-1","scope":"surveys""#),
+            cliLine("SessionHeld", "2025-03-10T10:00:00Z", #""session":"S-2","hub":"woking","region":"surrey","programme":"woking-2025-1","week":2,"funder":"council""#),
+            cliLine("AttendanceRecorded", "2025-03-10T10:05:00Z", #""participant":"P-7","session":"S-2""#),
+            cliLine("SurveyCompleted", "2025-03-10T11:00:00Z", #""participant":"P-7","session":"S-2","happier":true,"moreConnected":false"#),
+            cliLine("SignpostGiven", "2025-03-10T12:00:00Z", #""participant":"P-7","service":"Synthetic youth service","category":"education""#),
+            cliLine("ReferralReceived", "2025-03-04T08:00:00Z",
+                    #""referral":"R-7","participant":"P-7","source":"school","referrer":"Synthetic school","reason":"Isolation","urgent":true"#),
+            cliLine("ReferralContacted", "2025-03-05T08:00:00Z", #""referral":"R-7","channel":"email""#),
+            cliLine("ReferralDeclined", "2025-03-05T09:00:00Z", #""referral":"R-1","reason":"Chose another service""#),
+            cliLine("ReferralClosed", "2025-03-20T09:00:00Z", #""referral":"R-7","reason":"completed""#),
+            cliLine("ConcernRaised", "2025-03-10T12:30:00Z",
+                    #""concern":"C-7","participant":"P-7","category":"self-harm","severity":"critical","account":"Synthetic.","actionTaken":"Told the DSL.","dslInformed":true"#),
+            cliLine("ConcernEscalated", "2025-03-10T13:00:00Z", #""concern":"C-7","to":"mental-health-team","reference":"MHT-1""#),
+            cliLine("ConcernClosed", "2025-03-20T13:00:00Z", #""concern":"C-7","outcome":"Support in place.""#),
+            cliLine("EventRetracted", "2025-03-20T14:00:00Z", #""event":"\#(cliID(9))","reason":"Survey entered twice""#),
+        ]
+        let path = try cli.file("all.jsonl", lines.joined(separator: "\n"))
+        let result = try cli.run(["import", path])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("imported \(lines.count) event(s)"), "\(result)")
+        #expect(try cli.run(["verify"]).status == 0)
+    }
+}
+
+// MARK: - record and retract
+
+@Test func recordPrintsThePositionAndTheNewEventsId() throws {
+    try withDomainCLI { cli in
+        #expect(try cli.run(["init"]).status == 0)
+        let first = try cli.run(["record", "ParticipantRegistered", "--participant", "P-1", "--generation", "young-person",
+                                 "--hub", "hackney", "--region", "london", "--birthYear", "2010", "--occurred-at", "2025-01-01T10:00:00Z"])
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout.contains("position 0"), "\(first)")
+        let id = try #require(first.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," })
+            .compactMap { UUID(uuidString: String($0)) }.first, "no event id in \(first)")
+        let second = try cli.run(["record", "ConsentGiven", "--participant", "P-1", "--scope", "participation", "--givenBy", "self",
+                                  "--competenceNote", "Judged able to decide (synthetic).", "--occurred-at", "2025-01-01T10:01:00Z", "--json"])
+        #expect(second.status == 0, "\(second)")
+        let json = try second.json()
+        #expect(json["position"]?.intValue == 1)
+        #expect(json["type"] == "ConsentGiven")
+        let log = try cli.run(["log", "--json"])
+        let events = try log.stdout.split(separator: "\n").map { try JSONParser.parse(String($0)).objectValue ?? [:] }
+        #expect(events.count == 2)
+        #expect(events.first?["id"]?.stringValue == id.uuidString.lowercased())
+        #expect(events.first?["actor"] == "cli-domain-test")
+        #expect(events.first?["data"]?.objectValue?["birthYear"]?.intValue == 2010)
+        #expect(events.last?["id"] == json["id"])
+    }
+}
+
+@Test func recordRefusesAWrongEnumValueAndWritesNothing() throws {
+    try withDomainCLI { cli in
+        #expect(try cli.run(["init"]).status == 0)
+        #expect(try cli.run(["record", "ParticipantRegistered", "--participant", "P-1", "--generation", "adult", "--hub", "woking",
+                             "--region", "surrey", "--occurred-at", "2025-01-01T10:00:00Z"]).status == 0)
+        let before = try cli.verifyJSON()
+        let wrong = try cli.run(["record", "ParticipantRegistered", "--participant", "P-2", "--generation", "teenager", "--hub", "woking",
+                                 "--region", "surrey", "--occurred-at", "2025-01-01T10:00:00Z"])
+        #expect(wrong.status == 1, "\(wrong)")
+        #expect(wrong.stderr.contains("field generation"), "\(wrong)")
+        #expect(wrong.stderr.contains("teenager"), "\(wrong)")
+        let duplicate = try cli.run(["record", "ParticipantRegistered", "--participant", "P-1", "--generation", "adult", "--hub", "woking",
+                                     "--region", "surrey", "--occurred-at", "2025-01-01T10:00:00Z"])
+        #expect(duplicate.status == 1, "\(duplicate)")
+        #expect(duplicate.stderr.contains("field participant"), "\(duplicate)")
+        let future = try cli.run(["record", "ConsentGiven", "--participant", "P-1", "--scope", "surveys", "--givenBy", "self",
+                                  "--occurred-at", "2099-01-01T10:00:00Z"])
+        #expect(future.status == 1, "\(future)")
+        #expect(future.stderr.contains("field occurredAt"), "\(future)")
+        let missing = try cli.run(["record", "ConsentGiven", "--participant", "P-1", "--scope", "surveys"])
+        #expect(missing.status == 1, "\(missing)")
+        #expect(missing.stderr.contains("field givenBy"), "\(missing)")
+        let badNumber = try cli.run(["record", "SessionHeld", "--session", "S-1", "--hub", "woking", "--region", "surrey",
+                                     "--programme", "p", "--week", "three"])
+        #expect(badNumber.status != 0, "\(badNumber)")
+        #expect(badNumber.stderr.contains("week"), "\(badNumber)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func retractThenHistoryShowsTheEventRetractedWithTheReason() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let signpost = try cli.run(["record", "SignpostGiven", "--participant", "P-1", "--service", "Synthetic advice", "--category", "financial",
+                                    "--occurred-at", "2025-03-03T12:00:00Z", "--json"])
+        #expect(signpost.status == 0, "\(signpost)")
+        let id = try #require(try signpost.json()["id"]?.stringValue)
+        let retract = try cli.run(["retract", id, "--reason", "Entered against the wrong person"])
+        #expect(retract.status == 0, "\(retract)")
+        let history = try cli.run(["history", "P-1", "--json"])
+        #expect(history.status == 0, "\(history)")
+        let json = try history.json()
+        #expect(json["participant"] == "P-1")
+        #expect(json["head"]?.objectValue?["position"]?.intValue != nil)
+        let entries = (json["entries"]?.arrayValue ?? []).compactMap(\.objectValue)
+        let entry = try #require(entries.first { $0["id"]?.stringValue == id })
+        #expect(entry["retracted"] == .bool(true))
+        #expect(entry["retraction"]?.objectValue?["reason"] == "Entered against the wrong person")
+        #expect(entries.filter { $0["retracted"] == .bool(true) }.count == 1)
+        // The text form shows it too.
+        let text = try cli.run(["history", "P-1"])
+        #expect(text.stdout.contains("Entered against the wrong person"), "\(text)")
+        // Retracting it again is refused.
+        let before = try cli.verifyJSON()
+        let twice = try cli.run(["retract", id, "--reason", "Again"])
+        #expect(twice.status == 1, "\(twice)")
+        #expect(twice.stderr.contains("field event"), "\(twice)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
+@Test func historyOfAnUnknownParticipantExits1() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let result = try cli.run(["history", "P-404"])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("P-404"), "\(result)")
+        #expect(result.stdout.isEmpty)
+    }
+}
+
+@Test func historyListsEntriesInTheOrderThingsHappened() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let json = try cli.run(["history", "P-2", "--json"]).json()
+        let entries = (json["entries"]?.arrayValue ?? []).compactMap(\.objectValue)
+        // Registered 1 Mar 09:05; referral 2 Mar 08:00; S-1 3 Mar 10:00; attendance 10:05; survey 11:00.
+        #expect(entries.map { $0["type"]?.stringValue ?? "" } == ["ParticipantRegistered", "ReferralReceived", "SessionHeld", "AttendanceRecorded", "SurveyCompleted"])
+        #expect(entries.allSatisfy { $0["actor"] == "cli-domain-test" && $0["recordedAt"] != nil && $0["occurredAt"] != nil })
+    }
+}
+
+// MARK: - audit, referrals, as-of, rebuild
+
+@Test func auditClaimsExit1WhenAnyIsUnsupportedAnd0WhenAllAre() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        // One session; happier 1 of 2 surveys.
+        let unsupported = try cli.file("claims.json", #"{"claims": [{"metric": "sessions", "op": ">=", "value": 1}, {"metric": "happierRate", "op": ">=", "value": 0.9}]}"#)
+        let no = try cli.run(["audit", "--claims", unsupported])
+        #expect(no.status == 1, "\(no)")
+        #expect(no.stdout.contains("NOT SUPPORTED"), "\(no)")
+        let noJSON = try cli.run(["audit", "--claims", unsupported, "--json"])
+        #expect(noJSON.status == 1)
+        let verdicts = (try noJSON.json()["claims"]?.arrayValue ?? []).compactMap(\.objectValue)
+        #expect(verdicts.map { $0["supported"] } == [.bool(true), .bool(false)])
+        #expect(verdicts.last?["computed"]?.doubleValue == 0.5)
+        let supported = try cli.file("fine.json", #"{"claims": [{"metric": "sessions", "op": "==", "value": 1}, {"metric": "happierRate", "op": "<", "value": 0.6}]}"#)
+        let yes = try cli.run(["audit", "--claims", supported])
+        #expect(yes.status == 0, "\(yes)")
+        #expect(yes.stdout.contains("SUPPORTED"))
+        #expect(!yes.stdout.contains("NOT SUPPORTED"))
+        // A claim about a figure that does not exist is not supported.
+        let unknown = try cli.file("unknown.json", #"{"claims": [{"metric": "smiles", "op": ">=", "value": 0}]}"#)
+        #expect(try cli.run(["audit", "--claims", unknown]).status == 1)
+    }
+}
+
+@Test func theAuditPeriodIncludesBothEndDays() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        // S-1 was held on 2025-03-03 at 10:00.
+        func sessions(_ extra: [String]) throws -> Int64? {
+            let result = try cli.run(["audit", "--json"] + extra)
+            #expect(result.status == 0, "\(result)")
+            return cliMetric(try result.json(), "sessions")?["value"]?.intValue
+        }
+        #expect(try sessions(["--from", "2025-03-03", "--to", "2025-03-03"]) == 1)
+        #expect(try sessions(["--to", "2025-03-02"]) == 0)
+        #expect(try sessions(["--from", "2025-03-04"]) == 0)
+        #expect(try sessions(["--from", "2025-03-03T10:00:00Z", "--to", "2025-03-03T10:00:00Z"]) == 1)
+        let period = try cli.run(["audit", "--json", "--from", "2025-03-01", "--to", "2025-03-31"]).json()["period"]?.objectValue
+        #expect(period?["from"] == "2025-03-01T00:00:00Z")
+        #expect(period?["to"]?.stringValue?.hasPrefix("2025-03-31T23:59:59") == true)
+    }
+}
+
+@Test func theAuditPrintsNoParticipantIdsOrFreeText() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        for output in [try cli.run(["audit"]).stdout, try cli.run(["audit", "--json"]).stdout] {
+            #expect(!output.contains("P-1"))
+            #expect(!output.contains("Synthetic"))
+            #expect(!output.contains("Isolation"))
+        }
+    }
+}
+
+@Test func referralsAwaitingFirstAttendanceShowWholeDaysWaiting() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let more = try cli.file("more.jsonl", [
+            cliLine("ParticipantRegistered", "2025-03-01T07:00:00Z", #""participant":"P-5","generation":"older-adult","hub":"woking","region":"surrey""#),
+            cliLine("ReferralReceived", "2025-03-01T08:00:00Z",
+                 #""referral":"R-2","participant":"P-5","source":"mental-health-team","referrer":"Synthetic team","reason":"Low mood","urgent":true"#),
+        ].joined(separator: "\n"))
+        #expect(try cli.run(["import", more]).status == 0)
+        let result = try cli.run(["referrals", "--status", "awaiting-first-attendance", "--now", "2025-03-11T20:00:00Z", "--json"])
+        #expect(result.status == 0, "\(result)")
+        let json = try result.json()
+        #expect(json["now"] == "2025-03-11T20:00:00Z")
+        let referrals = (json["referrals"]?.arrayValue ?? []).compactMap(\.objectValue)
+        // R-1: P-2 attended S-1 (3 Mar) after the referral (2 Mar): attended, so not listed. R-2: 1 Mar 08:00 → 11 Mar 20:00 = 10.5 days.
+        #expect(referrals.map { $0["referral"]?.stringValue ?? "" } == ["R-2"])
+        #expect(referrals.first?["daysWaiting"]?.intValue == 10)
+        #expect(referrals.first?["status"] == "awaiting-first-attendance")
+        #expect(referrals.first?["urgent"] == .bool(true))
+        let byStatus = json["kpis"]?.objectValue?["byStatus"]?.objectValue
+        #expect(byStatus?["attended"]?.intValue == 1)
+        #expect(byStatus?["awaiting-first-attendance"]?.intValue == 1)
+        #expect(json["head"]?.objectValue?["hash"]?.stringValue?.count == 64)
+        let bad = try cli.run(["referrals", "--status", "lost"])
+        #expect(bad.status != 0)
+    }
+}
+
+@Test func asOfAPositionReproducesAnEarlierAuditAfterACorrection() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let earlier = try cli.run(["audit", "--json"])
+        let earlierJSON = try earlier.json()
+        let head = try #require(earlierJSON["head"]?.objectValue)
+        let position = try #require(head["position"]?.intValue)
+        #expect(cliMetric(earlierJSON, "participants")?["value"]?.intValue == 3)
+        // A correction: P-2 was marked present in error.
+        let retract = try cli.run(["retract", cliID(7), "--reason", "Marked present in error"])
+        #expect(retract.status == 0, "\(retract)")
+        let today = try cli.run(["audit", "--json"]).json()
+        #expect(cliMetric(today, "participants")?["value"]?.intValue == 2)
+        let asOf = try cli.run(["audit", "--as-of", String(position), "--json"])
+        #expect(asOf.status == 0, "\(asOf)")
+        let asOfJSON = try asOf.json()
+        #expect(asOfJSON["metrics"] == earlierJSON["metrics"])
+        #expect(asOfJSON["head"]?.objectValue == head)
+        #expect(asOfJSON["asOf"] == .string(String(position)))
+        // The chronology as of then shows the attendance not yet retracted.
+        let history = try cli.run(["history", "P-2", "--as-of", String(position), "--json"]).json()
+        let attendance = (history["entries"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["id"]?.stringValue == cliID(7) }
+        #expect(attendance?["retracted"] == .bool(false))
+        #expect(try cli.run(["audit", "--as-of", "yesterday-ish"]).status == 2)
+    }
+}
+
+@Test func rebuildThenEveryOutputIsIdentical() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let commands: [[String]] = [
+            ["audit", "--json"], ["audit", "--json", "--from", "2025-03-01", "--to", "2025-03-31"],
+            ["review", "--json", "--now", "2025-04-01T00:00:00Z"],
+            ["referrals", "--json", "--now", "2025-04-01T00:00:00Z"],
+            ["history", "P-1", "--json"], ["history", "P-3", "--json"],
+        ]
+        let before = try commands.map { try cli.run($0).stdout }
+        let rebuild = try cli.run(["rebuild"])
+        #expect(rebuild.status == 0, "\(rebuild)")
+        #expect(rebuild.stdout.contains("rebuilt"))
+        let after = try commands.map { try cli.run($0).stdout }
+        #expect(after == before)
+        #expect(try cli.run(["rebuild", "audit"]).status == 0)
+        #expect(try commands.map { try cli.run($0).stdout } == before)
+        #expect(try cli.run(["rebuild", "everything"]).status == 2)
+        // The review of the child with the high concern, computed either way.
+        let review = try JSONParser.parse(before[2]).objectValue
+        #expect(review?["openConcerns"]?.arrayValue?.count == 1)
+        #expect(review?["unescalatedHighConcerns"]?.arrayValue?.count == 1)
+        let flagged = review?["flaggedAttendances"]?.arrayValue?.compactMap { $0.objectValue?["event"]?.stringValue }
+        #expect(flagged == [cliID(8)])
+        let flaggedSurveys = review?["flaggedSurveys"]?.arrayValue?.compactMap { $0.objectValue?["event"]?.stringValue }
+        #expect(flaggedSurveys == [cliID(10)])
+    }
+}
