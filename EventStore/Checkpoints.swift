@@ -10,7 +10,8 @@ public struct Checkpoint: Sendable, Equatable {
 /// Opaque, named checkpoints kept under the store, for projections to resume from.
 ///
 /// The store neither knows nor cares what the state means. Saves are atomic
-/// (new file, fsync, rename) and serialised by a per-name lock; a checkpoint
+/// (new file, rename; not fsynced — a checkpoint is derived, and one lost or torn
+/// in a crash fails its CRC and is rebuilt) and serialised by a per-name lock; a checkpoint
 /// only ever moves forward. A checkpoint whose head no longer matches the log
 /// is the caller's to discard.
 extension EventLog {
@@ -42,7 +43,7 @@ extension EventLog {
         out += checkpoint.head.hash.bytes
         ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &out)
         out += checkpoint.state
-        try Directory.writeAtomically(out, to: checkpointPath(name), directory: layout.checkpoints)
+        try Directory.writeAtomically(out, to: checkpointPath(name), directory: layout.checkpoints, durable: false)
     }
 
     /// Removes every checkpoint (for `rebuild`), or just the named one.

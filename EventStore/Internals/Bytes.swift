@@ -62,12 +62,11 @@ public struct ByteReader {
         return slice
     }
 
-    /// Strings in records come from Swift strings and are guarded by the record's CRC, so they are
-    /// decoded without the (slow, unspecialised) validating initialiser; ill-formed bytes would
-    /// become U+FFFD rather than trap.
+    /// Ill-formed UTF-8 is refused (nil), but ASCII — nearly every stored string — skips the
+    /// slow, unspecialised validating initialiser.
     mutating func readString(count: Int) -> String? {
         guard let raw = readBytes(count) else { return nil }
-        return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
+        return JSONParser.utf8String(raw)
     }
 
     public mutating func readString16() -> String? {

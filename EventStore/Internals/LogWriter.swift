@@ -38,25 +38,25 @@ final class LogWriter {
         var trusted = try index.count()
         if trusted > 0, try !entryMatchesLog(at: LogPosition(trusted - 1)) {
             trusted = 0
-            try index.truncate(to: 0)
         }
-        // Opening for append walks the whole log (CRC, positions, links: cheap), so damage anywhere
-        // is refused here rather than written past; only the unindexed tail is decoded and re-hashed.
-        try catchUp(knownCount: trusted, walkWholeLog: true)
-        if try !loadLookups() {
+        if try !loadLookups(upTo: trusted) {
             // An entry was lost (zeros after a crash): rebuild the index from the log itself.
-            try index.truncate(to: 0)
-            try catchUp(knownCount: 0, walkWholeLog: true)
-            _ = try loadLookups()
+            trusted = 0
+            streamLast = [:]
+            ids = [:]
         }
+        if trusted == 0 { try index.truncate(to: 0) }
+        // Opening for append walks the whole log (CRC, positions, links, hashes), so damage anywhere
+        // is refused here rather than written past; only the unindexed tail is decoded.
+        try catchUp(knownCount: trusted, walkWholeLog: true)
     }
 
     /// Fills the per-stream and per-id lookups from the index; false when an entry is unusable.
-    func loadLookups() throws -> Bool {
+    func loadLookups(upTo count: Int) throws -> Bool {
         streamLast = [:]
         ids = [:]
         var sound = true
-        try index.forEach(upTo: Int(nextPosition)) { position, entry in
+        try index.forEach(upTo: count) { position, entry in
             if entry.segment == 0 { sound = false }
             streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
             ids[entry.id] = LogPosition(position)
@@ -85,9 +85,11 @@ final class LogWriter {
         }
         var entries: [PositionIndex.Entry] = []
         for (event, location) in fresh {
-            streamLast[event.stream.indexKey] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
+            let key = event.stream.indexKey
+            entries.append(.init(id: event.id, streamKey: key, segment: location.segment, offset: location.offset,
+                                 previousInStream: streamLast[key]?.position ?? -1))
+            streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
             ids[event.id] = event.position
-            entries.append(.init(id: event.id, streamKey: event.stream.indexKey, segment: location.segment, offset: location.offset))
         }
         if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
         if let head = summary.head {
@@ -186,6 +188,7 @@ final class LogWriter {
         var position = nextPosition
         var frameOffsets: [Int] = []
         var newVersions: [StreamVersion] = []
+        var batchLast: [UInt64: LogPosition] = [:]
         for i in newIndices {
             let event = batch.events[i]
             let version = (versions[event.stream] ?? -1) + 1
@@ -195,7 +198,10 @@ final class LogWriter {
             hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
                                       previousHash: hash, endsBatch: i == lastNew, into: &bytes)
             positions[i] = position
-            entries.append(.init(id: event.id, streamKey: event.stream.indexKey, segment: 0, offset: 0))
+            let key = event.stream.indexKey
+            entries.append(.init(id: event.id, streamKey: key, segment: 0, offset: 0,
+                                 previousInStream: batchLast[key] ?? streamLast[key]?.position ?? -1))
+            batchLast[key] = position
             position += 1
         }
         try place(byteCount: bytes.count)

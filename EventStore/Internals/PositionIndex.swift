@@ -1,7 +1,9 @@
 import Foundation
 
-/// The derived index: one 32-byte entry per position, saying where the record
-/// lives and which stream and id it carries (docs/FORMAT.md, "Index").
+/// The derived index: one 40-byte entry per position, saying where the record
+/// lives, which stream and id it carries, and where that stream's previous event
+/// is — so one stream can be read backwards from its last event without a scan
+/// (docs/FORMAT.md, "Index").
 ///
 /// It is never fsynced and never trusted: every entry used is checked against
 /// the record it points at, and the whole file can be rebuilt from the log.
@@ -11,9 +13,11 @@ struct PositionIndex {
         var streamKey: UInt64
         var segment: Int
         var offset: Int
+        /// The position of the previous event with the same stream key, or -1.
+        var previousInStream: LogPosition = -1
     }
 
-    static let entrySize = 32
+    static let entrySize = 40
     let file: RawFile
 
     init(path: String) throws {
@@ -27,6 +31,7 @@ struct PositionIndex {
         ByteWriter.append(entry.streamKey, to: &out)
         ByteWriter.append(UInt32(entry.segment), to: &out)
         ByteWriter.append(UInt32(entry.offset), to: &out)
+        ByteWriter.append(entry.previousInStream, to: &out)
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Entry {
@@ -35,7 +40,8 @@ struct PositionIndex {
         return Entry(id: UUID(uuid: uuid),
                      streamKey: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
                      segment: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self))),
-                     offset: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))))
+                     offset: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))),
+                     previousInStream: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 32, as: Int64.self)))
     }
 
     func write(_ entries: [Entry], startingAt position: LogPosition) throws {

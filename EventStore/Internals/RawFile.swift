@@ -140,19 +140,21 @@ enum Directory {
     }
 
     /// Writes a small file atomically: a temporary file, fsync, rename, fsync of the directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
-        let temporary = path + ".tmp.\(getpid())"
+    /// - Parameter durable: fsync before and after the rename; derived files (checkpoints) skip it,
+    ///   since a lost or torn one is detected and rebuilt.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, durable: Bool = true) throws {
+        let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         do {
             let file = try RawFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
             try file.write(bytes, at: 0)
-            try file.sync()
+            if durable { try file.sync() }
         }
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
             throw EventStoreError.io(operation: "rename", path: path, errno: code)
         }
-        try sync(directory)
+        if durable { try sync(directory) }
     }
 
     static func readFile(_ path: String) -> [UInt8]? {

@@ -63,22 +63,22 @@ public struct Alert: Sendable, Equatable {
     }
 }
 
-/// Folds what the alert rules need, and which alerts were already delivered.
+/// Which alerts were already delivered, and where the events alerts point at are.
+///
+/// The rules themselves read the referral pipeline and the safeguarding review,
+/// which the daemon folds in the same pass; this projection keeps only what is
+/// its own, so nothing is folded twice.
 public struct AlertProjection: Projection {
     public static let name = "alerts"
 
-    var referrals = ReferralProjection()
-    var review = ReviewProjection()
     var positions: [String: LogPosition] = [:]
     var raised: Set<String> = []
-    /// Versions of the `alerts` stream seen, so raising can expect it unchanged.
+    /// The `alerts` stream's last version, so raising can expect it unchanged.
     public private(set) var alertsStreamVersion: StreamVersion = -1
 
     public init() {}
 
     public mutating func apply(_ event: DomainEvent) {
-        referrals.apply(event)
-        review.apply(event)
         switch event.event {
         case .referralReceived(let r, _, _, _): positions["referral:" + r] = event.position
         case .concernRaised(let c, _, _, _, _): positions["concern:" + c] = event.position
@@ -93,7 +93,9 @@ public struct AlertProjection: Projection {
     public func wasRaised(_ key: String) -> Bool { raised.contains(key) }
 
     /// Every alert due at `now` that has not been delivered yet, in a stable order.
-    public func due(now: Timestamp, policy: AlertPolicy) -> [Alert] {
+    ///
+    /// - Parameters: `referrals` and `review` folded to the same head as this projection.
+    public func due(now: Timestamp, policy: AlertPolicy, referrals: ReferralProjection, review: ReviewProjection) -> [Alert] {
         var out: [Alert] = []
         let day = 86_400_000_000.0
         for r in referrals.pipeline(now: now) where r.status == .awaitingFirstAttendance {
@@ -119,16 +121,12 @@ public struct AlertProjection: Projection {
     }
 
     public func encode(to w: inout StateWriter) {
-        referrals.encode(to: &w)
-        review.encode(to: &w)
         w.dictionary(positions) { $0.int($1) }
         w.array(raised.sorted()) { $0.string($1) }
         w.int(alertsStreamVersion)
     }
 
     public init(from r: inout StateReader) throws {
-        referrals = try ReferralProjection(from: &r)
-        review = try ReviewProjection(from: &r)
         positions = try r.dictionary { try $0.int() }
         raised = Set(try r.array { try $0.string() })
         alertsStreamVersion = try r.int()

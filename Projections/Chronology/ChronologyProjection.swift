@@ -8,8 +8,11 @@ import HubDomain
 public struct ChronologyProjection: Projection {
     public static let name = "chronology"
 
-    var participants: Set<String> = []
+    /// Per participant, the other streams about them: their referrals and concerns.
     var linkedStreams: [String: [String]] = [:]
+    /// The last position of every hub stream, so a chronology reads each stream backwards
+    /// through the store's index instead of scanning the log.
+    var streamHeads: [String: LogPosition] = [:]
     /// The last position folded in, so a chronology never shows events past it.
     var lastPosition: LogPosition = -1
 
@@ -20,31 +23,38 @@ public struct ChronologyProjection: Projection {
         switch event.event {
         case .referralReceived(_, let participant, _, _), .concernRaised(_, let participant, _, _, _):
             linkedStreams[participant, default: []].append(event.recorded.stream.name)
-        case .participantRegistered(let participant, _, _, _, _):
-            participants.insert(participant)
+        case .alertRaised:
+            return
         default:
             break
         }
+        streamHeads[event.recorded.stream.name] = event.position
     }
 
     /// Whether the log holds anything about this participant.
-    public func knows(_ participant: String) -> Bool { participants.contains(participant) || linkedStreams[participant] != nil }
+    public func knows(_ participant: String) -> Bool {
+        streamHeads[EntityKind.participant.stream(participant)] != nil || linkedStreams[participant] != nil
+    }
+
+    func heads(_ streams: [String]) -> [StreamID: LogPosition] {
+        var out: [StreamID: LogPosition] = [:]
+        for s in streams { if let p = streamHeads[s] { out[StreamID(s)] = p } }
+        return out
+    }
 
     /// The participant's chronology in `occurredAt` order (then log order): their stream, their
     /// referrals' and concerns' streams, and the sessions they attended.
     ///
-    /// - Parameter read: the events of a set of streams up to a position (the log, as the caller opened it).
+    /// - Parameter read: the events of streams, each given with its last position (`EventLog.events(inStreamsEndingAt:)`).
     public func chronology(of participant: String,
-                           read: (Set<StreamID>, LogPosition) throws -> [RecordedEvent]) throws -> [ChronologyEntry] {
-        var streams: Set<StreamID> = [StreamID(EntityKind.participant.stream(participant))]
-        for s in linkedStreams[participant] ?? [] { streams.insert(StreamID(s)) }
-        var events = try read(streams, lastPosition)
-        var sessions = Set<StreamID>()
+                           read: ([StreamID: LogPosition]) throws -> [RecordedEvent]) throws -> [ChronologyEntry] {
+        var events = try read(heads([EntityKind.participant.stream(participant)] + (linkedStreams[participant] ?? [])))
+        var sessions = Set<String>()
         for e in events where e.type == EventType.attendanceRecorded.rawValue {
-            if let s = e.data["session"]?.stringValue { sessions.insert(StreamID(EntityKind.session.stream(s))) }
+            if let s = e.data["session"]?.stringValue { sessions.insert(EntityKind.session.stream(s)) }
         }
         if !sessions.isEmpty {
-            events += try read(sessions, lastPosition).filter { $0.type == EventType.sessionHeld.rawValue || $0.type == EventType.eventRetracted.rawValue }
+            events += try read(heads(Array(sessions))).filter { $0.type == EventType.sessionHeld.rawValue || $0.type == EventType.eventRetracted.rawValue }
         }
         var retractions: [UUID: RecordedEvent] = [:]
         for e in events where e.type == EventType.eventRetracted.rawValue {
@@ -53,7 +63,7 @@ public struct ChronologyProjection: Projection {
         let ids = Set(events.map(\.id))
         var entries: [ChronologyEntry] = []
         for event in events {
-            // A session's own retraction belongs in its chronology only if it retracts an event shown here.
+            // A session's own retraction belongs in this chronology only if it retracts an event shown here.
             if event.stream.name.hasPrefix(EntityKind.session.stream("")), event.type == EventType.eventRetracted.rawValue,
                let raw = event.data["event"]?.stringValue, let id = UUID(uuidString: raw), !ids.contains(id) { continue }
             let retraction = retractions[event.id].map {
@@ -66,14 +76,14 @@ public struct ChronologyProjection: Projection {
 
     public func encode(to w: inout StateWriter) {
         w.int(lastPosition)
-        w.array(participants.sorted()) { $0.string($1) }
         w.dictionary(linkedStreams) { w, list in w.array(list) { $0.string($1) } }
+        w.dictionary(streamHeads) { $0.int($1) }
     }
 
     public init(from r: inout StateReader) throws {
         lastPosition = try r.int()
-        participants = Set(try r.array { try $0.string() })
         linkedStreams = try r.dictionary { r in try r.array { try $0.string() } }
+        streamHeads = try r.dictionary { try $0.int() }
     }
 }
 

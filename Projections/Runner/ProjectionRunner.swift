@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import HubDomain
+import Synchronization
 
 /// A read model and the head of the log it was folded from.
 public struct Folded<Model: Sendable>: Sendable {
@@ -51,19 +52,26 @@ public struct ProjectionRunner: Sendable {
         let from = starts.min() ?? 0
         var head: LogHead? = heads.compactMap { $0 }.min { $0.position < $1.position }
         var folded = [Int](repeating: 0, count: types.count)
-        try log.forEach(from: from) { event in
-            if let limit, !limit.includes(event) { return false }
-            let domain = DomainEvent(event)
-            for i in models.indices where event.position >= starts[i] {
-                if let domain { models[i].apply(domain) }
-                folded[i] += 1
+        let pipe = EventPipe(log: log, from: from, limit: limit)
+        defer { pipe.cancel() }
+        while let chunk = try pipe.next() {
+            for item in chunk {
+                for i in models.indices where item.position >= starts[i] {
+                    if let domain = item.event { models[i].apply(domain) }
+                    folded[i] += 1
+                }
+                head = LogHead(position: item.position, hash: item.hash)
             }
-            head = LogHead(position: event.position, hash: event.hash)
-            return true
         }
         if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
         if limit == nil, let head {
-            for i in models.indices where folded[i] > 0 { try save(models[i], head: head) }
+            // Encoding a large state takes a while: save the checkpoints on both cores.
+            let toSave = models.indices.filter { folded[$0] > 0 }.map { models[$0] }
+            let failures = Mutex<[any Error]>([])
+            DispatchQueue.concurrentPerform(iterations: toSave.count) { i in
+                do { try save(toSave[i], head: head) } catch { failures.withLock { $0.append(error) } }
+            }
+            if let first = failures.withLock({ $0.first }) { throw first }
         }
         return (models, head)
     }

@@ -186,13 +186,17 @@ struct EventLogTests {
             for n in 0..<12 { try log.append([makeEvent(n % 3 == 0 ? "x" : "y", n)], to: n % 3 == 0 ? "x" : "y") }
             let indexPath = path + "/index/positions.idx"
             var index = try #require(FileManager.default.contents(atPath: indexPath))
-            try #require(index.count == 12 * 32)
-            index.replaceSubrange((8 * 32)..<(12 * 32), with: [UInt8](repeating: 0, count: 4 * 32))
+            let entry = 40  // docs/FORMAT.md, "Index"
+            try #require(index.count == 12 * entry)
+            index.replaceSubrange((8 * entry)..<(12 * entry), with: [UInt8](repeating: 0, count: 4 * entry))
             try index.write(to: URL(fileURLWithPath: indexPath))
             let reader = try EventLog(path: path, options: .forTests)
             #expect(try reader.events().count == 12)
             #expect(try reader.events(in: "x").map(\.position) == [0, 3, 6, 9])
             #expect(try reader.events(in: "y").map(\.position) == [1, 2, 4, 5, 7, 8, 10, 11])
+            // Reading backwards along the per-stream links from the last event does not lose them either.
+            #expect(try reader.events(inStreamsEndingAt: ["x": 9]).map(\.position) == [0, 3, 6, 9])
+            #expect(try reader.events(inStreamsEndingAt: ["y": 11, "x": 9]).map(\.position) == Array(0...11))
         }
     }
 

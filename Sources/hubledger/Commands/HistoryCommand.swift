@@ -17,7 +17,7 @@ enum HistoryCommand: Command {
         guard folded.model.knows(participant) else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them\(arguments.value("as-of") != nil ? " as of \(arguments.value("as-of") ?? "")" : "")")
         }
-        let entries = try folded.model.chronology(of: participant) { try log.events(inAnyOf: $0, through: $1) }
+        let entries = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
         if arguments.has("json") {
             Console.out(JSONValue.object(["participant": .string(participant), "head": HeadJSON.value(folded.head),
                                           "entries": .array(entries.map(\.json))]).jsonText)

@@ -74,10 +74,12 @@ struct AlertDaemon {
     func cycle(now: Timestamp) throws -> LogHead? {
         let runner = ProjectionRunner(log: log)
         let result = try runner.runAll(ProjectionRunner.all)
-        guard let model = result.models.compactMap({ $0 as? AlertProjection }).first else { return result.head }
+        guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
+              let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
+              let review = result.models.compactMap({ $0 as? ReviewProjection }).first else { return result.head }
         var head = result.head
         var version = model.alertsStreamVersion
-        for alert in model.due(now: now, policy: policy) {
+        for alert in model.due(now: now, policy: policy, referrals: referrals, review: review) {
             if StopSignal.isRequested { break }
             let line = JSONValue.object(alert.json).jsonText
             if let webhook, !webhook.deliver(line) {
