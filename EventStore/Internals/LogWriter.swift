@@ -25,26 +25,6 @@ final class LogWriter {
     var pendingRecovery: String?
     /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
     var needsReload = false
-    /// Index entries not yet written, for positions from `pendingIndexStart`. Small appends are
-    /// indexed in bunches: writing the index file on every append would put its inode into every
-    /// journal commit that the segment's fdatasync forces. Readers scan whatever the index lacks.
-    var pendingIndex: [PositionIndex.Entry] = []
-    var pendingIndexStart: LogPosition = 0
-    static let indexBunch = 512
-
-    deinit {
-        if !pendingIndex.isEmpty, (try? lockFile.lockExclusive()) != nil {
-            flushIndex()
-            lockFile.unlock()
-        }
-    }
-
-    /// Writes the buffered index entries (best effort: the index is derived and rebuilt when wrong).
-    func flushIndex() {
-        guard !pendingIndex.isEmpty else { return }
-        try? index.write(pendingIndex, startingAt: pendingIndexStart)
-        pendingIndex.removeAll(keepingCapacity: true)
-    }
 
     init(layout: StoreLayout, options: EventLog.Options) throws {
         self.layout = layout
@@ -111,7 +91,6 @@ final class LogWriter {
             streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
             ids[event.id] = event.position
         }
-        flushIndex()
         if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
         if let head = summary.head {
             nextPosition = head.position + 1
@@ -251,9 +230,7 @@ final class LogWriter {
             streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
             ids[entries[k].id] = nextPosition + LogPosition(k)
         }
-        if pendingIndex.isEmpty { pendingIndexStart = nextPosition }
-        pendingIndex += entries
-        if pendingIndex.count >= LogWriter.indexBunch || entries.count >= 64 { flushIndex() }
+        try? index.write(entries, startingAt: nextPosition)
         logicalEnd += bytes.count
         nextPosition = position
         lastHash = hash
@@ -276,15 +253,8 @@ final class LogWriter {
         allocatedEnd = try segmentFile?.size() ?? logicalEnd
     }
 
-    /// An index entry, from the buffer when it has not been written yet.
-    func entry(at position: LogPosition) throws -> PositionIndex.Entry? {
-        let k = Int(position - pendingIndexStart)
-        if k >= 0 && k < pendingIndex.count { return pendingIndex[k] }
-        return try index.entry(at: position)
-    }
-
     func record(at position: LogPosition) throws -> RecordedEvent? {
-        guard let entry = try entry(at: position) else { return nil }
+        guard let entry = try index.entry(at: position) else { return nil }
         let file: RawFile
         if let open = openSegments[entry.segment] { file = open } else {
             guard Directory.fileExists(layout.segmentPath(entry.segment)) else { return nil }
@@ -306,7 +276,6 @@ final class LogWriter {
         }
         // Two stream names share an index key: find this stream's last event the slow way.
         var candidates: [LogPosition] = []
-        flushIndex()
         try index.forEach(upTo: Int(nextPosition)) { p, entry in if entry.streamKey == key { candidates.append(LogPosition(p)) } }
         for p in candidates.reversed() {
             if let event = try record(at: p), event.stream == stream { return event.streamVersion }
