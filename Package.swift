@@ -13,7 +13,9 @@ let package = Package(
     ],
     targets: [
         // Bytes, files, locks and hashes. Knows nothing of referrals.
-        .target(name: "EventStore", path: "EventStore", swiftSettings: strict),
+        .target(name: "EventStore", dependencies: ["CHashAccel"], path: "EventStore", exclude: ["CAccel"], swiftSettings: strict),
+        // The CPU's SHA-256 and CRC-32C instructions, used when present (pure-Swift fallback in EventStore/Hashing).
+        .target(name: "CHashAccel", path: "EventStore/CAccel"),
         // What a hub's events mean, and the rules that keep the record trustworthy.
         .target(name: "HubDomain", dependencies: ["EventStore"], path: "Sources/HubDomain", swiftSettings: strict),
         // Pure folds of the log into read models. Never opens a file.

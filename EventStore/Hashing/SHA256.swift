@@ -1,3 +1,5 @@
+import CHashAccel
+
 /// SHA-256 (FIPS 180-4), written for the hash chain.
 ///
 /// Every record's hash is computed on append and again on every `verify`, so
@@ -30,9 +32,16 @@ public struct SHA256: Sendable {
         return hasher.finalize()
     }
 
+    /// Which compression function runs: the CPU's SHA instructions when it has them, else the Swift code below.
+    public enum Implementation: Sendable { case automatic, software }
+
+    /// Whether this CPU's SHA extensions are in use.
+    public static let isHardwareAccelerated: Bool = hl_has_sha_extensions() != 0
+
     /// The digest of a buffer as a chain hash, with no heap allocation: the hot path of append and verify.
-    public static func chainHash(of buffer: UnsafeRawBufferPointer) -> ChainHash {
+    public static func chainHash(of buffer: UnsafeRawBufferPointer, using implementation: Implementation = .automatic) -> ChainHash {
         var hasher = SHA256(reservingPending: false)
+        hasher.software = implementation == .software
         let whole = buffer.count / 64
         if whole > 0, let base = buffer.baseAddress { hasher.compress(blocks: base, count: whole) }
         let rest = buffer.count - whole * 64
@@ -54,6 +63,17 @@ public struct SHA256: Sendable {
     }
 
     private init(reservingPending: Bool) {}
+
+    /// Forces the pure-Swift path (tests prove it equals the hardware one).
+    var software = false
+
+    /// The digest of some bytes with a chosen implementation.
+    public static func hash(_ bytes: [UInt8], using implementation: Implementation) -> Digest {
+        var hasher = SHA256()
+        hasher.software = implementation == .software
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
 
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
@@ -107,6 +127,14 @@ public struct SHA256: Sendable {
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
 
     mutating func compress(blocks: UnsafeRawPointer, count: Int) {
+        if !software && SHA256.isHardwareAccelerated {
+            var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (h0, h1, h2, h3, h4, h5, h6, h7)
+            withUnsafeMutableBytes(of: &state) { raw in
+                hl_sha256_blocks(raw.baseAddress?.assumingMemoryBound(to: UInt32.self), blocks.assumingMemoryBound(to: UInt8.self), count)
+            }
+            (h0, h1, h2, h3, h4, h5, h6, h7) = state
+            return
+        }
         var a0 = h0, b0 = h1, c0 = h2, d0 = h3, e0 = h4, f0 = h5, g0 = h6, hh0 = h7
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             SHA256.roundConstants.withUnsafeBufferPointer { k in

@@ -78,6 +78,9 @@ struct FrameScanner {
     static func classifyEnd(_ file: RawFile, at offset: Int, fileSize: Int, reason: String, thorough: Bool = true) throws -> Outcome {
         let horizon = thorough ? fileSize : min(fileSize, offset + readerZeroWindow)
         if try lastNonZeroByte(file, from: offset, fileSize: horizon) == nil { return .end(offset: offset) }
+        // Readers take no lock: a writer may have appended here since the zeros were read.
+        // If the frame header at the end is no longer zero, that is new data, not damage.
+        if try file.readBytes(at: offset, count: 8).contains(where: { $0 != 0 }) { return .end(offset: offset) }
         return try classifyDamage(file, at: offset, fileSize: fileSize, reason: reason)
     }
 

@@ -129,11 +129,12 @@ final class LogWriter {
     /// Whether another process has appended since this writer last looked: either bytes
     /// where this writer would write next, or the segment cut short (another writer moved on
     /// to a new segment, truncating this one at its end).
+    ///
+    /// One 8-byte read answers both (no fstat: on ext4 it measurably slows the fdatasync that follows).
     func tailMoved() throws -> Bool {
         guard let file = segmentFile else { return true }
-        if try file.size() <= logicalEnd { return true }
         let probe = try file.readBytes(at: logicalEnd, count: 8)
-        return probe.contains(where: { $0 != 0 })
+        return probe.count < 8 || probe.contains(where: { $0 != 0 })
     }
 
     func append(_ batch: AppendBatch) throws -> AppendResult {

@@ -68,3 +68,18 @@ struct CRC32CTests {
         }
     }
 }
+
+@Suite struct CRC32CImplementationTests {
+    @Test func theHardwareAndTablePathsAgreeOnEveryLengthAndSeed() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...200 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let seed = UInt32.random(in: 0...UInt32.max, using: &generator)
+            bytes.withUnsafeBytes { raw in
+                #expect(CRC32C.checksum(raw) == CRC32C.softwareChecksum(raw), "length \(length)")
+                #expect(CRC32C.checksum(raw, seed: seed) == CRC32C.softwareChecksum(raw, seed: seed), "length \(length) seeded")
+            }
+        }
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
+    }
+}

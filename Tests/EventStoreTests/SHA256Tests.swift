@@ -104,3 +104,24 @@ struct SHA256Tests {
         #expect([UInt8](hexString: "00ff7F") == [0x00, 0xff, 0x7f])
     }
 }
+
+@Suite struct SHA256ImplementationTests {
+    @Test func theHardwareAndSoftwarePathsGiveTheSameDigestForEveryLengthUpTo300Bytes() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let automatic = bytes.withUnsafeBytes { SHA256.chainHash(of: $0) }
+            let software = bytes.withUnsafeBytes { SHA256.chainHash(of: $0, using: .software) }
+            #expect(automatic == software, "length \(length)")
+            #expect(SHA256.hash(bytes, using: .software) == SHA256.hash(bytes, using: .automatic), "length \(length)")
+        }
+    }
+
+    @Test func theSoftwarePathAloneMeetsThePublishedVectors() {
+        #expect(SHA256.hash(Array("abc".utf8), using: .software).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hash(Array("".utf8), using: .software).hexString == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(SHA256.hash(long, using: .software).hexString == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hash(long, using: .automatic).hexString == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}

@@ -101,7 +101,7 @@ private func hbBreakdown(_ f: AuditFigure, _ key: String) -> [String: Int] {
 
 private func hbChronology(_ h: HandLog, _ participant: String, limit: ReadLimit? = nil) throws -> [ChronologyEntry] {
     let folded = try h.runner.run(ChronologyProjection.self, limit: limit)
-    return try folded.model.chronology(of: participant) { try h.log.events(inAnyOf: $0, through: $1) }
+    return try folded.model.chronology(of: participant) { try h.log.events(inStreamsEndingAt: $0) }
 }
 
 // MARK: - Chronology
@@ -752,7 +752,7 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
     people += review.model.review(now: outputNow).openConcerns.map(\.participant)
     people += all.prefix(3).map(\.participant)
     for p in people {
-        let entries = try chronology.model.chronology(of: p) { try log.events(inAnyOf: $0, through: $1) }
+        let entries = try chronology.model.chronology(of: p) { try log.events(inStreamsEndingAt: $0) }
         out["history-" + p] = JSONValue.object(["participant": .string(p), "head": HeadJSON.value(chronology.head),
                                                 "entries": .array(entries.map(\.json))]).jsonText
     }

@@ -53,8 +53,14 @@ enum WatchCommand: Command {
         let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: Environment.actor())
         Console.err("watch: following \(log.path) (interval \(interval)s\(webhook.map { ", webhook \($0.url)" } ?? ""))")
         while true {
-            let head = try daemon.cycle(now: fixedNow ?? .now)
-            if arguments.has("once") || StopSignal.isRequested { break }
+            let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
+            if arguments.has("once") {
+                if undelivered > 0 {
+                    throw CLIError.failure("\(undelivered) alert(s) could not be delivered to the webhook; they stay unraised and will be tried again")
+                }
+                break
+            }
+            if StopSignal.isRequested { break }
             StopSignal.sleep(interval) { (try? log.head()) != head }
             if StopSignal.isRequested { break }
         }
@@ -70,20 +76,24 @@ struct AlertDaemon {
     let interval: Double
     let actor: String
 
-    /// Brings every read model up to date, raises what is due, records a heartbeat; returns the head it saw.
-    func cycle(now: Timestamp) throws -> LogHead? {
+    /// Brings every read model up to date, raises what is due, records a heartbeat; returns the head it
+    /// saw and how many due alerts could not be delivered.
+    func cycle(now: Timestamp) throws -> (LogHead?, Int) {
         let runner = ProjectionRunner(log: log)
         let result = try runner.runAll(ProjectionRunner.all)
         guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
               let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
-              let review = result.models.compactMap({ $0 as? ReviewProjection }).first else { return result.head }
-        var head = result.head
+              let review = result.models.compactMap({ $0 as? ReviewProjection }).first else { return (result.head, 0) }
+        var appendedHead = result.head
         var version = model.alertsStreamVersion
-        for alert in model.due(now: now, policy: policy, referrals: referrals, review: review) {
+        let due = model.due(now: now, policy: policy, referrals: referrals, review: review)
+        var undelivered = 0
+        for (n, alert) in due.enumerated() {
             if StopSignal.isRequested { break }
             let line = JSONValue.object(alert.json).jsonText
             if let webhook, !webhook.deliver(line) {
                 Console.err("watch: webhook \(webhook.url) did not accept \(alert.kind.rawValue) for \(alert.subject); will retry")
+                undelivered = due.count - n
                 break
             }
             guard Console.out(line) else {
@@ -96,16 +106,17 @@ struct AlertDaemon {
             do {
                 let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
                 version += 1
-                head = appended.head
+                appendedHead = appended.head
             } catch EventStoreError.wrongExpectedVersion {
                 // Another writer raised alerts meanwhile: start the cycle again with what it recorded.
                 Console.err("watch: the alerts stream moved; re-evaluating next cycle")
                 break
             }
         }
-        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(head?.position ?? -1),
+        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(appendedHead?.position ?? -1),
                                "interval": .double(interval), "pid": .int(Int64(getpid()))]
         try log.saveMetadata(Array(beat.jsonText.utf8), named: "heartbeat.json")
-        return head
+        // The head the rules saw: anything appended since (by others, or our own AlertRaised) wakes the next cycle at once.
+        return (result.head, undelivered)
     }
 }

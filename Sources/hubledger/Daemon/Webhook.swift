@@ -33,7 +33,14 @@ struct Webhook: Sendable {
             done.signal()
         }
         task.resume()
-        _ = done.wait(timeout: .now() + 12)
+        // Wait in short slices so that SIGTERM is honoured even while a webhook hangs.
+        let deadline = Date().addingTimeInterval(10)
+        while done.wait(timeout: .now() + 0.1) == .timedOut {
+            if StopSignal.isRequested || Date() > deadline {
+                task.cancel()
+                return false
+            }
+        }
         return outcome.withLock { $0 } ?? false
     }
 }

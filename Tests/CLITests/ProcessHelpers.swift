@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Bounded polling: tests never wait on a child without a deadline.
+enum Poll {
+    /// Calls `condition` every `every` seconds until it returns true or `timeout` seconds pass;
+    /// returns whether it became true.
+    @discardableResult
+    static func until(timeout: Double, every: Double = 0.02, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if try condition() { return true }
+            if Date() >= deadline { return false }
+            usleep(useconds_t(every * 1_000_000))
+        }
+    }
+}
+
+extension RunningCommand {
+    /// Sends `signal` if the child has not been reaped yet (so the pid is still ours).
+    func send(_ signal: Int32) {
+        if poll() == nil { _ = Glibc.kill(pid, signal) }
+    }
+
+    /// Asks the child to stop as a service manager would.
+    func terminate() { send(SIGTERM) }
+
+    /// What the child has written to stdout so far (all of it once it has ended).
+    var stdoutSoFar: String {
+        if let done = poll() { return done.stdout }
+        return (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
+    }
+
+    /// What the child has written to stderr so far.
+    var stderrSoFar: String {
+        if let done = poll() { return done.stderr }
+        return (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Complete (newline-terminated) stdout lines written so far.
+    var completeStdoutLines: [String] {
+        var text = stdoutSoFar
+        if let last = text.lastIndex(of: "\n") { text = String(text[...last]) } else { text = "" }
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// Kills the child if it is still running and reaps it; never throws, never hangs for long.
+    func stopAndReap() {
+        kill()
+        _ = try? wait(timeout: 10)
+    }
+}
+
+/// A helper process that is not `hubledger` (e.g. a local HTTP server), with its output in files.
+///
+/// Like `RunningCommand`, it is reaped only by `wait`/`stop`, so signals can only reach this child.
+final class HelperProcess: @unchecked Sendable {
+    let pid: pid_t
+    let stdoutPath: String
+    let stderrPath: String
+    private var reaped = false
+
+    /// Starts `executable` (looked up in PATH) with `arguments`, stdin from /dev/null.
+    init(_ executable: String, _ arguments: [String], scratch: URL) throws {
+        let id = UUID().uuidString
+        stdoutPath = scratch.appendingPathComponent("helper-\(id).out").path
+        stderrPath = scratch.appendingPathComponent("helper-\(id).err").path
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t(), defaults = sigset_t()
+        sigemptyset(&mask)
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv { free(p) }; for p in envp { free(p) } }
+
+        var child: pid_t = 0
+        let rc = posix_spawnp(&child, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw CLIHarnessError.spawnFailed(errno: rc) }
+        pid = child
+    }
+
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Whether the child has exited (reaping it if so).
+    var hasExited: Bool {
+        if reaped { return true }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { reaped = true }
+        return reaped
+    }
+
+    /// SIGKILLs the child (if still ours) and reaps it, waiting at most a few seconds.
+    func stop() {
+        guard !hasExited else { return }
+        _ = Glibc.kill(pid, SIGKILL)
+        Poll.until(timeout: 5, every: 0.01) { hasExited }
+    }
+
+    deinit {
+        stop()
+        unlink(stdoutPath); unlink(stderrPath)
+    }
+}
+
+/// A local HTTP server on 127.0.0.1 (Python's http.server) standing in for a webhook receiver.
+///
+/// It answers 500 to the first `failures` POSTs (every POST when `failures` is negative) and 200
+/// afterwards, and appends one JSON line per POST — `{"status", "contentType", "body"}` — to
+/// `requestsPath` before answering, so a 200 the client saw is always on file. With `hang` seconds,
+/// it records each POST (as status 0) and then answers nothing for that long (a stuck receiver).
+final class WebhookServer: @unchecked Sendable {
+    let process: HelperProcess
+    let port: Int
+    let requestsPath: String
+
+    static let script = #"""
+import http.server, json, os, sys, threading, time
+failures = int(sys.argv[1]); path = sys.argv[2]; hang = float(sys.argv[3]); parent = os.getppid()
+lock = threading.Lock(); count = [0]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        with lock:
+            count[0] += 1
+            code = 200 if (failures >= 0 and count[0] > failures) else 500
+            if hang > 0:
+                code = 0
+            with open(path, "a") as f:
+                f.write(json.dumps({"status": code, "contentType": self.headers.get("Content-Type"), "body": body}) + "\n")
+        if hang > 0:
+            time.sleep(hang)
+            code = 500
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+def watchdog():
+    started = time.time()
+    while os.getppid() == parent and time.time() - started < 120:
+        time.sleep(0.2)
+    os._exit(0)
+threading.Thread(target=watchdog, daemon=True).start()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""#
+
+    /// Starts the server and waits (at most 10 s) for it to print its port.
+    init(failures: Int, hang: Double = 0, scratch: URL) throws {
+        requestsPath = scratch.appendingPathComponent("webhook-\(UUID().uuidString).jsonl").path
+        FileManager.default.createFile(atPath: requestsPath, contents: nil)
+        let process = try HelperProcess("python3", ["-c", WebhookServer.script, String(failures), requestsPath, String(hang)], scratch: scratch)
+        self.process = process
+        var found: Int?
+        Poll.until(timeout: 10, every: 0.02) {
+            if let line = process.stdout.split(separator: "\n").first, let n = Int(line.trimmingCharacters(in: .whitespaces)) {
+                found = n
+                return true
+            }
+            return process.hasExited
+        }
+        guard let found else {
+            process.stop()
+            throw WebhookServerError.didNotStart(stderr: process.stderr)
+        }
+        port = found
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/" }
+
+    /// Every POST received so far, in order.
+    func requests() -> [(status: Int, contentType: String?, body: String)] {
+        let text = (try? String(contentsOfFile: requestsPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let data = line.data(using: .utf8),
+                  let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let status = o["status"] as? Int, let body = o["body"] as? String else { return nil }
+            return (status, o["contentType"] as? String, body)
+        }
+    }
+
+    func stop() { process.stop() }
+}
+
+enum WebhookServerError: Error, CustomStringConvertible {
+    case didNotStart(stderr: String)
+    var description: String { "the local webhook server (python3 http.server) did not start: \(stderr)" }
+    private var stderr: String { if case .didNotStart(let s) = self { return s } else { return "" } }
+}
