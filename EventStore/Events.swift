@@ -12,7 +12,7 @@ public struct ProposedEvent: Sendable, Hashable {
     public var correlationId: String?
     public var causationId: String?
 
-    public init(id: UUID = UUID(), stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
+    public init(id: UUID = .random(), stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
                 data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil) {
         self.id = id; self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
         self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId

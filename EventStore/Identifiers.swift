@@ -128,3 +128,18 @@ public struct LogHead: Sendable, Hashable, CustomStringConvertible {
         self.position = p; self.hash = h
     }
 }
+
+extension UUID {
+    /// A random (version 4) UUID from the system generator (`getrandom`), without the file
+    /// open, read and close that Foundation's `UUID()` costs here on every call.
+    public static func random() -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let a = generator.next() as UInt64, b = generator.next() as UInt64
+        for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: a >> UInt64(8 * i)); bytes[8 + i] = UInt8(truncatingIfNeeded: b >> UInt64(8 * i)) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}

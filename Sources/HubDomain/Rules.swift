@@ -76,7 +76,7 @@ public enum Rules {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
         guard problems.isEmpty else { return (nil, problems) }
-        let event = ProposedEvent(id: draft.id ?? UUID(), stream: StreamID(stream), type: type.rawValue,
+        let event = ProposedEvent(id: draft.id ?? UUID.random(), stream: StreamID(stream), type: type.rawValue,
                                   occurredAt: occurredAt, actor: actor, data: data)
         return (event, [])
     }

@@ -73,7 +73,7 @@ if mode == "store" || mode == "all" {
     print("disk probe: 300-byte pwrite+fdatasync, growing file: \(String(format: "%.0f", probeGrowing))/s; preallocated: \(String(format: "%.0f", probePrealloc))/s (\(singles) writes each)")
 
     let singleLog = try EventLog.create(at: base + "/singles")
-    let t1 = try seconds { for i in 0..<singles { try singleLog.append([syntheticEvent(i)], to: syntheticEvent(i).stream) } }
+    let t1 = try seconds { for i in 0..<singles { let e = syntheticEvent(i); try singleLog.append([e], to: e.stream) } }
     print("durable single appends: \(rate(singles, t1)) appends/s (\(singles) appends, one fsync each) = \(String(format: "%.0f", 100 * Double(singles) / t1 / probePrealloc))% of the preallocated disk rate")
 
     let log = try EventLog.create(at: base + "/batched")
