@@ -41,8 +41,13 @@ public struct Alert: Sendable, Equatable {
     public var subject: String { referral ?? concern ?? event?.uuidString.lowercased() ?? participant }
     public var key: String { AlertRecord.key(kind: kind.rawValue, subject: subject, level: level.rawValue) }
 
+    /// A stable id per kind, subject and level: the `AlertRaised` event's id, and what a consumer
+    /// de-duplicates on if a killed daemon printed an alert it had not yet recorded.
+    public var id: UUID { DerivedID.make("alert", key) }
+
     public var json: JSONObject {
-        var o: JSONObject = ["kind": .string(kind.rawValue), "level": .string(level.rawValue), "participant": .string(participant)]
+        var o: JSONObject = ["id": .string(id.uuidString.lowercased()), "kind": .string(kind.rawValue), "level": .string(level.rawValue),
+                             "participant": .string(participant)]
         if let referral { o["referral"] = .string(referral) }
         if let concern { o["concern"] = .string(concern) }
         if let event { o["event"] = .string(event.uuidString.lowercased()) }

@@ -1,7 +1,6 @@
 import EventStore
 import Foundation
 import HubDomain
-import Synchronization
 
 /// A read model and the head of the log it was folded from.
 public struct Folded<Model: Sendable>: Sendable {
@@ -65,13 +64,8 @@ public struct ProjectionRunner: Sendable {
         }
         if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
         if limit == nil, let head {
-            // Encoding a large state takes a while: save the checkpoints on both cores.
-            let toSave = models.indices.filter { folded[$0] > 0 }.map { models[$0] }
-            let failures = Mutex<[any Error]>([])
-            DispatchQueue.concurrentPerform(iterations: toSave.count) { i in
-                do { try save(toSave[i], head: head) } catch { failures.withLock { $0.append(error) } }
-            }
-            if let first = failures.withLock({ $0.first }) { throw first }
+            // One at a time, so only one encoded state is in memory at once.
+            for i in models.indices where folded[i] > 0 { try save(models[i], head: head) }
         }
         return (models, head)
     }

@@ -53,7 +53,7 @@ struct WatchCLITests {
         }
     }
 
-    static let allowedAlertFields: Set<String> = ["kind", "level", "participant", "referral", "concern", "event", "daysWaiting", "position", "raisedAt"]
+    static let allowedAlertFields: Set<String> = ["id", "kind", "level", "participant", "referral", "concern", "event", "daysWaiting", "position", "raisedAt"]
 
     /// Parses one alert object; records an issue for any field the issue does not allow or any missing one.
     static func alert(from o: JSONObject, raisedAt expectedRaisedAt: String? = nil,

@@ -101,7 +101,7 @@ struct AlertDaemon {
                 throw CLIError.failure("stdout is closed; stopping so that no alert is lost")
             }
             Console.err("watch: \(alert.summary)")
-            let event = ProposedEvent(id: DerivedID.make("alert", alert.key), stream: AlertRecord.stream, type: AlertRecord.type,
+            let event = ProposedEvent(id: alert.id, stream: AlertRecord.stream, type: AlertRecord.type,
                                       occurredAt: now, actor: actor, data: alert.json)
             do {
                 let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
