@@ -21,14 +21,19 @@ extension EventLog {
 
     /// The saved checkpoint, or nil when there is none or it is unreadable (torn, damaged).
     public func loadCheckpoint(named name: String) -> Checkpoint? {
-        guard let bytes = Directory.readFile(checkpointPath(name)), bytes.count >= 8 + 8 + 32 + 4,
+        let headerSize = 8 + 8 + 32 + 4
+        guard var bytes = Directory.readFile(checkpointPath(name)), bytes.count >= headerSize,
               Array(bytes[0..<8]) == EventLog.checkpointMagic else { return nil }
-        return bytes.withUnsafeBytes { raw -> Checkpoint? in
+        let header = bytes.withUnsafeBytes { raw -> (LogHead, UInt32)? in
             var r = ByteReader(raw, offset: 8)
-            guard let position = r.readUInt64(), let hash = r.readBytes(32), let crc = r.readUInt32(),
-                  let state = r.readBytes(r.remaining), CRC32C.checksum(state) == crc else { return nil }
-            return Checkpoint(head: LogHead(position: LogPosition(position), hash: ChainHash(raw: hash)), state: Array(state))
+            guard let position = r.readUInt64(), let hash = r.readBytes(32), let crc = r.readUInt32() else { return nil }
+            return (LogHead(position: LogPosition(position), hash: ChainHash(raw: hash)), crc)
         }
+        guard let (head, crc) = header else { return nil }
+        // Drop the header in place rather than copying a state that may be tens of megabytes.
+        bytes.removeSubrange(0..<headerSize)
+        guard CRC32C.checksum(bytes) == crc else { return nil }
+        return Checkpoint(head: head, state: bytes)
     }
 
     /// Saves a checkpoint unless one at the same or a later position is already saved.
@@ -38,12 +43,11 @@ extension EventLog {
         try lock.lockExclusive()
         defer { lock.unlock() }
         if let existing = loadCheckpoint(named: name), existing.head.position >= checkpoint.head.position { return }
-        var out = EventLog.checkpointMagic
-        ByteWriter.append(UInt64(checkpoint.head.position), to: &out)
-        out += checkpoint.head.hash.bytes
-        ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &out)
-        out += checkpoint.state
-        try Directory.writeAtomically(out, to: checkpointPath(name), directory: layout.checkpoints, durable: false)
+        var header = EventLog.checkpointMagic
+        ByteWriter.append(UInt64(checkpoint.head.position), to: &header)
+        header += checkpoint.head.hash.bytes
+        ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &header)
+        try Directory.writeAtomically(parts: [header, checkpoint.state], to: checkpointPath(name), directory: layout.checkpoints, durable: false)
     }
 
     /// Removes every checkpoint (for `rebuild`), or just the named one.

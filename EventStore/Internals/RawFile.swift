@@ -143,10 +143,19 @@ enum Directory {
     /// - Parameter durable: fsync before and after the rename; derived files (checkpoints) skip it,
     ///   since a lost or torn one is detected and rebuilt.
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, durable: Bool = true) throws {
+        try writeAtomically(parts: [bytes], to: path, directory: directory, durable: durable)
+    }
+
+    /// The same, for content in several parts (written one after another, never copied together).
+    static func writeAtomically(parts: [[UInt8]], to path: String, directory: String, durable: Bool = true) throws {
         let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         do {
             let file = try RawFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            try file.write(bytes, at: 0)
+            var offset = 0
+            for part in parts {
+                try file.write(part, at: offset)
+                offset += part.count
+            }
             if durable { try file.sync() }
         }
         guard rename(temporary, path) == 0 else {
