@@ -3,155 +3,204 @@ import Foundation
 import HubDomain
 import Projections
 
-/// Measures the store and the projections through the library API (release build).
-/// Usage: hubledger-bench [store|projections|all] [--events N] [--singles N] [--dir DIR]
-let args = CommandLine.arguments
-func option(_ name: String, _ fallback: Int) -> Int {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
-    return v
+/// Measurements of HubLedger through its libraries (release build). `bench/run` drives it, one
+/// measurement per process so that each reports its own peak memory, and prints every result as
+/// one JSON line: {"measure", inputs…, results…, "peakRSSMiB"}.
+///
+///   hubledger-bench generate --dir D --events N   domain-mix log in D/store and D/events.jsonl (batched durable appends)
+///   hubledger-bench singles  --dir D --count N    durable single appends to a fresh store
+///   hubledger-bench probe    --dir D --count N    the disk: 300-byte pwrite+fdatasync, sequential read
+///   hubledger-bench verify   --dir D              full verify
+///   hubledger-bench read     --dir D              full read
+///   hubledger-bench rebuild  --dir D              every projection from position 0, checkpoints written
+///   hubledger-bench catchup  --dir D --count N    append N events, catch every projection up from its checkpoint
+///   hubledger-bench history  --dir D --count N    history of random participants, in-process
+let arguments = Array(CommandLine.arguments.dropFirst())
+let command = arguments.first ?? "help"
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
 }
-let events = option("--events", 1_000_000)
-let singles = option("--singles", 5_000)
-let mode = args.dropFirst().first { !$0.hasPrefix("--") && Int($0) == nil } ?? "all"
-let base: String = {
-    if let i = args.firstIndex(of: "--dir"), i + 1 < args.count { return args[i + 1] }
-    return FileManager.default.temporaryDirectory.path + "/hubledger-bench-\(getpid())"
-}()
-let keep = args.contains("--keep")
-if !keep { try? FileManager.default.removeItem(atPath: base) }
-try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-defer { if !keep { try? FileManager.default.removeItem(atPath: base) } }
+func intOption(_ name: String, _ fallback: Int) -> Int { option(name).flatMap(Int.init) ?? fallback }
+let dir = option("--dir") ?? FileManager.default.temporaryDirectory.path + "/hubledger-bench"
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
-func rate(_ n: Int, _ s: Double) -> String { String(format: "%.0f", Double(n) / s) }
 func peakRSSMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
-print("HubLedger benchmarks — \(ProcessInfo.processInfo.processorCount) cores, \(Date())")
-
-/// ~300-byte events shaped like an attendance with a note.
-func syntheticEvent(_ i: Int) -> ProposedEvent {
-    ProposedEvent(stream: StreamID("participant-P-\(i % 5000)"), type: "AttendanceRecorded",
-                  occurredAt: Timestamp(microseconds: 1_700_000_000_000_000 + Int64(i) * 1_000_000), actor: "bench",
-                  data: ["participant": .string("P-\(i % 5000)"), "session": .string("S-\(i % 240)"),
-                         "note": .string(String(repeating: "x", count: 120))])
+func report(_ measure: String, _ fields: JSONObject) {
+    var o: JSONObject = ["measure": .string(measure)]
+    for (k, v) in fields { o[k] = v }
+    o["peakRSSMiB"] = .double((peakRSSMiB() * 10).rounded() / 10)
+    print(JSONValue.object(o).jsonText)
 }
+func rate(_ n: Int, _ s: Double) -> JSONValue { .double((Double(n) / max(s, 1e-9)).rounded()) }
+func ms(_ s: Double) -> JSONValue { .double((s * 1e5).rounded() / 100) }
 
-/// The disk's own limit: 300-byte appends with fdatasync each, on a growing and on a preallocated file.
-func diskProbe(count: Int, preallocate: Bool) -> Double {
-    let path = base + "/probe-\(preallocate)"
-    let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-    defer { close(fd); unlink(path) }
-    if preallocate { _ = posix_fallocate(fd, 0, off_t(count * 300 + 4096)); fsync(fd) }
-    let buffer = [UInt8](repeating: 7, count: 300)
-    let s = seconds {
-        for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) }
-    }
-    return Double(count) / s
-}
-
-if mode == "rebuild" {
-    // Only the one-pass rebuild, on a kept domain log (for profilers): bench/run projections --keep --dir D first.
-    let log = try EventLog(path: base + "/domain")
-    let events = Int((try log.head()?.position ?? -1) + 1)
-    let fold = try seconds { _ = try ProjectionRunner(log: log).runAll(ProjectionRunner.all, limit: .position(Int64.max), useCheckpoint: false) }
-    print("fold of all projections, no checkpoint written: \(String(format: "%.2f", fold)) s = \(rate(events, fold)) events/s (\(events) events)")
-    let t = try seconds { _ = try ProjectionRunner(log: log).runAll(ProjectionRunner.all, useCheckpoint: false) }
-    print("rebuild with checkpoints written: \(String(format: "%.2f", t)) s = \(rate(events, t)) events/s")
-    exit(0)
-}
-
-if mode == "store" || mode == "all" {
-    let probeGrowing = diskProbe(count: singles, preallocate: false)
-    let probePrealloc = diskProbe(count: singles, preallocate: true)
-    print("disk probe: 300-byte pwrite+fdatasync, growing file: \(String(format: "%.0f", probeGrowing))/s; preallocated: \(String(format: "%.0f", probePrealloc))/s (\(singles) writes each)")
-
-    let singleLog = try EventLog.create(at: base + "/singles")
-    let t1 = try seconds { for i in 0..<singles { let e = syntheticEvent(i); try singleLog.append([e], to: e.stream) } }
-    print("durable single appends: \(rate(singles, t1)) appends/s (\(singles) appends, one fsync each) = \(String(format: "%.0f", 100 * Double(singles) / t1 / probePrealloc))% of the preallocated disk rate")
-
-    let log = try EventLog.create(at: base + "/batched")
-    var bytes = 0
-    let batch = 1000
-    var pending: [ProposedEvent] = []
-    var appendTime = 0.0
-    for i in 0..<events {
-        pending.append(syntheticEvent(i))
-        if pending.count == batch || i == events - 1 {
-            let b = AppendBatch(events: pending)
-            appendTime += try seconds { try log.append(b) }
-            pending.removeAll(keepingCapacity: true)
+/// The demo's domain mix, repeated under fresh ids (one hub network per round) until `count` events.
+func domainEvents(count: Int, round: Int) -> [ProposedEvent] {
+    let suffix = "-\(round)"
+    var proposals: [ProposedEvent] = []
+    for d in Demo(participants: 1200, seed: UInt64(round + 1)).drafts() {
+        var data = d.data
+        for key in ["participant", "session", "referral", "concern"] { if let v = data[key]?.stringValue { data[key] = .string(v + suffix) } }
+        if d.type == EventType.eventRetracted.rawValue, let target = data["event"]?.stringValue {
+            data["event"] = .string(DerivedID.make("bench", suffix, target.uppercased()).uuidString.lowercased())
         }
+        guard let type = EventType(rawValue: d.type) else { continue }
+        let key = Schema.streamField(of: type).flatMap { data[$0]?.stringValue }
+        proposals.append(ProposedEvent(id: DerivedID.make("bench", suffix, d.id?.uuidString ?? ""), stream: StreamID(type.entity?.stream(key ?? "") ?? ""),
+                                       type: d.type, occurredAt: Timestamp(rfc3339: d.occurredAt) ?? Timestamp(microseconds: 0), actor: "bench", data: data))
     }
-    for name in (try FileManager.default.contentsOfDirectory(atPath: base + "/batched/segments")) {
-        bytes += (try FileManager.default.attributesOfItem(atPath: base + "/batched/segments/" + name)[.size] as? Int) ?? 0
-    }
-    print("durable batched appends: \(rate(events, appendTime)) events/s (\(events) events in batches of \(batch); \(bytes / max(events, 1)) bytes/event on disk incl. preallocation)")
-    var count = 0
-    let tRead = try seconds { try log.forEach { _ in count += 1; return true } }
-    print("full read (decode + CRC + links): \(rate(count, tRead)) events/s (\(count) events)")
-    var report: VerificationReport?
-    let tVerify = try seconds { report = try log.verify() }
-    print("full verify (CRC + SHA-256 + links + versions): \(rate(report?.events ?? 0, tVerify)) events/s (\(report?.events ?? 0) events, ok=\(report?.isOK ?? false))")
-    print(String(format: "peak RSS so far: %.0f MiB", peakRSSMiB()))
+    return proposals
 }
 
-if mode == "projections" || mode == "all" {
-    // A domain-shaped log: the demo's mix, repeated under different seeds until it reaches the size.
-    let reuse = keep && FileManager.default.fileExists(atPath: base + "/domain/STORE")
-    let log = reuse ? try EventLog(path: base + "/domain") : try EventLog.create(at: base + "/domain")
-    var total = reuse ? Int((try log.head()?.position ?? -1) + 1) : 0
-    var seed: UInt64 = 1
-    var generation = 0
-    let tImport = try seconds {
-        while !reuse && total < min(events, 1_000_000) {
-            let drafts = Demo(participants: 1200, seed: seed).drafts()
-            // Rename ids so every round is a distinct hub network.
-            let suffix = "-\(generation)"
-            var proposals: [ProposedEvent] = []
-            for d in drafts {
-                var data = d.data
-                for key in ["participant", "session", "referral", "concern"] { if let v = data[key]?.stringValue { data[key] = .string(v + suffix) } }
-                let type = EventType(rawValue: d.type)
-                let streamKey = type.flatMap { Schema.streamField(of: $0) }.flatMap { data[$0]?.stringValue }
-                let stream = type?.entity.map { $0.stream(streamKey ?? "x") } ?? "corrections\(suffix)"
-                proposals.append(ProposedEvent(id: DerivedID.make("bench", suffix, d.id?.uuidString ?? ""), stream: StreamID(stream), type: d.type,
-                                               occurredAt: Timestamp(rfc3339: d.occurredAt) ?? Timestamp(microseconds: 0), actor: "bench", data: data))
+switch command {
+case "generate":
+    // Retractions go to the retracted event's stream: resolve them after the round's events are known.
+    let target = intOption("--events", 20_000)
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let log = try EventLog.create(at: dir + "/store")
+    _ = FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/import.jsonl", contents: nil)
+    guard let out = FileHandle(forWritingAtPath: dir + "/events.jsonl"), let importFile = FileHandle(forWritingAtPath: dir + "/import.jsonl") else { exit(1) }
+    var total = 0, round = 0, appendTime = 0.0
+    while total < target {
+        var events = domainEvents(count: target - total, round: round)
+        var streamOf: [UUID: StreamID] = [:]
+        for e in events where e.type != EventType.eventRetracted.rawValue { streamOf[e.id] = e.stream }
+        for i in events.indices where events[i].type == EventType.eventRetracted.rawValue {
+            if let raw = events[i].data["event"]?.stringValue, let id = UUID(uuidString: raw), let s = streamOf[id] { events[i].stream = s }
+        }
+        if total + events.count > target { events = Array(events.prefix(target - total)) }
+        var start = 0
+        var versions: [StreamID: Int64] = [:]
+        var lines: [UInt8] = []
+        var importLines: [UInt8] = []
+        while start < events.count {
+            let batch = Array(events[start..<min(start + 1000, events.count)])
+            appendTime += try seconds { try log.append(AppendBatch(events: batch)) }
+            for e in batch {
+                let v = (versions[e.stream] ?? -1) + 1
+                versions[e.stream] = v
+                let line: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "stream": .string(e.stream.name), "streamVersion": .int(v),
+                                       "type": .string(e.type), "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
+                line.write(to: &lines)
+                lines.append(0x0A)
+                let importLine: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "type": .string(e.type),
+                                             "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
+                importLine.write(to: &importLines)
+                importLines.append(0x0A)
             }
-            try log.append(AppendBatch(events: proposals))
-            total += proposals.count
-            seed += 1; generation += 1
+            start += 1000
+        }
+        out.write(Data(lines))
+        importFile.write(Data(importLines))
+        total += events.count
+        round += 1
+    }
+    try out.close()
+    try importFile.close()
+    report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
+
+case "singles":
+    let count = intOption("--count", 5000)
+    try? FileManager.default.removeItem(atPath: dir + "/singles")
+    let log = try EventLog.create(at: dir + "/singles")
+    let events = domainEvents(count: count, round: 999).prefix(count)
+    let t = try seconds { for e in events { try log.append([e], to: e.stream) } }
+    report("single-append", ["appends": .int(Int64(events.count)), "appendsPerSecond": rate(events.count, t)])
+
+case "probe":
+    let count = intOption("--count", 5000)
+    let path = dir + "/probe"
+    let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+    _ = posix_fallocate(fd, 0, off_t(count * 300 + 4096)); fsync(fd)
+    let buffer = [UInt8](repeating: 7, count: 300)
+    let t = seconds { for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) } }
+    close(fd); unlink(path)
+    // Sequential read of the log's own segments (page cache permitting).
+    var bytes = 0
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    let segments = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/store/segments")) ?? []
+    let tr = seconds {
+        for name in segments {
+            let f = open(dir + "/store/segments/" + name, O_RDONLY)
+            while true { let n = chunk.withUnsafeMutableBytes { read(f, $0.baseAddress, 1 << 20) }; if n <= 0 { break }; bytes += n }
+            close(f)
         }
     }
-    print("domain log: \(total) events written in \(String(format: "%.1f", tImport)) s")
+    report("disk-probe", ["writes": .int(Int64(count)), "fdatasyncsPerSecond": rate(count, t),
+                          "sequentialReadMBPerSecond": .double((Double(bytes) / 1e6 / max(tr, 1e-9)).rounded())])
+
+case "verify":
+    let log = try EventLog(path: dir + "/store")
+    var events = 0
+    let t = try seconds { events = try log.verify().events }
+    report("verify", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+
+case "read":
+    let log = try EventLog(path: dir + "/store")
+    var events = 0
+    let t = try seconds { try log.forEach { _ in events += 1; return true } }
+    report("read", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+
+case "rebuild":
+    let log = try EventLog(path: dir + "/store")
     let runner = ProjectionRunner(log: log)
     try runner.discardCheckpoints()
-    let tRebuild = try seconds {
-        _ = try runner.runAll(ProjectionRunner.all)
-    }
-    print("rebuild of all four projections (one pass, checkpoints saved): \(rate(total, tRebuild)) events/s (\(total) events, \(String(format: "%.1f", tRebuild)) s)")
-    for type in ProjectionRunner.all {
-        let t = try seconds { _ = try runner.runAll([type], useCheckpoint: false) }
-        print("  rebuild of \(type.name) alone: \(rate(total, t)) events/s")
-    }
-    var scanned = 0
-    let tScan = try seconds { try log.forEach { event in if DomainEvent(event) != nil { scanned += 1 }; return true } }
-    print("  read + decode to domain events only: \(rate(total, tScan)) events/s")
+    var head: LogHead?
+    let t = try seconds { head = try runner.runAll(ProjectionRunner.all).head }
+    let events = Int((head?.position ?? -1) + 1)
+    report("rebuild", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)])
+
+case "catchup":
+    let count = intOption("--count", 1000)
+    let log = try EventLog(path: dir + "/store")
+    let runner = ProjectionRunner(log: log)
+    _ = try runner.runAll(ProjectionRunner.all)
+    let extra = domainEvents(count: count, round: 777).prefix(count)
+    try log.append(AppendBatch(events: Array(extra)))
+    let t = try seconds { _ = try runner.runAll(ProjectionRunner.all) }
+    report("catch-up", ["newEvents": .int(Int64(extra.count)), "ms": ms(t)])
+
+case "history":
+    let count = intOption("--count", 1000)
+    let log = try EventLog(path: dir + "/store")
+    let runner = ProjectionRunner(log: log)
+    _ = try runner.runAll([ChronologyProjection.self])
+    let rounds = max(1, Int((try log.head()?.position ?? 0) / 20_000))
+    var generator = SplitMixBench(seed: 42)
     var samples: [Double] = []
-    for i in 0..<100 {
-        let participant = "P-\(String(format: "%04d", 1 + (i * 37) % 1200))-\(i % max(generation, 1))"
+    for _ in 0..<count {
+        let participant = String(format: "P-%04d", 1 + Int(generator.next() % 1200)) + "-\(Int(generator.next() % UInt64(rounds)))"
         samples.append(try seconds {
             let folded = try runner.run(ChronologyProjection.self)
             _ = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
         })
     }
     samples.sort()
-    print(String(format: "history of one participant (checkpoint load + catch-up + chronology, in-process): p50 %.1f ms, p99 %.1f ms (100 samples)", samples[50] * 1000, samples[99] * 1000))
-    print(String(format: "peak RSS: %.0f MiB", peakRSSMiB()))
+    report("history-in-process", ["samples": .int(Int64(count)), "p50ms": ms(samples[count / 2]), "p99ms": ms(samples[min(count - 1, count * 99 / 100)])])
+
+default:
+    print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
+}
+
+struct SplitMixBench {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

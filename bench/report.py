@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Turns bench/run's JSON lines into the table it prints and bench/RESULTS.md."""
+import datetime, json, sys
+
+path, cores = sys.argv[1], sys.argv[2]
+target = sys.argv[3] if len(sys.argv) > 3 else None
+rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
+by = {(r["size"], r["measure"]): r for r in rows}
+sizes = []
+for r in rows:
+    if r["size"] not in sizes: sizes.append(r["size"])
+
+def get(size, measure, key):
+    r = by.get((size, measure)); return None if r is None else r.get(key)
+
+def fmt(v, unit=""):
+    if v is None: return "—"
+    if isinstance(v, float) and v < 100: return f"{v:,.2f}{unit}"
+    return f"{v:,.0f}{unit}"
+
+def ratio(a, b):
+    return "—" if not a or not b else f"{a / b:.1f}×"
+
+lines = [f"# HubLedger benchmark results", "",
+         f"{datetime.date.today().isoformat()}, {cores} cores, release build. Produced by `bench/run`"
+         f"{' --quick (smoke run: numbers are not meaningful)' if target is None else ''}; every figure below was measured in that one run.", ""]
+for size in sizes:
+    n = get(size, "batched-append", "events")
+    lines += [f"## {size}: {fmt(n)} events of the domain mix", "",
+              "| operation | HubLedger | SQLite (WAL, synchronous=FULL) | HubLedger ÷ SQLite | peak RSS MiB |", "|---|---|---|---|---|"]
+    lines.append(f"| durable batched append, 1,000 per batch (events/s) | {fmt(get(size,'batched-append','eventsPerSecond'))} | {fmt(get(size,'sqlite-batched-insert','eventsPerSecond'))} | {ratio(get(size,'batched-append','eventsPerSecond'), get(size,'sqlite-batched-insert','eventsPerSecond'))} | {fmt(get(size,'batched-append','peakRSSMiB'))} |")
+    lines.append(f"| end-to-end `hubledger import` of the JSONL, every rule checked (events/s) | {fmt(get(size,'cli-import','eventsPerSecond'))} | — | — | {fmt(get(size,'cli-import','peakRSSMiB'))} |")
+    lines.append(f"| rebuild of every projection from position 0 vs SQLite ordered scan + json.loads (events/s) | {fmt(get(size,'rebuild','eventsPerSecond'))} | {fmt(get(size,'sqlite-scan-json','eventsPerSecond'))} | {ratio(get(size,'rebuild','eventsPerSecond'), get(size,'sqlite-scan-json','eventsPerSecond'))} | {fmt(get(size,'rebuild','peakRSSMiB'))} |")
+    lines.append(f"| full read, decode + CRC + links (events/s) | {fmt(get(size,'read','eventsPerSecond'))} | — | — | {fmt(get(size,'read','peakRSSMiB'))} |")
+    lines.append(f"| full verify, CRC + SHA-256 + links (events/s) | {fmt(get(size,'verify','eventsPerSecond'))} | — | — | {fmt(get(size,'verify','peakRSSMiB'))} |")
+    lines.append(f"| catch-up of 1,000 new events from checkpoints (ms) | {fmt(get(size,'catch-up','ms'))} | — | — | {fmt(get(size,'catch-up','peakRSSMiB'))} |")
+    lines.append(f"| `history`, in-process p50 / p99 (ms) | {fmt(get(size,'history-in-process','p50ms'))} / {fmt(get(size,'history-in-process','p99ms'))} | one stream by index: {fmt(get(size,'sqlite-one-stream','ms'))} | — | {fmt(get(size,'history-in-process','peakRSSMiB'))} |")
+    lines.append(f"| `hubledger history`, end to end p50 / p99 (ms) | {fmt(get(size,'cli-history','p50ms'))} / {fmt(get(size,'cli-history','p99ms'))} | — | — | {fmt(get(size,'cli-history','peakRSSMiB'))} |")
+    for m, label in [("cli-audit", "`hubledger audit`"), ("cli-referrals", "`hubledger referrals`"), ("cli-watch-once", "`hubledger watch --once`"), ("cli-verify", "`hubledger verify`")]:
+        lines.append(f"| {label}, end to end (ms) | {fmt(get(size, m, 'ms'))} | — | — | {fmt(get(size, m, 'peakRSSMiB'))} |")
+    lines.append("")
+last = sizes[-1]
+single, probe = get(last, "single-append", "appendsPerSecond"), get(last, "disk-probe", "fdatasyncsPerSecond")
+sqlite_single = get(last, "sqlite-single-insert", "appendsPerSecond")
+lines += ["## Single durable appends and the disk", "",
+          "| measure | per second | ratio |", "|---|---|---|",
+          f"| HubLedger single append, one fdatasync each | {fmt(single)} | {ratio(single, probe)} of the disk probe, {ratio(single, sqlite_single)} SQLite |",
+          f"| SQLite one-row transaction | {fmt(sqlite_single)} | |",
+          f"| disk probe: 300-byte pwrite + fdatasync, preallocated | {fmt(probe)} | |",
+          f"| disk: sequential read of the segments (MB/s, page cache permitting) | {fmt(get(last,'disk-probe','sequentialReadMBPerSecond'))} | |", ""]
+if len(sizes) >= 2:
+    small, big = sizes[-2], sizes[-1]
+    lines += ["## Growth", "", f"Events per second at {big} ÷ at {small} (1.0 = time grows linearly with the log; above 1, better):", ""]
+    for m in ["batched-append", "verify", "read", "rebuild"]:
+        a, b = get(small, m, "eventsPerSecond"), get(big, m, "eventsPerSecond")
+        lines.append(f"- {m}: {ratio(b, a)}")
+    lines.append("")
+text = "\n".join(lines)
+print(text)
+if target:
+    open(target, "w").write(text + "\n")
