@@ -18,9 +18,8 @@ struct CommandSpec: Sendable {
     var details: String = ""
 
     var helpText: String {
-        var s = "\(summary)\n\nUsage: hubledger \(usage)\n"
-        if !options.isEmpty {
-            s += "\nOptions:\n"
+        var s = "\(summary)\n\nUsage: hubledger \(usage)\n\nOptions:\n"
+        do {
             for o in options {
                 let left = "  --\(o.name)" + (o.valueName.map { " \($0)" } ?? "")
                 s += left.padding(toLength: max(left.count + 2, 30), withPad: " ", startingAt: 0) + o.help + "\n"
@@ -67,7 +66,9 @@ enum ArgumentParser {
                 name = String(name[..<eq])
             }
             if name == "help" { throw CLIError.help(spec.helpText) }
-            if let option = spec.options.first(where: { $0.name == name }) {
+            // Every command takes the global --store DIR.
+            let global = CommandSpec.Option(name: "store", valueName: "DIR", help: "")
+            if let option = spec.options.first(where: { $0.name == name }) ?? (name == global.name ? global : nil) {
                 if option.valueName == nil {
                     guard inlineValue == nil else { throw CLIError.usage("--\(name) takes no value") }
                     result.flags.insert(name)

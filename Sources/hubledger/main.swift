@@ -45,15 +45,14 @@ func runMain() -> Int32 {
         Console.err("hubledger: unknown command '\(name)' (see `hubledger --help`)")
         return 2
     }
-    var spec = command.spec
-    spec.options.append(.init(name: "store", valueName: "DIR", help: "the store directory"))
+    let spec = command.spec
     do {
         var parsed = try ArgumentParser.parse(Array(args.dropFirst()), spec: spec)
         if let leadingStore, parsed.values["store"] == nil { parsed.values["store"] = [leadingStore] }
         try command.run(parsed)
         return 0
     } catch CLIError.help(let text) {
-        Console.out(text.replacingOccurrences(of: "  --store DIR                   the store directory\n", with: ""))
+        Console.out(text)
         return 0
     } catch CLIError.usage(let message) {
         Console.err("hubledger \(name): \(message)")
