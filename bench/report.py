@@ -3,7 +3,7 @@
 import datetime, json, sys
 
 path, cores = sys.argv[1], sys.argv[2]
-target = sys.argv[3] if len(sys.argv) > 3 else None
+target = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "--quick" else None
 rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
 by = {(r["size"], r["measure"]): r for r in rows}
 sizes = []
