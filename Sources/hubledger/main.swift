@@ -4,7 +4,7 @@ import Foundation
 let commands: [any Command.Type] = [
     InitCommand.self, DemoCommand.self, RecordCommand.self, ImportCommand.self, RetractCommand.self,
     HistoryCommand.self, ReviewCommand.self, ReferralsCommand.self, AuditCommand.self, RebuildCommand.self,
-    WatchCommand.self, ProjectCommand.self, StatusCommand.self,
+    WatchCommand.self, ProjectCommand.self, StatusCommand.self, ExportCommand.self,
     AppendCommand.self, LogCommand.self, VerifyCommand.self,
 ]
 

@@ -5,8 +5,9 @@ import HubDomain
 enum ImportCommand: Command {
     static let spec = CommandSpec(
         name: "import", summary: "import events from JSON-lines files (or an attendance register), all or nothing",
-        usage: "import FILE… | import - | import --register FILE.csv --session S  [--dry-run]",
+        usage: "import FILE… | import - | import --register FILE.csv --session S | import --format cloudevents FILE  [--dry-run]",
         options: [
+            .init(name: "format", valueName: "F", help: "jsonl (default) or cloudevents (an export of another store, into an empty one)"),
             .init(name: "register", valueName: "FILE.csv", help: "a facilitator's register: header participant[,happier,more_connected]"),
             .init(name: "session", valueName: "S", help: "the session the register is for (with --register)"),
             .init(name: "dry-run", valueName: nil, help: "check every line; write nothing"),
@@ -20,6 +21,11 @@ enum ImportCommand: Command {
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
+        switch arguments.value("format") ?? "jsonl" {
+        case "jsonl": break
+        case "cloudevents": return try importCloudEvents(arguments)
+        case let other: throw CLIError.usage("--format must be jsonl or cloudevents, not '\(other)'")
+        }
         var drafts: [EventDraft] = []
         var problems: [InputProblem] = []
         if let register = arguments.value("register") {
@@ -47,6 +53,36 @@ enum ImportCommand: Command {
         } else {
             Console.out("imported \(outcome.appended.count) event(s)\(present); head \(outcome.head.map { $0.description } ?? "(empty)")")
         }
+    }
+
+    /// A CloudEvents export replayed into an empty store: same ids, streams, versions, order and actors,
+    /// as one atomic batch, so every projection comes out the same.
+    static func importCloudEvents(_ arguments: ParsedArguments) throws {
+        guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
+            throw CLIError.usage("--format cloudevents takes exactly one FILE")
+        }
+        let (events, problems) = CloudEvents.decode(try read(path), file: path == "-" ? "stdin" : path)
+        var versions: [StreamID: StreamVersion] = [:]
+        var ordered: [InputProblem] = problems
+        for (n, (event, version)) in events.enumerated() {
+            let expected = (versions[event.stream] ?? -1) + 1
+            if version != expected {
+                ordered.append(InputProblem(file: path, line: n + 1, field: "streamversion",
+                                            reason: "\(event.stream) version \(version) where \(expected) was expected (an export must be whole and in order)"))
+            }
+            versions[event.stream] = version
+        }
+        if !ordered.isEmpty {
+            for problem in ordered { Console.err(problem.description) }
+            throw CLIError.failure("\(ordered.count) problem(s) found; nothing was written")
+        }
+        let log = try Environment.openLog(arguments)
+        guard try log.head() == nil else { throw CLIError.failure("a CloudEvents export is imported into an empty store only; this one already holds events") }
+        if arguments.has("dry-run") { Console.out("ok: \(events.count) event(s) would be imported (dry run, nothing written)"); return }
+        var expectations: [StreamID: ExpectedVersion] = [:]
+        for (event, _) in events where expectations[event.stream] == nil { expectations[event.stream] = .noStream }
+        let result = try log.append(AppendBatch(events: events.map(\.0), expectations: expectations))
+        Console.out("imported \(result.appendedCount) event(s) from the export; head \(result.head?.description ?? "(empty)")")
     }
 
     static func read(_ path: String) throws -> [UInt8] {

@@ -1,0 +1,51 @@
+import EventStore
+import Foundation
+import HubDomain
+
+enum ExportCommand: Command {
+    static let spec = CommandSpec(
+        name: "export", summary: "the log as CloudEvents 1.0 JSON lines (for Kafka, EventStoreDB, a warehouse)",
+        usage: "export --format cloudevents [--from N] [--follow] [--source URI] [--include-sensitive]",
+        options: [
+            .init(name: "format", valueName: "cloudevents", help: "the output format (cloudevents)"),
+            .init(name: "from", valueName: "N", help: "start at position N (resume after the last position a consumer stored)"),
+            .init(name: "follow", valueName: nil, help: "keep streaming new events as they are appended, until SIGTERM"),
+            .init(name: "source", valueName: "URI", help: "the CloudEvents source for this hub (default urn:hubledger:<store directory name>)"),
+            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its SHA-256)"),
+        ],
+        details: """
+        One event per line, in log order, each with the extension attributes position, streamversion,
+        recordedat, actor and hash. Order is the log's; a consumer that stores the last position it
+        processed resumes with --from (that position + 1) and can drop any event whose position it has seen.
+        """)
+
+    static func run(_ arguments: ParsedArguments) throws {
+        guard (arguments.value("format") ?? "cloudevents") == "cloudevents" else {
+            throw CLIError.usage("--format must be cloudevents, not '\(arguments.value("format") ?? "")'")
+        }
+        var from: LogPosition = 0
+        if let text = arguments.value("from") {
+            guard let n = LogPosition(text), n >= 0 else { throw CLIError.usage("--from must be a position (0 or more), not '\(text)'") }
+            from = n
+        }
+        let log = try Environment.openLog(arguments)
+        let source = arguments.value("source") ?? "urn:hubledger:" + ((log.path as NSString).lastPathComponent)
+        let sensitive = arguments.has("include-sensitive")
+        var next = from
+        var failed = false
+        func emit(_ event: RecordedEvent) -> Bool {
+            guard Console.out(CloudEvents.encode(event, source: source, includeSensitive: sensitive).jsonText) else { failed = true; return false }
+            next = event.position + 1
+            return true
+        }
+        try log.forEach(from: next, emit)
+        if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
+        guard arguments.has("follow") else { return }
+        StopSignal.install()
+        while !StopSignal.isRequested {
+            StopSignal.sleep(0.2)
+            try log.forEach(from: next, emit)
+            if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// `hubledger export --format cloudevents` and `import --format cloudevents`, through the real binary.
+import EventStore
+import Foundation
+import Testing
+
+struct ExportTestFailure: Error, CustomStringConvertible { var description: String }
+
+@Suite struct ExportCLITests {
+    /// A read command's JSON without its `head` (the hashes differ: recordedAt is the new store's).
+    func withoutHead(_ result: CLIResult) throws -> JSONValue {
+        guard case .object(var o) = try JSONParser.parse(result.stdout) else { throw ExportTestFailure(description: "no JSON object in \(result)") }
+        o["head"] = nil
+        return .object(o)
+    }
+
+    @Test func anExportReadBackIntoAnEmptyStoreGivesIdenticalProjections() throws {
+        try withCLI { cli in
+            let source = cli.storePath("source"), copy = cli.storePath("copy")
+            try #require(cli.run(["demo", "--participants", "150"], store: source).succeeded)
+            let export = try cli.run(["export", "--format", "cloudevents"], store: source)
+            try #require(export.succeeded, "\(export)")
+            #expect(export.lines.count == (try cli.run(["log"], store: source).lines.count))
+            let file = cli.storePath("export.jsonl")
+            try export.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+            try #require(cli.run(["init"], store: copy).succeeded)
+            let imported = try cli.run(["import", "--format", "cloudevents", file], store: copy)
+            #expect(imported.succeeded, "\(imported)")
+            for command in [["audit", "--json"], ["referrals", "--json", "--now", "2026-06-01T00:00:00Z"], ["review", "--json", "--now", "2026-06-01T00:00:00Z"]] {
+                let a = try cli.run(command, store: source), b = try cli.run(command, store: copy)
+                #expect(a.succeeded && b.succeeded)
+                #expect(try withoutHead(a) == withoutHead(b), "\(command) differs after the round trip")
+            }
+            #expect(try cli.run(["verify"], store: copy).succeeded)
+        }
+    }
+
+    @Test func eachLineIsACloudEventWithLowerCaseExtensionsAndHashedFreeText() throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            try #require(cli.run(["demo", "--participants", "150"], store: store).succeeded)
+            let lines = try cli.run(["export", "--format", "cloudevents", "--source", "https://hub.example/woking"], store: store).lines
+            let events = try lines.map { line -> JSONObject in
+                guard case .object(let o) = try JSONParser.parse(line) else { throw ExportTestFailure(description: "not an object: \(line)") }
+                return o
+            }
+            try #require(!events.isEmpty)
+            for (n, e) in events.enumerated() {
+                #expect(e["specversion"] == "1.0")
+                #expect(e["source"] == "https://hub.example/woking")
+                #expect(e["type"]?.stringValue?.hasPrefix("org.hubledger.") == true)
+                #expect(e["position"]?.intValue == Int64(n))
+                for key in e.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber }, "attribute \(key) is not lower-case letters and digits") }
+            }
+            let referral = try #require(events.first { $0["type"] == "org.hubledger.ReferralReceived" })
+            let reason = try #require(referral["data"]?.objectValue?["reason"]?.stringValue)
+            #expect(reason.hasPrefix("sha256:") && reason.count == 7 + 64, "free text must leave as its hash by default: \(reason)")
+            let plain = try cli.run(["export", "--format", "cloudevents", "--include-sensitive"], store: store).stdout
+            #expect(plain.contains("Low mood and isolation"))
+            let resumed = try cli.run(["export", "--format", "cloudevents", "--from", "10"], store: store).lines
+            #expect(resumed.count == events.count - 10)
+        }
+    }
+
+    @Test func anExportIsRefusedByAStoreThatHoldsEventsOrWhenItIsOutOfOrder() throws {
+        try withCLI { cli in
+            let source = cli.storePath("source"), target = cli.storePath("target")
+            try #require(cli.run(["demo", "--participants", "150"], store: source).succeeded)
+            let lines = try cli.run(["export", "--format", "cloudevents"], store: source).lines
+            let file = cli.storePath("export.jsonl")
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let refused = try cli.run(["import", "--format", "cloudevents", file], store: source)
+            #expect(refused.status == 1 && refused.stderr.contains("empty store"), "\(refused)")
+            let swapped = cli.storePath("swapped.jsonl")
+            var shuffled = lines
+            if let i = shuffled.firstIndex(where: { $0.contains("\"streamversion\":1,") }),
+               let j = shuffled.firstIndex(where: { $0.contains("\"streamversion\":0,") && $0.contains(shuffled[i].components(separatedBy: "\"subject\":\"")[1].components(separatedBy: "\"")[0]) }) {
+                shuffled.swapAt(i, j)
+            }
+            try (shuffled.joined(separator: "\n") + "\n").write(toFile: swapped, atomically: true, encoding: .utf8)
+            try #require(cli.run(["init"], store: target).succeeded)
+            let outOfOrder = try cli.run(["import", "--format", "cloudevents", swapped], store: target)
+            #expect(outOfOrder.status == 1 && outOfOrder.stderr.contains("streamversion"), "\(outOfOrder)")
+            #expect(try cli.run(["verify", "--json"], store: target).stdout.contains("\"events\":0"))
+        }
+    }
+}
