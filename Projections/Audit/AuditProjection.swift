@@ -76,6 +76,34 @@ public struct AuditProjection: Projection {
         retracted = try r.uuids()
     }
 
+    /// Sessions held in the period, per calendar month (`YYYY-MM`) and region, months in order.
+    public func sessionsByMonth(period: AuditPeriod) -> [(month: String, byRegion: [Region: Int])] {
+        var table: [String: [Region: Int]] = [:]
+        for s in sessions.values where !retracted.contains(s.id) && period.contains(s.at) {
+            table[String(s.at.dayString.prefix(7)), default: [:]][s.region, default: 0] += 1
+        }
+        return table.keys.sorted().map { ($0, table[$0] ?? [:]) }
+    }
+
+    /// The weekly return rate week by week: for each w = 2…10, Σ|attendees(w−1) ∩ attendees(w)| and Σ|attendees(w−1)|
+    /// over programmes that held both weeks in the period.
+    public func weeklyReturnCurve(period: AuditPeriod) -> [(week: Int, returned: Int, before: Int)] {
+        let liveSessions = sessions.filter { !retracted.contains($0.value.id) && period.contains($0.value.at) }
+        var attendees: [String: Set<String>] = [:]
+        for a in attendances where !retracted.contains(a.id) && liveSessions[a.session] != nil { attendees[a.session, default: []].insert(a.participant) }
+        var weeks: [String: [Int: Set<String>]] = [:]
+        for (id, s) in liveSessions { weeks[s.programme, default: [:]][s.week, default: []].formUnion(attendees[id] ?? []) }
+        return (2...10).map { w in
+            var returned = 0, before = 0
+            for programme in weeks.values {
+                guard let previous = programme[w - 1], let current = programme[w] else { continue }
+                returned += previous.intersection(current).count
+                before += previous.count
+            }
+            return (w, returned, before)
+        }
+    }
+
     /// Computes every figure for sessions held within `period` (both ends inclusive; nil = unbounded).
     public func figures(period: AuditPeriod) -> [AuditFigure] {
         let liveSessions = sessions.filter { !retracted.contains($0.value.id) && period.contains($0.value.at) }

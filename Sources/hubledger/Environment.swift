@@ -23,6 +23,14 @@ enum Environment {
         return osUser
     }
 
+    /// Whether the OS user is the store's admin: until roles are recorded in the log, the user who
+    /// created the store (its directory's owner) is its one admin.
+    static func isAdmin(of log: EventLog) -> Bool {
+        var st = stat()
+        guard stat(log.path, &st) == 0 else { return false }
+        return st.st_uid == geteuid()
+    }
+
     static func openLog(_ parsed: ParsedArguments) throws -> EventLog {
         do { return try EventLog(path: storePath(parsed)) } catch let error as EventStoreError {
             throw CLIError.failure(error.description)

@@ -13,6 +13,7 @@ enum AuditCommand: Command {
             ReadSupport.asOfOption,
             .init(name: "claims", valueName: "FILE", help: "check claims {\"claims\": [{\"metric\", \"op\", \"value\"}]}; exit 1 if any is not supported"),
             ReadSupport.jsonOption,
+            .init(name: "html", valueName: "FILE", help: "also write the audit as one self-contained HTML page with charts (printable on A4)"),
         ],
         details: "Retracted events never count. The audit prints no participant id, name or free text.")
 
@@ -31,11 +32,18 @@ enum AuditCommand: Command {
                 throw CLIError.failure("the claims file has \(problems.count) problem(s)")
             }
         }
-        let (folded, _) = try ReadSupport.fold(AuditProjection.self, arguments)
+        let (folded, log) = try ReadSupport.fold(AuditProjection.self, arguments)
         let figures = folded.model.figures(period: period)
         let checked = claims.map { claim -> (Claim, Double?, Bool) in
             let computed = figures.first { $0.name == claim.metric }?.numericValue
             return (claim, computed, claim.isSupported(by: computed))
+        }
+        if let path = arguments.value("html") {
+            let rows = checked.map { AuditReport.ClaimRow(claim: $0.0, computed: $0.1, supported: $0.2) }
+            let html = AuditReport.html(model: folded.model, figures: figures, period: period, claims: rows, head: folded.head,
+                                        verified: try log.verify(), asOf: arguments.value("as-of"), generated: .now)
+            try ReportFile.write(html, to: path)
+            Console.err("wrote the audit to \(path)")
         }
         if arguments.has("json") {
             var o: JSONObject = ["head": HeadJSON.value(folded.head), "asOf": arguments.value("as-of").map { .string($0) } ?? .null,

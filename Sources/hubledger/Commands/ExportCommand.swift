@@ -11,7 +11,7 @@ enum ExportCommand: Command {
             .init(name: "from", valueName: "N", help: "start at position N (resume after the last position a consumer stored)"),
             .init(name: "follow", valueName: nil, help: "keep streaming new events as they are appended, until SIGTERM"),
             .init(name: "source", valueName: "URI", help: "the CloudEvents source for this hub (default urn:hubledger:<store directory name>)"),
-            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its SHA-256)"),
+            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its SHA-256); admin only"),
         ],
         details: """
         One event per line, in log order, each with the extension attributes position, streamversion,
@@ -31,6 +31,9 @@ enum ExportCommand: Command {
         let log = try Environment.openLog(arguments)
         let source = arguments.value("source") ?? "urn:hubledger:" + ((log.path as NSString).lastPathComponent)
         let sensitive = arguments.has("include-sensitive")
+        if sensitive && !Environment.isAdmin(of: log) {
+            throw CLIError.failure("--include-sensitive needs the admin role (the user who created the store); export without it to get free text as hashes")
+        }
         var next = from
         var failed = false
         func emit(_ event: RecordedEvent) -> Bool {

@@ -7,7 +7,8 @@ enum HistoryCommand: Command {
     static let spec = CommandSpec(
         name: "history", summary: "one participant's chronology, from every stream, in the order things happened",
         usage: "history PARTICIPANT [--as-of T] [--json]",
-        options: [ReadSupport.asOfOption, ReadSupport.jsonOption],
+        options: [ReadSupport.asOfOption, ReadSupport.jsonOption,
+                  .init(name: "html", valueName: "FILE", help: "also write the chronology as one self-contained HTML page (printable on A4)")],
         positionals: 1...1,
         details: "Retracted entries are shown struck out with the reason; entries recorded more than a day after they happened are marked LATE.")
 
@@ -18,6 +19,10 @@ enum HistoryCommand: Command {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them\(arguments.value("as-of") != nil ? " as of \(arguments.value("as-of") ?? "")" : "")")
         }
         let entries = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
+        if let path = arguments.value("html") {
+            try ReportFile.write(ChronologyReport.html(participant: participant, entries: entries, head: folded.head, generated: .now), to: path)
+            Console.err("wrote the chronology of \(participant) to \(path)")
+        }
         if arguments.has("json") {
             Console.out(JSONValue.object(["participant": .string(participant), "head": HeadJSON.value(folded.head),
                                           "entries": .array(entries.map(\.json))]).jsonText)

@@ -1,0 +1,96 @@
+import EventStore
+import Foundation
+import HubDomain
+import Projections
+
+/// The chronology as a safeguarding lead reads it: a dated timeline grouped by month, in plain words.
+enum ChronologyReport {
+    static func html(participant: String, entries: [ChronologyEntry], head: LogHead?, generated: Timestamp) -> String {
+        var sessions: [String: JSONObject] = [:]
+        for e in entries where e.event.type == EventType.sessionHeld.rawValue {
+            if let s = e.event.data["session"]?.stringValue { sessions[s] = e.event.data }
+        }
+        var body = "<h1>Chronology of \(HTMLPage.escape(participant))</h1>"
+        body += "<p class=\"sub\">\(entries.count) entries, in the order things happened. Struck-through entries were retracted; LATE marks entries recorded more than a day after they happened.</p>"
+        var month = ""
+        for entry in entries {
+            let m = String(entry.event.occurredAt.dayString.prefix(7))
+            if m != month {
+                if !month.isEmpty { body += "</div>" }
+                month = m
+                body += "<h2 class=\"month\">\(HTMLPage.escape(monthName(m)))</h2><div class=\"timeline\">"
+            }
+            body += render(entry, sessions: sessions)
+        }
+        if !month.isEmpty { body += "</div>" }
+        let footer = "Built from the log head \(HTMLPage.escape(head?.description ?? "(empty)")) on \(HTMLPage.escape(generated.rfc3339)). "
+            + "Check it later with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>. Special-category data: handle under need-to-know."
+        return HTMLPage.page(title: "Chronology of \(participant)", body: body, footer: footer)
+    }
+
+    static func monthName(_ yyyymm: String) -> String {
+        let names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        guard let m = Int(yyyymm.suffix(2)), (1...12).contains(m) else { return yyyymm }
+        return "\(names[m - 1]) \(yyyymm.prefix(4))"
+    }
+
+    static func render(_ entry: ChronologyEntry, sessions: [String: JSONObject]) -> String {
+        let e = entry.event
+        let (what, detail, css) = describe(e, sessions: sessions)
+        var html = "<div class=\"entry \(css)\(entry.isRetracted ? " retracted" : "")\">"
+        html += "<div class=\"when\">\(HTMLPage.escape(e.occurredAt.rfc3339.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")))"
+        html += " · recorded by \(HTMLPage.escape(e.actor))"
+        if entry.isRecordedLate { html += "<span class=\"late\">LATE: recorded \(HTMLPage.escape(e.recordedAt.dayString))</span>" }
+        html += "</div><div class=\"what\">\(HTMLPage.escape(what))</div>"
+        if !detail.isEmpty { html += "<div class=\"detail\">\(HTMLPage.escape(detail))</div>" }
+        if let r = entry.retraction {
+            html += "<div class=\"why\">Retracted on \(HTMLPage.escape(r.recordedAt.dayString)) by \(HTMLPage.escape(r.actor)): \(HTMLPage.escape(r.reason))</div>"
+        }
+        return html + "</div>"
+    }
+
+    static func words(_ raw: String?) -> String { (raw ?? "").replacingOccurrences(of: "-", with: " ") }
+    static func capitalised(_ s: String) -> String { s.prefix(1).uppercased() + s.dropFirst() }
+
+    /// The entry's headline and detail in plain words, and its highlight class.
+    static func describe(_ e: RecordedEvent, sessions: [String: JSONObject]) -> (String, String, String) {
+        let d = e.data
+        func s(_ k: String) -> String { d[k]?.stringValue ?? "" }
+        func text(_ k: String) -> String { SensitiveText.read(d[k]) ?? "" }
+        switch EventType(rawValue: e.type) {
+        case .participantRegistered?:
+            return ("Registered at the \(capitalised(s("hub"))) hub", "\(capitalised(words(s("generation"))))\(d["birthYear"]?.intValue.map { ", born \($0)" } ?? ""), \(capitalised(words(s("region"))))", "")
+        case .consentGiven?:
+            let by = s("givenBy") == "self" ? "themselves" : "a parent or guardian"
+            return ("Consent given for \(words(s("scope"))) by \(by)", text("competenceNote"), "")
+        case .consentWithdrawn?: return ("Consent withdrawn for \(words(s("scope")))", "", "")
+        case .attendanceRecorded?:
+            let session = sessions[s("session")]
+            let place = session.map { "week \($0["week"]?.intValue ?? 0), \(capitalised($0["hub"]?.stringValue ?? ""))" }
+            return ("Attended session \(s("session"))\(place.map { " (\($0))" } ?? "")", "", "")
+        case .surveyCompleted?:
+            let happier = d["happier"]?.boolValue == true ? "felt happier" : "did not feel happier"
+            let connected = d["moreConnected"]?.boolValue == true ? "felt more connected" : "did not feel more connected"
+            return ("Completed the exit survey after session \(s("session"))", "\(capitalised(happier)); \(connected).", "")
+        case .signpostGiven?: return ("Signposted to \(s("service"))", capitalised(words(s("category"))), "")
+        case .referralReceived?:
+            return ("Referred by \(words(s("source")))\(d["urgent"]?.boolValue == true ? " (urgent)" : "") — referral \(s("referral"))",
+                    "Referrer: \(text("referrer")). Reason: \(text("reason"))", "")
+        case .referralContacted?: return ("Referral \(s("referral")): contacted by \(words(s("channel")))", "", "")
+        case .referralDeclined?: return ("Referral \(s("referral")) declined", text("reason"), "")
+        case .referralClosed?: return ("Referral \(s("referral")) closed (\(words(s("reason"))))", "", "")
+        case .sessionHeld?:
+            return ("Session \(s("session")) held at \(capitalised(s("hub")))", "Week \(d["week"]?.intValue ?? 0) of \(s("programme"))\(d["funder"]?.stringValue.map { ", funded by \($0)" } ?? "")", "")
+        case .concernRaised?:
+            let severity = s("severity")
+            return ("Concern \(s("concern")) raised: \(severity), \(words(s("category")))",
+                    "\(text("account")) Action taken: \(text("actionTaken")) DSL informed: \(d["dslInformed"]?.boolValue == true ? "yes" : "no").",
+                    "concern-\(severity)")
+        case .concernEscalated?:
+            return ("Concern \(s("concern")) escalated to \(words(s("to")))", d["reference"]?.stringValue.map { "Reference \($0)" } ?? "", "concern-high")
+        case .concernClosed?: return ("Concern \(s("concern")) closed", text("outcome"), "")
+        case .eventRetracted?: return ("Correction recorded", "Retracted entry \(s("event")): \(text("reason"))", "")
+        case nil: return (e.type, JSONValue.object(d).jsonText, "")
+        }
+    }
+}
