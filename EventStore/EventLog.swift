@@ -55,6 +55,11 @@ public final class EventLog: Sendable {
         guard let format = Directory.readFile(layout.storeFile), String(decoding: format, as: UTF8.self) == StoreLayout.formatLine else {
             throw EventStoreError.notAStore(path: path)
         }
+        // The directory's mode is what keeps other users out of every file in it.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
+            throw EventStoreError.unsafePermissions(path: path, mode: UInt32(st.st_mode & 0o777))
+        }
         self.path = path
         self.layout = layout
         self.options = options

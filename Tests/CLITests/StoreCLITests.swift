@@ -469,3 +469,21 @@ struct SeededGenerator: RandomNumberGenerator {
     }
     mutating func next(below n: Int) -> Int { Int(next() % UInt64(n)) }
 }
+
+@Suite struct StorePermissionCLITests {
+    @Test func aStoreOthersCanReadIsRefusedWithTheChmodThatFixesIt() throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            try #require(cli.run(["init"], store: store).succeeded)
+            var st = stat()
+            try #require(stat(store, &st) == 0)
+            #expect(st.st_mode & 0o777 == 0o700, "a new store is 0700")
+            try #require(chmod(store, 0o755) == 0)
+            let refused = try cli.run(["verify"], store: store)
+            #expect(refused.status == 1, "\(refused)")
+            #expect(refused.stderr.contains("chmod -R go-rwx \(store)"), "\(refused)")
+            try #require(chmod(store, 0o700) == 0)
+            #expect(try cli.run(["verify"], store: store).succeeded)
+        }
+    }
+}
