@@ -140,10 +140,9 @@ struct LogScanner {
                     summary.head = LogHead(position: event.position, hash: event.hash)
                     summary.recordedAt = event.recordedAt
                     summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
-                    let batch = pending
-                    pending.removeAll(keepingCapacity: true)
-                    for (e, l) in batch where e.position >= start {
-                        if try !visit(e, l) { summary.stoppedEarly = true; return false }
+                    defer { pending.removeAll(keepingCapacity: true) }
+                    for i in pending.indices where pending[i].0.position >= start {
+                        if try !visit(pending[i].0, pending[i].1) { summary.stoppedEarly = true; return false }
                     }
                 }
                 return true

@@ -54,12 +54,14 @@ public struct ProjectionRunner: Sendable {
         let pipe = EventPipe(log: log, from: from, limit: limit)
         defer { pipe.cancel() }
         while let chunk = try pipe.next() {
-            for item in chunk {
-                for i in models.indices where item.position >= starts[i] {
-                    if let domain = item.event { models[i].apply(domain) }
-                    folded[i] += 1
+            chunk.withUnsafeBufferPointer { items in
+                for k in items.indices {
+                    for i in models.indices where items[k].position >= starts[i] {
+                        if let domain = items[k].event { models[i].apply(domain) }
+                        folded[i] += 1
+                    }
                 }
-                head = LogHead(position: item.position, hash: item.hash)
+                if let last = items.last { head = LogHead(position: last.position, hash: last.hash) }
             }
         }
         if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
