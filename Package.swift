@@ -30,6 +30,7 @@ let package = Package(
         .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),
         .testTarget(name: "CLITests", dependencies: ["EventStore"], path: "Tests/CLITests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["EventStore"], path: "Tests/ReliabilityTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -31,7 +31,7 @@ public final class EventLog: Sendable {
         if Directory.exists(path) {
             guard try Directory.entries(path).isEmpty else { throw EventStoreError.storeNotEmpty(path: path) }
         } else {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
             if !parent.isEmpty && !Directory.exists(parent) {
                 do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
                     throw EventStoreError.io(operation: "mkdir", path: parent, errno: EACCES)

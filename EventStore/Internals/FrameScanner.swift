@@ -15,7 +15,8 @@ struct FrameScanner {
         case damaged(offset: Int, reason: String, torn: Bool)
     }
 
-    static let pageSize = 4096
+    /// Writes are judged to stop on a sector boundary (a page boundary is also one).
+    static let pageSize = 512
     static let chunkSize = 4 << 20
     /// How far past the end of the data a reader looks for stray bytes (a zeroed block inside the data).
     /// `verify` and writers look all the way to the end of the file.

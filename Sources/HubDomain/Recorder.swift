@@ -61,6 +61,16 @@ public struct Recorder: Sendable {
         var alreadyPresent = 0
         var seenIDs: [UUID: Int] = [:]
         let now = clock()
+        // Events whose ids are already in the log, read in one pass (a retried import may hold thousands).
+        var wanted = Set<LogPosition>()
+        for draft in drafts { if let id = draft.id, let p = initial.events[id]?.position { wanted.insert(p) } }
+        var stored: [LogPosition: RecordedEvent] = [:]
+        if let first = wanted.min(), let last = wanted.max() {
+            try log.forEach(from: first, through: last) { event in
+                if wanted.contains(event.position) { stored[event.position] = event }
+                return true
+            }
+        }
         for draft in drafts {
             if let id = draft.id {
                 if let line = seenIDs[id] {
@@ -69,7 +79,7 @@ public struct Recorder: Sendable {
                 }
                 seenIDs[id] = draft.line
                 if let facts = initial.events[id] {
-                    if try isSame(draft, as: facts) { alreadyPresent += 1 } else {
+                    if isSame(draft, as: facts.position.flatMap { stored[$0] }) { alreadyPresent += 1 } else {
                         problems.append(draft.problem("id", "id \(id.uuidString.lowercased()) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
                     }
                     continue
@@ -87,8 +97,8 @@ public struct Recorder: Sendable {
     }
 
     /// Whether a draft carrying an existing id is a retry of that very event.
-    func isSame(_ draft: EventDraft, as facts: LedgerState.EventFacts) throws -> Bool {
-        guard let position = facts.position, let stored = try log.event(at: position) else { return false }
+    func isSame(_ draft: EventDraft, as stored: RecordedEvent?) -> Bool {
+        guard let stored else { return false }
         guard stored.type == draft.type, Timestamp(rfc3339: draft.occurredAt) == stored.occurredAt else { return false }
         // Compare the data as the rules would have normalised it.
         var normalised = JSONObject()

@@ -24,6 +24,8 @@ The store is --store DIR, else $HUBLEDGER_STORE, else $XDG_DATA_HOME/hubledger (
 func runMain() -> Int32 {
     // A closed stdout (`| head`) makes writes fail with EPIPE instead of killing the process mid-append.
     signal(SIGPIPE, SIG_IGN)
+    // A write past the file-size limit fails with EFBIG (and a clear error) instead of killing the process.
+    signal(SIGXFSZ, SIG_IGN)
     var args = Array(CommandLine.arguments.dropFirst())
     // --store may come before the command.
     var leadingStore: String?

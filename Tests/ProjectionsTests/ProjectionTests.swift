@@ -686,9 +686,12 @@ private func hbHeadline(_ folded: Folded<AuditProjection>) throws -> [String: In
         #expect(try hbHeadline(byPosition) == atPublication)
         #expect(byPosition.head == published)
         // The --as-of spellings: a bare date is the end of that day; a bare integer is a position.
-        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: try #require(ReadLimit("2025-03-31")))) == atPublication)
-        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: try #require(ReadLimit(String(published.position))))) == atPublication)
-        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: try #require(ReadLimit("2025-04-10")))) != atPublication)
+        let endOfPublicationDay: ReadLimit = try #require(ReadLimit("2025-03-31"))
+        let publishedPosition: ReadLimit = try #require(ReadLimit(String(published.position)))
+        let afterCorrection: ReadLimit = try #require(ReadLimit("2025-04-10"))
+        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: endOfPublicationDay)) == atPublication)
+        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: publishedPosition)) == atPublication)
+        #expect(try hbHeadline(h.runner.run(AuditProjection.self, limit: afterCorrection)) != atPublication)
         // And a full run still gives today's figures (as-of runs saved nothing that misleads it).
         #expect(try hbHeadline(h.runner.run(AuditProjection.self)) == hbHeadline(today))
     }
