@@ -12,7 +12,7 @@ public struct ChronologyProjection: Projection {
     var linkedStreams: [String: [String]] = [:]
     /// The last position of every hub stream, so a chronology reads each stream backwards
     /// through the store's index instead of scanning the log.
-    var streamHeads: [String: LogPosition] = [:]
+    var streamHeads = StreamHeads()
     /// The last position folded in, so a chronology never shows events past it.
     var lastPosition: LogPosition = -1
 
@@ -77,13 +77,13 @@ public struct ChronologyProjection: Projection {
     public func encode(to w: inout StateWriter) {
         w.int(lastPosition)
         w.dictionary(linkedStreams) { w, list in w.array(list) { $0.string($1) } }
-        w.dictionary(streamHeads) { $0.int($1) }
+        streamHeads.encode(to: &w)
     }
 
     public init(from r: inout StateReader) throws {
         lastPosition = try r.int()
         linkedStreams = try r.dictionary { r in try r.array { try $0.string() } }
-        streamHeads = try r.dictionary { try $0.int() }
+        streamHeads = try StreamHeads(from: &r)
     }
 }
 

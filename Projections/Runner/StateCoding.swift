@@ -97,5 +97,22 @@ public struct StateReader {
         return out
     }
     public mutating func uuids() throws -> Set<UUID> { Set(try array { try $0.uuid() }) }
+
+    /// A `dictionary` of Int64 values, left as its bytes plus the offset of each entry (for lookups
+    /// without building a dictionary).
+    mutating func stringToIntTable() throws -> (bytes: [UInt8], offsets: [Int32]) {
+        let n = try count()
+        let start = offset
+        var offsets: [Int32] = []
+        offsets.reserveCapacity(n)
+        for _ in 0..<n {
+            offsets.append(Int32(offset - start))
+            let length = Int(try load(UInt32.self))
+            guard offset + length + 8 <= bytes.count else { throw Malformed() }
+            offset += length + 8
+        }
+        return (Array(bytes[start..<offset]), offsets)
+    }
+
     public var isAtEnd: Bool { offset == bytes.count }
 }
