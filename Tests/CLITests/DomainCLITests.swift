@@ -23,35 +23,6 @@ private struct DomainCLIRun: Sendable, CustomStringConvertible {
     }
 }
 
-private struct DomainCLIBinaryMissing: Error, CustomStringConvertible {
-    var searched: [String]
-    var description: String { "no hubledger binary next to the test products (build with --build-tests, or set HUBLEDGER_BIN); searched \(searched)" }
-}
-
-/// The `hubledger` executable in the same build products directory as this test bundle, or $HUBLEDGER_BIN.
-private func domainCLIBinary() throws -> String {
-    if let explicit = ProcessInfo.processInfo.environment["HUBLEDGER_BIN"], !explicit.isEmpty { return explicit }
-    var starts = [Bundle.main.bundleURL]
-    if let executable = Bundle.main.executableURL { starts.append(executable.deletingLastPathComponent()) }
-    starts += Bundle.allBundles.map(\.bundleURL)
-    if let argv0 = CommandLine.arguments.first { starts.append(URL(fileURLWithPath: argv0).resolvingSymlinksInPath().deletingLastPathComponent()) }
-    var searched: [String] = []
-    for start in starts {
-        var directory = start.standardizedFileURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("hubledger").path
-            searched.append(candidate)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-               FileManager.default.isExecutableFile(atPath: candidate) {
-                return candidate
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-    }
-    throw DomainCLIBinaryMissing(searched: searched)
-}
-
 /// A scratch directory with a store path inside it; `hubledger` runs against that store.
 private struct DomainCLIScratch {
     let root: String
@@ -68,7 +39,7 @@ private struct DomainCLIScratch {
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil) throws -> DomainCLIRun {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try domainCLIBinary())
+        process.executableURL = URL(fileURLWithPath: try CLIHarness.locateBinary())
         process.arguments = ["--store", store] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["HUBLEDGER_ACTOR"] = "cli-domain-test"
@@ -76,9 +47,9 @@ private struct DomainCLIScratch {
         process.environment = environment
         let id = UUID().uuidString
         let outPath = root + "/.\(id).out", errPath = root + "/.\(id).err", inPath = root + "/.\(id).in"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
         defer { for p in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: p) } }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))

@@ -171,7 +171,7 @@ server.serve_forever()
     /// Starts the server and waits (at most 10 s) for it to print its port.
     init(failures: Int, hang: Double = 0, scratch: URL) throws {
         requestsPath = scratch.appendingPathComponent("webhook-\(UUID().uuidString).jsonl").path
-        FileManager.default.createFile(atPath: requestsPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: requestsPath, contents: nil)
         let process = try HelperProcess("python3", ["-c", WebhookServer.script, String(failures), requestsPath, String(hang)], scratch: scratch)
         self.process = process
         var found: Int?
