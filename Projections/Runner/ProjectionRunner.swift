@@ -39,12 +39,16 @@ public struct ProjectionRunner: Sendable {
         for type in types {
             var model: any Projection = type.init()
             var head: LogHead?
-            if useCheckpoint, let (saved, savedHead) = validCheckpoint(type), limit.map({ withinLimit(savedHead, $0) }) ?? true {
-                model = saved
-                head = savedHead
-            } else if useCheckpoint, log.loadCheckpoint(named: type.name) != nil, validCheckpoint(type) == nil {
-                // Saved against a log that no longer holds it (restored, rewritten): never trusted, so remove it.
-                try log.discardCheckpoints(named: type.name)
+            if useCheckpoint {
+                if let (saved, savedHead) = validCheckpoint(type) {
+                    if limit.map({ withinLimit(savedHead, $0) }) ?? true {
+                        model = saved
+                        head = savedHead
+                    }
+                } else if log.loadCheckpoint(named: type.name) != nil {
+                    // Saved against a log that no longer holds it (restored, rewritten): never trusted, so remove it.
+                    try log.discardCheckpoints(named: type.name)
+                }
             }
             models.append(model); starts.append((head?.position ?? -1) + 1); heads.append(head)
         }
