@@ -174,33 +174,7 @@ final class CLIHarness: @unchecked Sendable {
         environment["HUBLEDGER_STORE"] = store ?? ""
         for (key, value) in overrides { environment[key] = value }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        // Default signal handling and an empty mask, whatever the test runner set up for itself.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t(), defaults = sigset_t()
-        sigemptyset(&mask)
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv { free(p) }; for p in envp { free(p) } }
-
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw CLIHarnessError.spawnFailed(errno: rc) }
+        let pid = try spawnChild(binary, arguments, environment: environment, stdin: inPath, stdout: outPath, stderr: errPath)
         return RunningCommand(pid: pid, arguments: arguments, stdoutPath: outPath, stderrPath: errPath)
     }
 
@@ -217,4 +191,39 @@ func withCLI(_ body: (CLIHarness) throws -> Void) throws {
     let cli = try CLIHarness()
     defer { cli.cleanup() }
     try body(cli)
+}
+
+/// Spawns a child with its standard streams redirected to files, default signal handling and an
+/// empty signal mask (whatever the test runner set up for itself). `searchPath` looks the
+/// executable up in PATH. The caller reaps it, so signals sent to the pid reach only this child.
+func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String],
+                stdin: String, stdout: String, stderr: String, searchPath: Bool = false) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var mask = sigset_t(), defaults = sigset_t()
+    sigemptyset(&mask)
+    sigfillset(&defaults)
+    sigdelset(&defaults, SIGKILL)
+    sigdelset(&defaults, SIGSTOP)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for p in argv { free(p) }; for p in envp { free(p) } }
+
+    var pid: pid_t = 0
+    let rc = searchPath ? posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
+                        : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    guard rc == 0 else { throw CLIHarnessError.spawnFailed(errno: rc) }
+    return pid
 }
