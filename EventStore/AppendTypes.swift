@@ -32,11 +32,17 @@ public struct VerificationReport: Sendable, Equatable {
     public var error: (position: LogPosition, reason: String)?
     /// Bytes of an interrupted final write that the next append will remove.
     public var tornTail: Bool
+    /// The sealed values checked against their digests.
+    public var vault = VaultReport()
 
-    public var isOK: Bool { error == nil }
+    public init(events: Int, head: LogHead?, error: (position: LogPosition, reason: String)?, tornTail: Bool, vault: VaultReport = VaultReport()) {
+        self.events = events; self.head = head; self.error = error; self.tornTail = tornTail; self.vault = vault
+    }
+
+    public var isOK: Bool { error == nil && vault.problem == nil }
 
     public static func == (lhs: VerificationReport, rhs: VerificationReport) -> Bool {
-        lhs.events == rhs.events && lhs.head == rhs.head && lhs.tornTail == rhs.tornTail
+        lhs.events == rhs.events && lhs.head == rhs.head && lhs.tornTail == rhs.tornTail && lhs.vault == rhs.vault
             && lhs.error?.position == rhs.error?.position && lhs.error?.reason == rhs.error?.reason
     }
 }

@@ -55,14 +55,25 @@ public final class EventLog: Sendable {
         guard let format = Directory.readFile(layout.storeFile), String(decoding: format, as: UTF8.self) == StoreLayout.formatLine else {
             throw EventStoreError.notAStore(path: path)
         }
-        // The directory's mode is what keeps other users out of every file in it.
-        var st = stat()
-        if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
-            throw EventStoreError.unsafePermissions(path: path, mode: UInt32(st.st_mode & 0o777))
-        }
+        try Self.checkPermissions(path)
         self.path = path
         self.layout = layout
         self.options = options
+    }
+
+    /// Refuses a store that other users could read: the directory, every directory in it and every
+    /// file must grant nothing to group or others (0700 and 0600 as created).
+    static func checkPermissions(_ root: String) throws {
+        var pending = [root]
+        while let directory = pending.popLast() {
+            var st = stat()
+            guard lstat(directory, &st) == 0 else { continue }
+            if st.st_mode & 0o077 != 0 {
+                throw EventStoreError.unsafePermissions(path: directory, root: root, mode: UInt32(st.st_mode & 0o777))
+            }
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+            for name in try Directory.entries(directory) { pending.append(directory + "/" + name) }
+        }
     }
 
     /// Appends events to one stream, checking its expected version first.
@@ -232,7 +243,9 @@ public final class EventLog: Sendable {
         var lastRecordedAt: Timestamp?
         var problem: (LogPosition, String)?
         var expectedFound = false
+        var sealed: [UUID: (position: LogPosition, fields: [String: String])] = [:]
         let summary = try LogScanner(layout: layout, depth: .full).scan(from: 0, index: nil) { event, _ in
+            if event.hasSealedValues { sealed[event.id] = (event.position, event.sealedDigests) }
             let previous = lastVersion[event.stream] ?? -1
             if event.streamVersion != previous + 1 {
                 problem = (event.position, "stream \(event.stream) version \(event.streamVersion) follows \(previous) (gap or repeat)")
@@ -254,7 +267,7 @@ public final class EventLog: Sendable {
             return true
         }
         var report = VerificationReport(events: Int((summary.head?.position ?? -1) + 1), head: summary.head, error: nil,
-                                        tornTail: summary.hasTornBytes)
+                                        tornTail: summary.hasTornBytes, vault: try verifyVault(sealed))
         if let damage = summary.damage {
             report.error = (damage.position, damage.reason)
             report.events = Int(damage.position)

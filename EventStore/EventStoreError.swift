@@ -11,7 +11,8 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
     case damagedRecord(segment: String, position: LogPosition, reason: String)
     case storeMarkedDamaged(position: LogPosition, reason: String)
     case io(operation: String, path: String, errno: Int32)
-    case unsafePermissions(path: String, mode: UInt32)
+    case unsafePermissions(path: String, root: String, mode: UInt32)
+    case damagedVault(reason: String)
 
     public var description: String {
         switch self {
@@ -32,8 +33,10 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "damaged record at position \(position) in segment \(segment): \(reason); run `hubledger verify` and restore from a backup — nothing will be written past it"
         case .storeMarkedDamaged(let position, let reason):
             return "the store is marked damaged at position \(position) (\(reason)) by an earlier verify; appends are refused until it is repaired"
-        case .unsafePermissions(let path, let mode):
-            return "\(path) is readable by other users (mode \(String(mode, radix: 8))); safeguarding records must not be: run `chmod -R go-rwx \(path)`"
+        case .unsafePermissions(let path, let root, let mode):
+            return "\(path) is open to other users (mode \(String(mode, radix: 8))); safeguarding records must not be: run `chmod -R go-rwx \(root)`"
+        case .damagedVault(let reason):
+            return "the vault of sealed values is damaged (\(reason)); run `hubledger verify` and restore the vault from a backup — nothing that needs it will be written"
         case .io(let operation, let path, let code):
             return "\(operation) failed on \(path): \(String(cString: strerror(code)))"
         }

@@ -11,11 +11,16 @@ public struct ProposedEvent: Sendable, Hashable {
     public var schemaVersion: UInt16
     public var correlationId: String?
     public var causationId: String?
+    /// String fields of `data` to keep out of line in the vault, so they can later be erased:
+    /// the log stores `{"sha256": HEX}` in their place (see `SealedValue`).
+    public var sealedFields: Set<String>
 
     public init(id: UUID = .random(), stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
-                data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil) {
+                data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil,
+                sealedFields: Set<String> = []) {
         self.id = id; self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
         self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId
+        self.sealedFields = sealedFields
     }
 }
 
@@ -40,6 +45,8 @@ public struct RecordedEvent: Sendable, Hashable {
     public var hash: ChainHash
     /// Set on the last record of each appended batch; readers deliver whole batches only.
     public var endsBatch: Bool
+    /// Whether some of `data`'s fields are sealed (kept in the vault; see `sealedDigests`).
+    public var hasSealedValues: Bool = false
 
     /// Whether `proposal` would be a retry of this event: same id and same content.
     public func isRetry(of proposal: ProposedEvent) -> Bool {

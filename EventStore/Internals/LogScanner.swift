@@ -33,9 +33,9 @@ struct LogScanner {
 
     /// Scans from `start`; `visit` gets each delivered event with its location and returns false to stop.
     ///
-    /// - Parameter decodeFrom: when set, walk the whole log from position 0 (so damage anywhere is
-    ///   found) but decode and deliver only the records from this position on; earlier ones get
-    ///   the cheap checks only (CRC, position, chain link, batch boundaries).
+    /// - Parameter decodeFrom: when set, walk every record from `start` (so damage there is found)
+    ///   but decode and deliver only the records from this position on; earlier ones get the cheap
+    ///   checks only (CRC, position, chain link, own hash at `.full` depth, batch boundaries).
     func scan(from start: LogPosition, index: PositionIndex?, decodeFrom: LogPosition? = nil,
               visit: (RecordedEvent, Location) throws -> Bool) throws -> Summary {
         let segments = try layout.segmentNumbers()
@@ -47,7 +47,7 @@ struct LogScanner {
         var offset = StoreLayout.segmentHeaderSize
         var expected: LogPosition = 0
         var previousHash: ChainHash? = ChainHash.genesis
-        if decodeFrom == nil, start > 0, let index, let count = try? index.count(), count > 0 {
+        if start > 0, let index, let count = try? index.count(), count > 0 {
             let probe = min(start, LogPosition(count - 1))
             if let entry = try index.entry(at: probe), let i = segments.firstIndex(of: entry.segment),
                let event = try? readRecord(segment: entry.segment, offset: entry.offset), event.position == probe, event.id == entry.id {

@@ -10,6 +10,7 @@ final class LogWriter {
     let lockFile: RawFile
     let index: PositionIndex
     let scanner: LogScanner
+    let vault: VaultWriter
 
     var segmentNumber = 1
     var segmentFile: RawFile?
@@ -32,6 +33,7 @@ final class LogWriter {
         self.lockFile = try RawFile.open(layout.lockFile, flags: O_RDWR | O_CREAT)
         self.index = try PositionIndex(path: layout.indexFile)
         self.scanner = LogScanner(layout: layout, depth: .full)
+        self.vault = VaultWriter(layout: layout)
         try lockFile.lockExclusive()
         defer { lockFile.unlock() }
         // Trust the derived index only as far as its last entry checks out against the log.
@@ -47,8 +49,34 @@ final class LogWriter {
         }
         if trusted == 0 { try index.truncate(to: 0) }
         // Opening for append walks the whole log (CRC, positions, links, hashes), so damage anywhere
-        // is refused here rather than written past; only the unindexed tail is decoded.
-        try catchUp(knownCount: trusted, walkWholeLog: true)
+        // is refused here rather than written past; only the unindexed tail is decoded. A marker left
+        // by the last writer, with every segment unchanged since, lets the walk start at its head.
+        try catchUp(knownCount: trusted, walkFrom: try soundPrefix(trusted: trusted))
+        saveWalkMarker()
+    }
+
+    deinit {
+        // Leave the marker for the next writer, under the lock so no append is half-way; never wait
+        // for it (another writer busy now will change the segments anyway).
+        guard !needsReload, (try? lockFile.tryLockExclusive()) == true else { return }
+        saveWalkMarker()
+        lockFile.unlock()
+    }
+
+    /// Where the opening walk may start: the head of a marker that still holds, else 0 (the whole log).
+    func soundPrefix(trusted: Int) throws -> LogPosition {
+        guard let marker = WalkMarker.load(layout), marker.head.position < LogPosition(trusted),
+              marker.stamps == (try? WalkMarker.stamps(layout)),
+              let entry = try index.entry(at: marker.head.position), entry.segment > 0,
+              let event = try? scanner.readRecord(segment: entry.segment, offset: entry.offset),
+              event.position == marker.head.position, event.hash == marker.head.hash else { return 0 }
+        return marker.head.position
+    }
+
+    /// Records the head this writer knows to be sound with the segments as they are now (best effort).
+    func saveWalkMarker() {
+        guard let head = currentHead, let stamps = try? WalkMarker.stamps(layout) else { return }
+        try? WalkMarker(head: head, stamps: stamps).save(layout)
     }
 
     /// Fills the per-stream and per-id lookups from the index; false when an entry is unusable.
@@ -73,10 +101,11 @@ final class LogWriter {
     /// Brings this writer up to the log's real tail: other processes' appends, and
     /// recovery from an interrupted final write. Runs under the flock.
     /// - Parameter knownCount: how many positions this writer (or the index) already accounts for.
-    func catchUp(knownCount: Int, walkWholeLog: Bool = false) throws {
-        let start = walkWholeLog ? 0 : LogPosition(max(0, knownCount - 1))
+    /// - Parameter walkFrom: also walk (cheap checks, no decoding) every record from this position.
+    func catchUp(knownCount: Int, walkFrom: LogPosition? = nil) throws {
+        let start = walkFrom ?? LogPosition(max(0, knownCount - 1))
         var fresh: [(RecordedEvent, LogScanner.Location)] = []
-        let summary = try scanner.scan(from: start, index: index, decodeFrom: walkWholeLog ? LogPosition(knownCount) : nil) { event, location in
+        let summary = try scanner.scan(from: start, index: index, decodeFrom: walkFrom != nil ? LogPosition(knownCount) : nil) { event, location in
             if event.position >= LogPosition(knownCount) { fresh.append((event, location)) }
             return true
         }
@@ -154,7 +183,7 @@ final class LogWriter {
         var streamsWithNewEvents = Set<StreamID>()
         for (i, event) in batch.events.enumerated() {
             if let existing = ids[event.id] {
-                guard let stored = try record(at: existing), stored.isRetry(of: event) else {
+                guard let stored = try record(at: existing), try isRetry(stored, of: event) else {
                     throw EventStoreError.conflictingEventID(id: event.id, position: existing)
                 }
                 positions[i] = existing
@@ -181,6 +210,15 @@ final class LogWriter {
             return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: 0, head: currentHead, recovery: recovery)
         }
 
+        // Sealed fields go to the vault; the records carry their digests.
+        var sealed: [Int: ProposedEvent] = [:]
+        var vaultRecords: [VaultRecord] = []
+        for i in newIndices where !batch.events[i].sealedFields.isEmpty {
+            let (event, records) = Self.seal(batch.events[i])
+            sealed[i] = event
+            vaultRecords += records
+        }
+
         let recordedAt = max(options.clock(), lastRecordedAt)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(newIndices.count * 320)
@@ -191,7 +229,7 @@ final class LogWriter {
         var newVersions: [StreamVersion] = []
         var batchLast: [UInt64: LogPosition] = [:]
         for i in newIndices {
-            let event = batch.events[i]
+            let event = sealed[i] ?? batch.events[i]
             let version = (versions[event.stream] ?? -1) + 1
             versions[event.stream] = version
             newVersions.append(version)
@@ -206,6 +244,8 @@ final class LogWriter {
             position += 1
         }
         try place(byteCount: bytes.count)
+        // The values first: an event is never acknowledged before what it refers to is on disk.
+        try vault.append(vaultRecords)
         guard let file = segmentFile else { throw EventStoreError.invalidEvent(reason: "no open segment") }
         var grew = false
         if logicalEnd + bytes.count > allocatedEnd {
@@ -237,6 +277,45 @@ final class LogWriter {
         lastHash = hash
         lastRecordedAt = recordedAt
         return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: newIndices.count, head: currentHead, recovery: recovery)
+    }
+
+    /// The event with its sealed fields replaced by digests, and the vault records holding the values.
+    static func seal(_ event: ProposedEvent) -> (ProposedEvent, [VaultRecord]) {
+        var out = event
+        var records: [VaultRecord] = []
+        for field in event.sealedFields.sorted() {
+            guard let text = event.data[field]?.stringValue else { out.sealedFields.remove(field); continue }
+            let record = VaultRecord.value(text, of: field, in: event.id)
+            out.data[field] = .sealed(digest: record.digest)
+            records.append(record)
+        }
+        return (out, records)
+    }
+
+    /// Whether `proposal` repeats the stored event: the same content, its sealed values checked
+    /// against the vault (a value erased since counts as the same, so a retry never revives it).
+    func isRetry(_ stored: RecordedEvent, of proposal: ProposedEvent) throws -> Bool {
+        let fields = proposal.sealedFields.filter { proposal.data[$0]?.stringValue != nil }
+        guard !fields.isEmpty else { return stored.isRetry(of: proposal) }
+        let records = try vault.records().filter { $0.event == stored.id }
+        var storedRest = stored, proposedRest = proposal
+        for field in fields {
+            guard let digest = stored.data[field]?.sealedDigest, let text = proposal.data[field]?.stringValue else { return false }
+            let candidates = records.filter { $0.field == field }
+            let same = candidates.contains { $0.kind == .erased || ($0.matches(digest: digest) && $0.text == text) }
+            guard same else { return false }
+            storedRest.data[field] = nil
+            proposedRest.data[field] = nil
+        }
+        return storedRest.isRetry(of: proposedRest)
+    }
+
+    /// Erases the sealed values of `events` (see `VaultWriter.erase`), under the flock.
+    func eraseSealedValues(of events: Set<UUID>) throws -> Int {
+        try lockFile.lockExclusive()
+        defer { lockFile.unlock() }
+        if try tailMoved() { try catchUp(knownCount: Int(nextPosition)) }
+        return try vault.erase(events) { ids[$0] != nil }
     }
 
     var currentHead: LogHead? { nextPosition == 0 ? nil : LogHead(position: nextPosition - 1, hash: lastHash) }

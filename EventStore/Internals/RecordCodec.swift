@@ -12,6 +12,7 @@ enum RecordCodec {
         static let endsBatch: UInt8 = 1
         static let hasCorrelation: UInt8 = 2
         static let hasCausation: UInt8 = 4
+        static let hasSealedValues: UInt8 = 8
     }
 
     /// Appends one framed record to `out` and returns its hash.
@@ -29,6 +30,7 @@ enum RecordCodec {
         var flags: UInt8 = endsBatch ? Flag.endsBatch : 0
         if event.correlationId != nil { flags |= Flag.hasCorrelation }
         if event.causationId != nil { flags |= Flag.hasCausation }
+        if !event.sealedFields.isEmpty { flags |= Flag.hasSealedValues }
         out.append(flags)
         out.append(0)
         ByteWriter.appendString16(event.stream.name, to: &out)
@@ -86,7 +88,7 @@ enum RecordCodec {
                              recordedAt: Timestamp(microseconds: recorded), actor: actor, data: data,
                              schemaVersion: schema, correlationId: correlation, causationId: causation,
                              previousHash: ChainHash(raw: prev), hash: ChainHash(raw: own),
-                             endsBatch: flags & Flag.endsBatch != 0)
+                             endsBatch: flags & Flag.endsBatch != 0, hasSealedValues: flags & Flag.hasSealedValues != 0)
     }
 
     /// Recomputes a body's own hash from its bytes and compares it with the stored one.

@@ -13,6 +13,8 @@ struct StoreLayout: Sendable {
     var indexFile: String { indexDirectory + "/positions.idx" }
     var damagedMarker: String { root + "/DAMAGED" }
     var checkpoints: String { root + "/checkpoints" }
+    var vaultDirectory: String { root + "/vault" }
+    var vaultFile: String { vaultDirectory + "/values" }
 
     func segmentPath(_ number: Int) -> String { segments + "/" + StoreLayout.segmentName(number) }
 

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import EventStore
+import Foundation
+import Testing
+
+/// A writer opening after a clean close walks only from the last writer's head, and only while
+/// every segment is exactly as that writer left it.
+struct WalkMarkerTests {
+    /// A store of 40 events appended by a writer that has since closed, and the path of its segment.
+    func closedStore(_ path: String) throws -> String {
+        do {
+            let log = try EventLog(path: path, options: .forTests)
+            for n in 0..<40 { try log.append([makeEvent(StreamID("s"), n)], to: StreamID("s")) }
+        }
+        #expect(FileManager.default.fileExists(atPath: path + "/index/walked"), "a closing writer leaves its marker")
+        return path + "/segments/00000001.seg"
+    }
+
+    /// Flips one byte inside record 10's data, keeping the file's size; optionally puts its old mtime back.
+    func damageRecord10(_ segment: String, keepingStamp: Bool) throws {
+        var st = stat()
+        try #require(stat(segment, &st) == 0)
+        var image = try SegmentImage(path: segment)
+        image.bytes[image.frames[10].lowerBound + 60] ^= 0x01
+        try image.write(to: segment)
+        if keepingStamp {
+            var times = [st.st_atim, st.st_mtim]
+            try #require(utimensat(AT_FDCWD, segment, &times, 0) == 0)
+        }
+    }
+
+    @Test func damageBeforeTheMarkerIsFoundWhenTheSegmentsStampChanged() throws {
+        try withTemporaryStore { _, path in
+            let segment = try closedStore(path)
+            try damageRecord10(segment, keepingStamp: false)
+            let log = try EventLog(path: path, options: .forTests)
+            #expect(throws: EventStoreError.self) { try log.append([makeEvent(StreamID("s"), 99)], to: StreamID("s")) }
+            #expect(try log.verify().error?.position == 10)
+        }
+    }
+
+    @Test func anUnchangedStoreIsWalkedOnlyFromTheMarker() throws {
+        try withTemporaryStore { _, path in
+            let segment = try closedStore(path)
+            // The same damage with the stamp put back cannot be told from an untouched file by the
+            // opening walk, which starts at the marker: the append lands. `verify` still finds it.
+            try damageRecord10(segment, keepingStamp: true)
+            let log = try EventLog(path: path, options: .forTests)
+            try log.append([makeEvent(StreamID("s"), 99)], to: StreamID("s"))
+            #expect(try log.verify().error?.position == 10)
+        }
+    }
+
+    @Test func aMarkerThatNoLongerMatchesItsRecordIsIgnored() throws {
+        try withTemporaryStore { _, path in
+            let segment = try closedStore(path)
+            try damageRecord10(segment, keepingStamp: true)
+            // A marker whose head hash is not the record's: the whole log is walked and the damage refused.
+            var marker = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/index/walked")))
+            marker[9] ^= 0xFF
+            try Data(marker).write(to: URL(fileURLWithPath: path + "/index/walked"))
+            let log = try EventLog(path: path, options: .forTests)
+            #expect(throws: EventStoreError.self) { try log.append([makeEvent(StreamID("s"), 99)], to: StreamID("s")) }
+        }
+    }
+}
