@@ -36,6 +36,18 @@ public struct ChronologyProjection: Projection {
         streamHeads[EntityKind.participant.stream(participant)] != nil || linkedStreams[participant] != nil
     }
 
+    /// The streams that hold the participant's own record: their stream, their referrals' and
+    /// their concerns' (not the sessions they attended, which are about everyone there), each
+    /// with its last position.
+    public func recordStreams(of participant: String) -> [StreamID: LogPosition] {
+        heads([EntityKind.participant.stream(participant)] + (linkedStreams[participant] ?? []))
+    }
+
+    /// The concerns raised about the participant (retracted ones too), by stream name.
+    public func concernStreams(of participant: String) -> [String] {
+        (linkedStreams[participant] ?? []).filter { $0.hasPrefix(EntityKind.concern.stream("")) }
+    }
+
     func heads(_ streams: [String]) -> [StreamID: LogPosition] {
         var out: [StreamID: LogPosition] = [:]
         for s in streams { if let p = streamHeads[s] { out[StreamID(s)] = p } }

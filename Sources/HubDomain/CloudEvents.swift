@@ -8,12 +8,14 @@ import Foundation
 public enum CloudEvents {
     public static let typePrefix = "org.hubledger."
 
-    /// One event as a CloudEvent; sensitive free text becomes `sha256:<hex>` unless `includeSensitive`.
+    /// One event as a CloudEvent; sensitive free text becomes `sha256:<hex>` (the salted digest the log
+    /// holds) unless `includeSensitive`, when the caller passes the event revealed (`SensitiveText.revealed`).
     public static func encode(_ event: RecordedEvent, source: String, includeSensitive: Bool) -> JSONValue {
         var data = event.data
         if !includeSensitive, let type = EventType(rawValue: event.type) {
             for field in SensitiveText.fields(of: type) {
-                if let text = data[field]?.stringValue { data[field] = .string("sha256:" + SHA256.hash(Array(text.utf8)).hexString) }
+                if let digest = data[field]?.sealedDigest { data[field] = .string("sha256:" + digest) }
+                else if let text = data[field]?.stringValue { data[field] = .string("sha256:" + SHA256.hash(Array(text.utf8)).hexString) }
             }
         }
         return ["specversion": "1.0", "id": .string(event.id.uuidString.lowercased()), "source": .string(source),
@@ -43,8 +45,10 @@ public enum CloudEvents {
             guard case .object(let data)? = o["data"] else { problem("data", "missing or not an object"); continue }
             guard let version = o["streamversion"]?.intValue, version >= 0 else { problem("streamversion", "missing or negative"); continue }
             let actor = o["actor"]?.stringValue ?? "import"
-            out.append((ProposedEvent(id: id, stream: StreamID(subject), type: String(type.dropFirst(typePrefix.count)),
-                                      occurredAt: occurredAt, actor: actor, data: data), version))
+            let name = String(type.dropFirst(typePrefix.count))
+            let sealed = EventType(rawValue: name).map { SensitiveText.sealedFields(of: $0, in: data) } ?? []
+            out.append((ProposedEvent(id: id, stream: StreamID(subject), type: name, occurredAt: occurredAt, actor: actor,
+                                      data: data, sealedFields: sealed), version))
         }
         return (out, problems)
     }

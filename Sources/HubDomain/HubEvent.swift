@@ -23,12 +23,21 @@ public enum HubEvent: Sendable, Hashable {
     case eventRetracted(event: UUID)
     /// The watch daemon delivered an alert (kind, subject and level name it; see `AlertRecord`).
     case alertRaised(key: String)
+    /// An admin granted or revoked a role (`AccessRecords`).
+    case accessGranted(actor: String, role: Role, scope: Scope)
+    case accessRevoked(actor: String, role: Role)
+    /// An admin erased the participant's sensitive values from the vault.
+    case participantErased(participant: String)
 
     /// Decodes a stored event; nil for types that are not hub events (or malformed data).
     public init?(type: String, data: JSONObject) {
         if type == AlertRecord.type {
             guard let key = AlertRecord.key(of: data) else { return nil }
             self = .alertRaised(key: key); return
+        }
+        if AccessRecords.types.contains(type) {
+            guard let event = HubEvent.access(type: type, data: data) else { return nil }
+            self = event; return
         }
         guard let kind = EventType(rawValue: type) else { return nil }
         func s(_ k: String) -> String? { data[k]?.stringValue }
@@ -40,8 +49,7 @@ public enum HubEvent: Sendable, Hashable {
             self = .participantRegistered(participant: p, generation: g, birthYear: data["birthYear"]?.intValue.map { Int($0) }, hub: h, region: r)
         case .consentGiven:
             guard let p = s("participant"), let sc = e("scope", ConsentScope.self), let by = e("givenBy", ConsentGiver.self) else { return nil }
-            let note = SensitiveText.read(data["competenceNote"])
-            self = .consentGiven(participant: p, scope: sc, givenBy: by, hasCompetenceNote: !(note ?? "").isEmpty)
+            self = .consentGiven(participant: p, scope: sc, givenBy: by, hasCompetenceNote: SensitiveText.isPresent(data["competenceNote"]))
         case .consentWithdrawn:
             guard let p = s("participant"), let sc = e("scope", ConsentScope.self) else { return nil }
             self = .consentWithdrawn(participant: p, scope: sc)
@@ -86,12 +94,30 @@ public enum HubEvent: Sendable, Hashable {
         }
     }
 
+    /// The access events that read models fold (views and refusals are only listed, never folded).
+    static func access(type: String, data: JSONObject) -> HubEvent? {
+        func strings(_ key: String) -> Set<String> { Set(data[key]?.arrayValue?.compactMap(\.stringValue) ?? []) }
+        switch type {
+        case AccessRecords.granted:
+            guard let actor = data["actor"]?.stringValue, let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:)) else { return nil }
+            return .accessGranted(actor: actor, role: role, scope: Scope(hubs: strings("hubs"), regions: strings("regions")))
+        case AccessRecords.revoked:
+            guard let actor = data["actor"]?.stringValue, let role = data["role"]?.stringValue.flatMap(Role.init(rawValue:)) else { return nil }
+            return .accessRevoked(actor: actor, role: role)
+        case AccessRecords.erased:
+            guard let participant = data["participant"]?.stringValue else { return nil }
+            return .participantErased(participant: participant)
+        default:
+            return nil
+        }
+    }
+
     /// The participant the event is about, where it names one directly.
     public var participant: String? {
         switch self {
         case .participantRegistered(let p, _, _, _, _), .consentGiven(let p, _, _, _), .consentWithdrawn(let p, _),
              .attendanceRecorded(let p, _), .surveyCompleted(let p, _, _, _), .signpostGiven(let p, _, _),
-             .referralReceived(_, let p, _, _), .concernRaised(_, let p, _, _, _):
+             .referralReceived(_, let p, _, _), .concernRaised(_, let p, _, _, _), .participantErased(let p):
             return p
         default: return nil
         }

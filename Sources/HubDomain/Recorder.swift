@@ -71,6 +71,7 @@ public struct Recorder: Sendable {
                 return true
             }
         }
+        let values = try log.sealedValues(of: Array(stored.values))
         for draft in drafts {
             if let id = draft.id {
                 if let line = seenIDs[id] {
@@ -79,7 +80,7 @@ public struct Recorder: Sendable {
                 }
                 seenIDs[id] = draft.line
                 if let facts = initial.events[id] {
-                    if isSame(draft, as: facts.position.flatMap { stored[$0] }) { alreadyPresent += 1 } else {
+                    if isSame(draft, as: facts.position.flatMap { stored[$0] }, values: values) { alreadyPresent += 1 } else {
                         problems.append(draft.problem("id", "id \(id.uuidString.lowercased()) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
                     }
                     continue
@@ -96,9 +97,17 @@ public struct Recorder: Sendable {
         return (proposals, alreadyPresent)
     }
 
-    /// Whether a draft carrying an existing id is a retry of that very event.
-    func isSame(_ draft: EventDraft, as stored: RecordedEvent?) -> Bool {
-        guard let stored else { return false }
+    /// Whether a draft carrying an existing id is a retry of that very event. A sensitive value
+    /// erased since counts as the same, so re-importing a file never brings erased text back.
+    func isSame(_ draft: EventDraft, as stored: RecordedEvent?, values: SealedValues) -> Bool {
+        guard var stored else { return false }
+        if stored.hasSealedValues {
+            var revealed = SensitiveText.revealed(stored, from: values)
+            for field in stored.sealedDigests.keys where values.value(of: field, in: stored) == .erased {
+                revealed.data[field] = draft.data[field]
+            }
+            stored = revealed
+        }
         guard stored.type == draft.type, Timestamp(rfc3339: draft.occurredAt) == stored.occurredAt else { return false }
         // Compare the data as the rules would have normalised it.
         var normalised = JSONObject()

@@ -77,7 +77,8 @@ public enum Rules {
         }
         guard problems.isEmpty else { return (nil, problems) }
         let event = ProposedEvent(id: draft.id ?? UUID.random(), stream: StreamID(stream), type: type.rawValue,
-                                  occurredAt: occurredAt, actor: actor, data: data)
+                                  occurredAt: occurredAt, actor: actor, data: data,
+                                  sealedFields: SensitiveText.sealedFields(of: type, in: data))
         return (event, [])
     }
 

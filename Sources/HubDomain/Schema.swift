@@ -27,7 +27,8 @@ public enum Schema {
         switch type {
         case .participantRegistered:
             return [.init("participant", .id(.participant, creates: true)), .init("generation", .choice(Generation.spellings)),
-                    .init("birthYear", .integer(1900...2100), required: false), .init("hub", .text), .init("region", .choice(Region.spellings))]
+                    .init("birthYear", .integer(1900...2100), required: false), .init("hub", .text), .init("region", .choice(Region.spellings)),
+                    .init("name", .text, required: false, sensitive: true)]
         case .consentGiven:
             return [.init("participant", .id(.participant, creates: false)), .init("scope", .choice(ConsentScope.spellings)),
                     .init("givenBy", .choice(ConsentGiver.spellings)), .init("competenceNote", .text, required: false, sensitive: true)]

@@ -6,6 +6,9 @@ struct CommandSpec: Sendable {
         var valueName: String?   // nil for a boolean flag
         var help: String
         var repeats = false
+        /// The value may be left out (`--override-retention` or `--override-retention WHY`): the next
+        /// argument is taken as its value only if it is not an option and the positionals are complete.
+        var valueIsOptional = false
     }
 
     var name: String
@@ -75,7 +78,14 @@ enum ArgumentParser {
                     continue
                 }
                 let value: String
-                if let inlineValue { value = inlineValue } else {
+                if let inlineValue { value = inlineValue } else if option.valueIsOptional {
+                    let next = i < args.count ? args[i] : nil
+                    if let next, !next.hasPrefix("-"), result.positionals.count >= spec.positionals.lowerBound {
+                        value = next; i += 1
+                    } else {
+                        value = ""
+                    }
+                } else {
                     guard i < args.count else { throw CLIError.usage("--\(name) needs a value (\(option.valueName ?? "VALUE"))") }
                     value = args[i]; i += 1
                 }

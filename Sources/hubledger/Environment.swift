@@ -12,23 +12,17 @@ enum Environment {
     }
 
     /// The operating-system user running the command.
-    static var osUser: String {
-        if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid-\(geteuid())"
+    static var osUser: String { userName(geteuid()) }
+
+    static func userName(_ uid: uid_t) -> String {
+        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid-\(uid)"
     }
 
-    static func actor(_ explicit: String? = nil) -> String {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if let a = ProcessInfo.processInfo.environment["HUBLEDGER_ACTOR"], !a.isEmpty { return a }
-        return osUser
-    }
-
-    /// Whether the OS user is the store's admin: until roles are recorded in the log, the user who
-    /// created the store (its directory's owner) is its one admin.
-    static func isAdmin(of log: EventLog) -> Bool {
-        var st = stat()
-        guard stat(log.path, &st) == 0 else { return false }
-        return st.st_uid == geteuid()
+    /// The actor named by `HUBLEDGER_ACTOR`, if any (`AccessGate` decides whether it is allowed).
+    static var requestedActor: String? {
+        guard let a = ProcessInfo.processInfo.environment["HUBLEDGER_ACTOR"], !a.isEmpty else { return nil }
+        return a
     }
 
     static func openLog(_ parsed: ParsedArguments) throws -> EventLog {

@@ -5,7 +5,7 @@ let commands: [any Command.Type] = [
     InitCommand.self, DemoCommand.self, RecordCommand.self, ImportCommand.self, RetractCommand.self,
     HistoryCommand.self, ReviewCommand.self, ReferralsCommand.self, AuditCommand.self, RebuildCommand.self,
     WatchCommand.self, ProjectCommand.self, StatusCommand.self, ExportCommand.self,
-    AppendCommand.self, LogCommand.self, VerifyCommand.self,
+    AccessCommand.self, EraseCommand.self, AppendCommand.self, LogCommand.self, VerifyCommand.self,
 ]
 
 let toolHelp = """

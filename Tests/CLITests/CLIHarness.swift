@@ -3,7 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import EventStore
 import Foundation
+import Testing
 
 /// How one run of the `hubledger` binary ended.
 struct CLIResult: Sendable, CustomStringConvertible {
@@ -170,7 +172,8 @@ final class CLIHarness: @unchecked Sendable {
         defer { unlink(inPath) }   // the child has its own descriptor once spawned
 
         var environment = ProcessInfo.processInfo.environment
-        environment["HUBLEDGER_ACTOR"] = "cli-test"
+        // The actor is the OS user running the tests, the first admin of every store they create.
+        environment.removeValue(forKey: "HUBLEDGER_ACTOR")
         environment["HUBLEDGER_STORE"] = store ?? ""
         for (key, value) in overrides { environment[key] = value }
 
@@ -226,4 +229,18 @@ func spawnChild(_ executable: String, _ arguments: [String], environment: [Strin
                         : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
     guard rc == 0 else { throw CLIHarnessError.spawnFailed(errno: rc) }
     return pid
+}
+
+/// The operating-system user running the tests: the actor of every command the harness runs.
+func osUserName() -> String {
+    if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+    return "uid-\(geteuid())"
+}
+
+extension CLIResult {
+    /// stdout parsed as one JSON object.
+    func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONObject {
+        let value = try JSONParser.parse(stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        return try #require(value.objectValue, "stdout is not a JSON object: \(self)", sourceLocation: sourceLocation)
+    }
 }

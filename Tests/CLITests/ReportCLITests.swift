@@ -63,7 +63,10 @@ enum HeadlessChromium {
             let attended = try #require(log.first { $0.contains("\"id\":\"\(target)\"") })
             let participant = try #require(attended.components(separatedBy: "\"participant\":\"").dropFirst().first?.components(separatedBy: "\"").first)
             let file = cli.storePath("chronology.html")
-            let run = try cli.run(["history", participant, "--html", file], store: store)
+            // The page names the head it was computed from: the log as it stood before the view was recorded.
+            let head = try cli.run(["verify"], store: store).stdout.components(separatedBy: "head ").last?
+                .components(separatedBy: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            let run = try cli.run(["history", participant, "--purpose", "report test", "--html", file], store: store)
             #expect(run.succeeded, "\(run)")
             let html = try String(contentsOfFile: file, encoding: .utf8)
             expectSelfContained(html)
@@ -72,7 +75,6 @@ enum HeadlessChromium {
             #expect(html.contains("Retracted on"), "the retraction's reason is shown")
             #expect(html.contains("LATE: recorded"), "late-recorded entries are marked")
             #expect(html.contains("Attended session S-"), "entries are in plain words")
-            let head = try cli.run(["verify"], store: store).stdout.components(separatedBy: "head ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             #expect(html.contains(head), "the footer names the log head \(head)")
             let months = html.components(separatedBy: "<h2 class=\"month\">").count - 1
             #expect(months >= 2, "grouped by month")

@@ -90,7 +90,7 @@ struct StoreCLITests {
             #expect(events[0]["occurredAt"]?.stringValue == "2024-03-01T10:00:00Z")
             #expect(events[1]["occurredAt"]?.stringValue == "2024-03-02T09:30:00.25Z")
             #expect(events[3]["occurredAt"]?.stringValue == "2024-03-03T00:00:00Z")
-            #expect(events.allSatisfy { $0["actor"]?.stringValue == "cli-test" })
+            #expect(events.allSatisfy { $0["actor"]?.stringValue == osUserName() })
             let firstData = try #require(events[0]["data"]?.objectValue)
             #expect(firstData.keys == ["zeta", "alpha", "nested"])
             #expect(JSONValue.object(firstData) == ["zeta": "first", "alpha": [1, 2.5, nil, true], "nested": ["b": "é😀", "a": false]])

@@ -101,7 +101,7 @@ private func hbBreakdown(_ f: AuditFigure, _ key: String) -> [String: Int] {
 
 private func hbChronology(_ h: HandLog, _ participant: String, limit: ReadLimit? = nil) throws -> [ChronologyEntry] {
     let folded = try h.runner.run(ChronologyProjection.self, limit: limit)
-    return try folded.model.chronology(of: participant) { try h.log.events(inStreamsEndingAt: $0) }
+    return try folded.model.chronology(of: participant) { try SensitiveText.revealed(h.log.events(inStreamsEndingAt: $0), from: h.log) }
 }
 
 // MARK: - Chronology

@@ -254,7 +254,7 @@ final class Hub: @unchecked Sendable {
         defer { if inPath != "/dev/null" { unlink(inPath) } }
 
         var environment = ProcessInfo.processInfo.environment
-        environment["HUBLEDGER_ACTOR"] = "reliability-test"
+        environment.removeValue(forKey: "HUBLEDGER_ACTOR")
         environment["HUBLEDGER_STORE"] = store ?? ""
         for (key, value) in overrides { environment[key] = value }
 

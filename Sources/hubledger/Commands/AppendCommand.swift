@@ -8,7 +8,7 @@ enum AppendCommand: Command {
         options: [
             .init(name: "stream", valueName: "S", help: "the stream to append to (e.g. participant-P-0001)"),
             .init(name: "expected-version", valueName: "V", help: "any (default), no-stream, exists, or a version number"),
-            .init(name: "actor", valueName: "A", help: "who records it (default $HUBLEDGER_ACTOR, else the OS user)"),
+            .init(name: "actor", valueName: "A", help: "who records it (default: you, or $HUBLEDGER_ACTOR); admin only like the whole command"),
         ],
         details: """
         Each stdin line is {"id"?, "type", "occurredAt", "data"}; all lines land as one batch or none do.
@@ -24,7 +24,9 @@ enum AppendCommand: Command {
             guard let v = ExpectedVersion(text) else { throw CLIError.usage("--expected-version must be any, no-stream, exists or a number, not '\(text)'") }
             expected = v
         }
-        let actor = Environment.actor(arguments.value("actor"))
+        let log = try Environment.openLog(arguments)
+        var actor = try AccessGate.authorize(.administer, command: spec.name, subject: stream, log: log)
+        if let explicit = arguments.value("actor"), !explicit.isEmpty { actor = explicit }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         var events: [ProposedEvent] = []
         var errors: [String] = []
@@ -41,7 +43,6 @@ enum AppendCommand: Command {
             throw CLIError.failure("\(errors.count) line(s) refused; nothing was written")
         }
         guard !events.isEmpty else { throw CLIError.usage("no events on stdin") }
-        let log = try Environment.openLog(arguments)
         let result = try log.append(events, to: StreamID(stream), expecting: expected)
         if let recovery = result.recovery { Console.err("recovered: \(recovery)") }
         for position in result.positions { Console.out(String(position)) }

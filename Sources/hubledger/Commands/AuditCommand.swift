@@ -32,7 +32,7 @@ enum AuditCommand: Command {
                 throw CLIError.failure("the claims file has \(problems.count) problem(s)")
             }
         }
-        let (folded, log) = try ReadSupport.fold(AuditProjection.self, arguments)
+        let (folded, log, _) = try ReadSupport.fold(AuditProjection.self, arguments, permission: .readAudit, command: spec.name)
         let figures = folded.model.figures(period: period)
         let checked = claims.map { claim -> (Claim, Double?, Bool) in
             let computed = figures.first { $0.name == claim.metric }?.numericValue

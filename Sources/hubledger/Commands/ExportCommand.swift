@@ -11,7 +11,7 @@ enum ExportCommand: Command {
             .init(name: "from", valueName: "N", help: "start at position N (resume after the last position a consumer stored)"),
             .init(name: "follow", valueName: nil, help: "keep streaming new events as they are appended, until SIGTERM"),
             .init(name: "source", valueName: "URI", help: "the CloudEvents source for this hub (default urn:hubledger:<store directory name>)"),
-            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its SHA-256); admin only"),
+            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its salted SHA-256 as the log holds it)"),
         ],
         details: """
         One event per line, in log order, each with the extension attributes position, streamversion,
@@ -31,13 +31,13 @@ enum ExportCommand: Command {
         let log = try Environment.openLog(arguments)
         let source = arguments.value("source") ?? "urn:hubledger:" + ((log.path as NSString).lastPathComponent)
         let sensitive = arguments.has("include-sensitive")
-        if sensitive && !Environment.isAdmin(of: log) {
-            throw CLIError.failure("--include-sensitive needs the admin role (the user who created the store); export without it to get free text as hashes")
-        }
+        try AccessGate.authorize(.administer, command: spec.name, log: log)
         var next = from
         var failed = false
+        var values = sensitive ? try log.sealedValues() : .none
         func emit(_ event: RecordedEvent) -> Bool {
-            guard Console.out(CloudEvents.encode(event, source: source, includeSensitive: sensitive).jsonText) else { failed = true; return false }
+            let shown = sensitive ? SensitiveText.revealed(event, from: values) : event
+            guard Console.out(CloudEvents.encode(shown, source: source, includeSensitive: sensitive).jsonText) else { failed = true; return false }
             next = event.position + 1
             return true
         }
@@ -47,6 +47,7 @@ enum ExportCommand: Command {
         StopSignal.install()
         while !StopSignal.isRequested {
             StopSignal.sleep(0.2)
+            if sensitive { values = try log.sealedValues() }
             try log.forEach(from: next, emit)
             if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
         }

@@ -6,19 +6,37 @@ import Projections
 enum HistoryCommand: Command {
     static let spec = CommandSpec(
         name: "history", summary: "one participant's chronology, from every stream, in the order things happened",
-        usage: "history PARTICIPANT [--as-of T] [--json]",
-        options: [ReadSupport.asOfOption, ReadSupport.jsonOption,
-                  .init(name: "html", valueName: "FILE", help: "also write the chronology as one self-contained HTML page (printable on A4)")],
+        usage: "history PARTICIPANT --purpose TEXT [--as-of T] [--json] [--html FILE]  |  history PARTICIPANT --views [--json]",
+        options: [.init(name: "purpose", valueName: "TEXT", help: "why you are looking (required; recorded with your name before anything is shown)"),
+                  ReadSupport.asOfOption, ReadSupport.jsonOption,
+                  .init(name: "html", valueName: "FILE", help: "also write the chronology as one self-contained HTML page (printable on A4)"),
+                  .init(name: "views", valueName: nil, help: "list who viewed this participant's record, when and why, instead")],
         positionals: 1...1,
-        details: "Retracted entries are shown struck out with the reason; entries recorded more than a day after they happened are marked LATE.")
+        details: """
+        Needs the safeguarding-lead (or admin) role. Every run appends RecordViewed {participant, viewer,
+        purpose} to the stream views-PARTICIPANT before it prints, so the record of who looked is complete.
+        Retracted entries are shown struck out with the reason; entries recorded more than a day after they
+        happened are marked LATE; sensitive text erased by `hubledger erase` shows as [erased].
+        """)
 
     static func run(_ arguments: ParsedArguments) throws {
         let participant = arguments.positionals[0]
-        let (folded, log) = try ReadSupport.fold(ChronologyProjection.self, arguments)
+        if arguments.has("views") { return try listViews(of: participant, arguments) }
+        guard let purpose = arguments.value("purpose")?.trimmingCharacters(in: .whitespacesAndNewlines), !purpose.isEmpty else {
+            throw CLIError.usage("--purpose TEXT is required: every view of a record is recorded with its reason (e.g. --purpose \"planning a strategy meeting\")")
+        }
+        let (folded, log, viewer) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readHistory,
+                                                         command: spec.name, subject: participant)
         guard folded.model.knows(participant) else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them\(arguments.value("as-of") != nil ? " as of \(arguments.value("as-of") ?? "")" : "")")
         }
-        let entries = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
+        let entries = try folded.model.chronology(of: participant) { try SensitiveText.revealed(log.events(inStreamsEndingAt: $0), from: log) }
+        // The view is on the record before anything is shown; if it cannot be recorded, nothing is shown.
+        var view = AccessRecords.view(participant: participant, viewer: viewer, purpose: purpose)
+        if let asOf = arguments.value("as-of") { view["asOf"] = .string(asOf) }
+        let stream = AccessRecords.viewsStream(of: participant)
+        try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view)], to: stream)
+
         if let path = arguments.value("html") {
             try ReportFile.write(ChronologyReport.html(participant: participant, entries: entries, head: folded.head, generated: .now), to: path)
             Console.err("wrote the chronology of \(participant) to \(path)")
@@ -40,6 +58,32 @@ enum HistoryCommand: Command {
                 line = "~~ " + line + " ~~  RETRACTED \(r.recordedAt.rfc3339) by \(r.actor): \(r.reason)"
             }
             Console.out(line)
+        }
+    }
+
+    /// `--views`: who viewed the record, when and why, oldest first.
+    static func listViews(of participant: String, _ arguments: ParsedArguments) throws {
+        let (folded, log, _) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readViews,
+                                                    command: spec.name, subject: participant)
+        let views = try log.events(in: AccessRecords.viewsStream(of: participant)).filter { $0.type == AccessRecords.viewed }
+        guard folded.model.knows(participant) || !views.isEmpty else {
+            throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them")
+        }
+        func field(_ e: RecordedEvent, _ key: String) -> String { e.data[key]?.stringValue ?? "" }
+        if arguments.has("json") {
+            let items: [JSONValue] = views.map { e in
+                var o: JSONObject = ["position": .int(e.position), "viewer": .string(field(e, "viewer")),
+                                     "purpose": .string(field(e, "purpose")), "viewedAt": .string(e.recordedAt.rfc3339)]
+                if let asOf = e.data["asOf"] { o["asOf"] = asOf }
+                return .object(o)
+            }
+            Console.out(JSONValue.object(["participant": .string(participant), "head": HeadJSON.value(try log.head()),
+                                          "views": .array(items)]).jsonText)
+            return
+        }
+        Console.out("Views of the record of \(participant) — \(views.count)")
+        for e in views {
+            Console.out("\(e.recordedAt.rfc3339)  \(field(e, "viewer"))  purpose: \(field(e, "purpose"))\(e.data["asOf"].map { "  (as of \($0.stringValue ?? ""))" } ?? "")")
         }
     }
 }

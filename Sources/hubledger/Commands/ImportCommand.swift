@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import HubDomain
+import Projections
 
 enum ImportCommand: Command {
     static let spec = CommandSpec(
@@ -46,7 +47,10 @@ enum ImportCommand: Command {
             for problem in problems { Console.err(problem.description) }
             throw CLIError.failure("\(problems.count) problem(s) found; nothing was written")
         }
-        let outcome = try Submission.submit(drafts, arguments: arguments)
+        let registerSession = arguments.value("register") != nil ? arguments.value("session") : nil
+        let outcome = try Submission.submit(drafts, arguments: arguments, command: spec.name,
+                                            subject: registerSession.map { "session \($0)" } ?? arguments.positionals.joined(separator: " "),
+                                            permissions: registerSession != nil ? [.importRegister] : nil)
         let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log" : ""
         if arguments.has("dry-run") {
             Console.out("ok: \(drafts.count - outcome.alreadyPresent) event(s) would be imported\(present) (dry run, nothing written)")
@@ -77,12 +81,23 @@ enum ImportCommand: Command {
             throw CLIError.failure("\(ordered.count) problem(s) found; nothing was written")
         }
         let log = try Environment.openLog(arguments)
-        guard try log.head() == nil else { throw CLIError.failure("a CloudEvents export is imported into an empty store only; this one already holds events") }
+        let importer = try AccessGate.authorize(.administer, command: spec.name, subject: path, log: log)
+        guard try log.head() == nil else {
+            throw CLIError.failure("a CloudEvents export is imported into an empty store only (one made by `hubledger init`); this one already holds events")
+        }
         if arguments.has("dry-run") { Console.out("ok: \(events.count) event(s) would be imported (dry run, nothing written)"); return }
         var expectations: [StreamID: ExpectedVersion] = [:]
         for (event, _) in events where expectations[event.stream] == nil { expectations[event.stream] = .noStream }
         let result = try log.append(AppendBatch(events: events.map(\.0), expectations: expectations))
         Console.out("imported \(result.appendedCount) event(s) from the export; head \(result.head?.description ?? "(empty)")")
+        // The export's grants now count; whoever imported it must not be locked out of their own store.
+        let access = try ProjectionRunner(log: log).run(AccessProjection.self).model.state
+        if access.hasRecordedGrants, !access.roles(of: importer).contains(.admin) {
+            let grant = ProposedEvent(stream: AccessRecords.accessStream, type: AccessRecords.granted, occurredAt: .now, actor: importer,
+                                      data: AccessRecords.grant(actor: importer, role: .admin))
+            try log.append([grant], to: AccessRecords.accessStream)
+            Console.out("granted \(importer), who imported it, the admin role (the export's grants did not include them)")
+        }
     }
 
     static func read(_ path: String) throws -> [UInt8] {

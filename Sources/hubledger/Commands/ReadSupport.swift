@@ -27,10 +27,14 @@ enum ReadSupport {
         return t
     }
 
-    static func fold<P: Projection>(_ type: P.Type, _ arguments: ParsedArguments) throws -> (Folded<P>, EventLog) {
+    /// The read model, once the actor is allowed `permission` (see `AccessGate`).
+    static func fold<P: Projection>(_ type: P.Type, _ arguments: ParsedArguments, permission: Permission, command: String,
+                                    subject: String? = nil) throws -> (Folded<P>, EventLog, actor: String) {
         let log = try Environment.openLog(arguments)
+        let limit = try limit(arguments)
+        let actor = try AccessGate.authorize(permission, command: command, subject: subject, log: log)
         let runner = ProjectionRunner(log: log)
-        return (try runner.run(type, limit: try limit(arguments)), log)
+        return (try runner.run(type, limit: limit), log, actor)
     }
 
     static func days(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }

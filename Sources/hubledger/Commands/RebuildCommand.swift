@@ -12,6 +12,7 @@ enum RebuildCommand: Command {
         let wanted = arguments.positionals.first
         if let wanted, !names.contains(wanted) { throw CLIError.usage("unknown projection '\(wanted)' (one of \(names.joined(separator: ", ")))") }
         let log = try Environment.openLog(arguments)
+        try AccessGate.authorize(.administer, command: spec.name, log: log)
         let runner = ProjectionRunner(log: log)
         try runner.discardCheckpoints(named: wanted)
         let types = ProjectionRunner.all.filter { wanted == nil || $0.name == wanted }

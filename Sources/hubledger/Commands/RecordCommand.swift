@@ -40,7 +40,7 @@ enum RecordCommand: Command {
         }
         let occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
-        let outcome = try Submission.submit([draft], arguments: arguments)
+        let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { data[$0]?.stringValue })
         if let event = outcome.appended.first {
             if arguments.has("json") {
                 Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.uuidString.lowercased()), "type": .string(event.type)]).jsonText)
@@ -74,9 +74,13 @@ enum RecordCommand: Command {
 
 /// Runs a submission through the recorder and turns its refusals into CLI errors.
 enum Submission {
-    static func submit(_ drafts: [EventDraft], arguments: ParsedArguments) throws -> Recorder.Outcome {
+    /// - Parameter permissions: what the actor must be allowed; by default, recording each type the drafts hold.
+    static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, command: String, subject: String? = nil,
+                       permissions: [Permission]? = nil) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
-        let recorder = Recorder(log: log, actor: Environment.actor())
+        let needed = permissions ?? Set(drafts.compactMap { EventType(rawValue: $0.type) }).sorted { $0.rawValue < $1.rawValue }.map(Permission.record)
+        let actor = try AccessGate.authorize(needed, command: command, subject: subject, log: log)
+        let recorder = Recorder(log: log, actor: actor)
         do {
             let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
             if let recovery = outcome.recovery { Console.err("recovered: \(recovery)") }

@@ -21,7 +21,7 @@ enum ReferralsCommand: Command {
             wanted = s
         }
         let now = try ReadSupport.now(arguments)
-        let (folded, _) = try ReadSupport.fold(ReferralProjection.self, arguments)
+        let (folded, _, _) = try ReadSupport.fold(ReferralProjection.self, arguments, permission: .readReferrals, command: spec.name)
         let all = folded.model.pipeline(now: now)
         let shown = all.filter { wanted == nil || $0.status == wanted }
         var bySource: [String: Int] = [:], byStatus: [String: Int] = [:]

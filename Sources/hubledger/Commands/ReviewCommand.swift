@@ -9,7 +9,7 @@ enum ReviewCommand: Command {
         options: [ReadSupport.asOfOption, ReadSupport.nowOption, ReadSupport.jsonOption])
 
     static func run(_ arguments: ParsedArguments) throws {
-        let (folded, _) = try ReadSupport.fold(ReviewProjection.self, arguments)
+        let (folded, _, _) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
         let review = folded.model.review(now: try ReadSupport.now(arguments))
         if arguments.has("json") { Console.out(review.json(head: folded.head).jsonText); return }
         Console.out("Safeguarding review (log head \(folded.head?.description ?? "empty"))\n")

@@ -18,6 +18,7 @@ enum ProjectCommand: Command {
             interval = v
         }
         let log = try Environment.openLog(arguments)
+        try AccessGate.authorize(.administer, command: spec.name, log: log)
         let runner = ProjectionRunner(log: log)
         if arguments.has("follow") { StopSignal.install() }
         var last: LogHead?

@@ -11,6 +11,7 @@ enum StatusCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let log = try Environment.openLog(arguments)
+        try AccessGate.authorize(.administer, command: spec.name, log: log)
         let head = try log.head()
         let now = try arguments.value("now").map { _ in try ReadSupport.now(arguments) } ?? .now
         var projections: [(String, LogPosition?)] = []

@@ -45,12 +45,13 @@ enum WatchCommand: Command {
         }
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
+        let actor = try AccessGate.authorize(.administer, command: spec.name, log: log)
         guard let lock = try log.tryLock(named: "watch") else {
             throw CLIError.failure("another `hubledger watch` is already running on this store; only one may raise alerts")
         }
         defer { withExtendedLifetime(lock) {} }
         StopSignal.install()
-        let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: Environment.actor())
+        let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: actor)
         Console.err("watch: following \(log.path) (interval \(interval)s\(webhook.map { ", webhook \($0.url)" } ?? ""))")
         while true {
             let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)

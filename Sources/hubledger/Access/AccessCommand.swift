@@ -1,0 +1,114 @@
+import EventStore
+import Foundation
+import HubDomain
+import Projections
+
+enum AccessCommand: Command {
+    static let spec = CommandSpec(
+        name: "access", summary: "grant, revoke and list roles (admin only)",
+        usage: "access grant ACTOR ROLE  |  access revoke ACTOR ROLE  |  access list [--json]",
+        options: [ReadSupport.jsonOption],
+        positionals: 1...3,
+        details: """
+        Roles: \(Role.spellings.joined(separator: ", ")).
+          facilitator           record sessions, attendance, registers, surveys, signposts, registrations and
+                                consents; raise a concern (but not read concerns back)
+          referral-coordinator  record and read referrals
+          safeguarding-lead     all of the above, plus history, review, escalating and closing concerns, retractions
+          auditor               audit and verify only
+          admin                 init, access, erase, rebuild, and everything else
+        ACTOR is the name of an operating-system user (or a service account an admin acts as through
+        HUBLEDGER_ACTOR). Grants and revocations are AccessGranted / AccessRevoked events in the stream
+        `access`; the last admin cannot be revoked.
+        """)
+
+    static func run(_ arguments: ParsedArguments) throws {
+        let verb = arguments.positionals[0]
+        switch verb {
+        case "grant", "revoke":
+            guard arguments.positionals.count == 3 else { throw CLIError.usage("usage: hubledger access \(verb) ACTOR ROLE") }
+        case "list":
+            guard arguments.positionals.count == 1 else { throw CLIError.usage("usage: hubledger access list [--json]") }
+        default:
+            throw CLIError.usage("unknown access action '\(verb)': grant, revoke or list")
+        }
+        var target: (actor: String, role: Role)?
+        if verb != "list" {
+            let actor = arguments.positionals[1]
+            guard isValidActor(actor) else {
+                throw CLIError.usage("'\(actor)' is not an actor name (1–64 letters, digits, '-', '_', '.' or '@')")
+            }
+            guard let role = Role(rawValue: arguments.positionals[2]) else {
+                throw CLIError.usage("'\(arguments.positionals[2])' is not a role (\(Role.spellings.joined(separator: " | ")))")
+            }
+            target = (actor, role)
+        }
+        let log = try Environment.openLog(arguments)
+        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log)
+        let folded = try ProjectionRunner(log: log).run(AccessProjection.self)
+        let state = folded.model.state
+        guard let target else { return list(state, owner: AccessGate.storeOwner(log), head: folded.head, json: arguments.has("json")) }
+
+        let held = state.roles(of: target.actor, fallbackAdmin: AccessGate.storeOwner(log))
+        let type: String
+        let data: JSONObject
+        if verb == "grant" {
+            if held.contains(target.role) && state.grants[target.actor]?[target.role]?.isEverywhere == true {
+                Console.out("\(target.actor) already has the \(target.role.rawValue) role; nothing written")
+                return
+            }
+            type = AccessRecords.granted
+            data = AccessRecords.grant(actor: target.actor, role: target.role)
+        } else {
+            guard held.contains(target.role) else {
+                throw CLIError.failure("\(target.actor) does not hold the \(target.role.rawValue) role; nothing written")
+            }
+            if target.role == .admin, state.holders(of: .admin).filter({ $0 != target.actor }).isEmpty {
+                throw CLIError.failure("\(target.actor) is the last admin: grant another admin first, so the store is never left without one; nothing written")
+            }
+            type = AccessRecords.revoked
+            data = AccessRecords.revoke(actor: target.actor, role: target.role)
+        }
+        var events: [ProposedEvent] = []
+        if !state.hasRecordedGrants, let owner = AccessGate.storeOwner(log) {
+            // A store from before roles: its implicit admin is written down first, so it stays one.
+            events.append(ProposedEvent(stream: AccessRecords.accessStream, type: AccessRecords.granted, occurredAt: .now, actor: admin,
+                                        data: AccessRecords.grant(actor: owner, role: .admin)))
+        }
+        events.append(ProposedEvent(stream: AccessRecords.accessStream, type: type, occurredAt: .now, actor: admin, data: data))
+        let result = try log.append(events, to: AccessRecords.accessStream)
+        let done = verb == "grant" ? "granted \(target.actor) the \(target.role.rawValue) role" : "revoked the \(target.role.rawValue) role of \(target.actor)"
+        Console.out("\(done) (position \(result.positions.last ?? -1))")
+    }
+
+    static func list(_ state: AccessState, owner: String?, head: LogHead?, json: Bool) {
+        var grants = state.grants
+        if !state.hasRecordedGrants, let owner { grants[owner] = [.admin: .everywhere] }
+        if json {
+            let actors: [JSONValue] = grants.sorted { $0.key < $1.key }.map { actor, roles in
+                .object(["actor": .string(actor), "roles": .array(roles.sorted { $0.key < $1.key }.map { role, scope in
+                    var o: JSONObject = ["role": .string(role.rawValue)]
+                    if !scope.hubs.isEmpty { o["hubs"] = .array(scope.hubs.sorted().map(JSONValue.string)) }
+                    if !scope.regions.isEmpty { o["regions"] = .array(scope.regions.sorted().map(JSONValue.string)) }
+                    return .object(o)
+                })])
+            }
+            Console.out(JSONValue.object(["head": HeadJSON.value(head), "actors": .array(actors)]).jsonText)
+            return
+        }
+        if grants.isEmpty { Console.out("no roles granted"); return }
+        for (actor, roles) in grants.sorted(by: { $0.key < $1.key }) {
+            let names = roles.sorted { $0.key < $1.key }.map { role, scope in
+                role.rawValue + (scope.isEverywhere ? "" : " (" + (scope.hubs.sorted() + scope.regions.sorted()).joined(separator: ", ") + ")")
+            }
+            Console.out("\(actor.padding(toLength: max(actor.count + 2, 24), withPad: " ", startingAt: 0))\(names.joined(separator: ", "))")
+        }
+        if !state.hasRecordedGrants { Console.out("(no grants recorded: the owner of the store directory is its admin)") }
+    }
+
+    static func isValidActor(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || "-_.@".utf8.contains($0) }
+    }
+}
