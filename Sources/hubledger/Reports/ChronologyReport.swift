@@ -73,10 +73,14 @@ enum ChronologyReport {
             let connected = d["moreConnected"]?.boolValue == true ? "felt more connected" : "did not feel more connected"
             return ("Completed the exit survey after session \(s("session"))", "\(capitalised(happier)); \(connected).", "")
         case .signpostGiven?: return ("Signposted to \(s("service"))", capitalised(words(s("category"))), "")
+        case .flagRaised?:
+            return ("Flag raised: \(s("flag"))\(d["reviewBy"]?.stringValue.map { " (review by \($0))" } ?? "")", text("note"), "flag-entry")
+        case .flagRemoved?: return ("Flag removed: \(s("flag"))", text("reason"), "")
         case .referralReceived?:
             return ("Referred by \(words(s("source")))\(d["urgent"]?.boolValue == true ? " (urgent)" : "") — referral \(s("referral"))",
                     "Referrer: \(text("referrer")). Reason: \(text("reason"))", "")
         case .referralContacted?: return ("Referral \(s("referral")): contacted by \(words(s("channel")))", "", "")
+        case .referralAccepted?: return ("Referral \(s("referral")) accepted", "", "")
         case .referralDeclined?: return ("Referral \(s("referral")) declined", text("reason"), "")
         case .referralClosed?: return ("Referral \(s("referral")) closed (\(words(s("reason"))))", "", "")
         case .sessionHeld?:
