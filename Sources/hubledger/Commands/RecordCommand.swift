@@ -74,12 +74,19 @@ enum RecordCommand: Command {
 
 /// Runs a submission through the recorder and turns its refusals into CLI errors.
 enum Submission {
-    static func submit(_ drafts: [EventDraft], arguments: ParsedArguments) throws -> Recorder.Outcome {
+    /// - Parameter warnFlags: warn on stderr about attendances of flagged people (flag names only, never notes);
+    ///   off for the synthetic demo.
+    static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, warnFlags: Bool = true) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
         let recorder = Recorder(log: log, actor: Environment.actor())
         do {
             let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
             if let recovery = outcome.recovery { Console.err("recovered: \(recovery)") }
+            if warnFlags {
+                for (participant, flags) in outcome.attendeeFlags {
+                    Console.err("warning: \(participant) has active flags: \(flags.joined(separator: ", "))")
+                }
+            }
             return outcome
         } catch DomainError.rejected(let problems) {
             for problem in problems { Console.err(problem.description) }
