@@ -746,6 +746,7 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
         "head": HeadJSON.value(referrals.head), "now": .string(outputNow.rfc3339), "referrals": .array(all.map(\.json)),
         "kpis": ["bySource": table(bySource), "byStatus": table(byStatus),
                  "medianDaysToFirstContact": median(all.compactMap(\.daysToFirstContact)).map { .double($0) } ?? .null,
+                 "medianDaysToAcceptance": median(all.compactMap(\.daysToAcceptance)).map { .double($0) } ?? .null,
                  "medianDaysToFirstAttendance": median(all.compactMap(\.daysToFirstAttendance)).map { .double($0) } ?? .null],
     ]).jsonText
     let review = try runner.run(ReviewProjection.self, useCheckpoint: useCheckpoint)
@@ -754,9 +755,11 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
     var people = ["P-0001", "P-0002", "P-0077", "P-0150", "P-0299"]
     people += review.model.review(now: outputNow).openConcerns.map(\.participant)
     people += all.prefix(3).map(\.participant)
+    people += review.model.review(now: outputNow).activeFlags.prefix(4).map(\.participant)
     for p in people {
         let entries = try chronology.model.chronology(of: p) { try log.events(inStreamsEndingAt: $0) }
         out["history-" + p] = JSONValue.object(["participant": .string(p), "head": HeadJSON.value(chronology.head),
+                                                "flags": .array(FlagSummary.active(in: entries).map(\.json)),
                                                 "entries": .array(entries.map(\.json))]).jsonText
     }
     return out
@@ -790,8 +793,13 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
         }
         // And reading again from the saved checkpoints (nothing new to fold) is the same too.
         #expect(try hbOutputs(log, useCheckpoint: true) == rebuilt)
-        // The demo is big enough to matter: 240 sessions and referrals still waiting.
+        // The demo is big enough to matter: 240 sessions and referrals still waiting, accepted referrals,
+        // flags active (some overdue for review, some renewed) and one raise retracted.
         #expect(rebuilt["audit-all"]?.contains(#""sessions":{"value":240"#) == true)
+        #expect(rebuilt["referrals"]?.contains(#""acceptedAt""#) == true)
+        #expect(rebuilt["review"]?.contains(#""reviewOverdue":true"#) == true)
+        #expect(rebuilt.contains { $0.key.hasPrefix("history-") && $0.value.contains(#""renewedAt""#) })
+        #expect(drafts.contains { $0.type == "EventRetracted" && $0.data["reason"]?.stringValue?.contains("Flag") == true })
         #expect(early != rebuilt)
     }
 }
