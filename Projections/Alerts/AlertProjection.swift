@@ -17,12 +17,15 @@ public struct AlertPolicy: Sendable {
     }
 }
 
-/// One alert: who or what it is about and why. Never free text or names.
+/// One alert: who or what it is about and why. Never sensitive free text or names (a flag's
+/// name is a label staff see on every attendance; its note never leaves the event).
 public struct Alert: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case referralAwaitingFirstAttendance = "referral-awaiting-first-attendance"
         case attendanceWithoutConsent = "attendance-without-consent"
         case concernUnescalated = "concern-unescalated"
+        /// An active flag's review date has passed without removal or renewal.
+        case flagReviewDue = "flag-review-due"
     }
 
     public enum Level: String, Sendable { case warning, urgent }
@@ -33,12 +36,21 @@ public struct Alert: Sendable, Equatable {
     public var referral: String?
     public var concern: String?
     public var event: UUID?
+    public var flag: String?
+    /// The review date that passed (with `flag`).
+    public var reviewBy: String?
     public var daysWaiting: Int?
     /// The log position of the event that triggered it.
     public var position: LogPosition
     public var raisedAt: Timestamp
 
-    public var subject: String { referral ?? concern ?? event?.uuidString.lowercased() ?? participant }
+    public var subject: String {
+        if let referral { return referral }
+        if let concern { return concern }
+        if let event { return event.uuidString.lowercased() }
+        if let flag { return AlertRecord.flagSubject(participant: participant, flag: flag, reviewBy: reviewBy ?? "") }
+        return participant
+    }
     public var key: String { AlertRecord.key(kind: kind.rawValue, subject: subject, level: level.rawValue) }
 
     /// A stable id per kind, subject and level: the `AlertRaised` event's id, and what a consumer
@@ -51,6 +63,8 @@ public struct Alert: Sendable, Equatable {
         if let referral { o["referral"] = .string(referral) }
         if let concern { o["concern"] = .string(concern) }
         if let event { o["event"] = .string(event.uuidString.lowercased()) }
+        if let flag { o["flag"] = .string(flag) }
+        if let reviewBy { o["reviewBy"] = .string(reviewBy) }
         if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
         o["position"] = .int(position)
         o["raisedAt"] = .string(raisedAt.rfc3339)
@@ -63,6 +77,7 @@ public struct Alert: Sendable, Equatable {
         if let referral { s += ", referral \(referral)" }
         if let concern { s += ", concern \(concern)" }
         if let event { s += ", attendance \(event.uuidString.lowercased())" }
+        if let flag { s += ", flag \(flag), review by \(reviewBy ?? "?")" }
         if let daysWaiting { s += ", waiting \(daysWaiting) days" }
         return s + " (position \(position))"
     }
@@ -99,7 +114,8 @@ public struct AlertProjection: Projection {
 
     /// Every alert due at `now` that has not been delivered yet, in a stable order.
     ///
-    /// - Parameters: `referrals` and `review` folded to the same head as this projection.
+    /// - Parameters: `referrals` and `review` folded to the same head as this projection (the review
+    ///   carries the active flags).
     public func due(now: Timestamp, policy: AlertPolicy, referrals: ReferralProjection, review: ReviewProjection) -> [Alert] {
         var out: [Alert] = []
         let day = 86_400_000_000.0
@@ -121,6 +137,10 @@ public struct AlertProjection: Projection {
             guard Double(now.microseconds - c.raisedAt.microseconds) >= policy.concernHours * 3_600_000_000 else { continue }
             out.append(Alert(kind: .concernUnescalated, level: c.severity == .critical ? .urgent : .warning, participant: c.participant,
                              concern: c.concern, position: positions["concern:" + c.concern] ?? -1, raisedAt: now))
+        }
+        for f in review.flags.all where f.isReviewOverdue(at: now) {
+            out.append(Alert(kind: .flagReviewDue, level: .warning, participant: f.participant, flag: f.flag, reviewBy: f.reviewBy?.text,
+                             position: f.current.position, raisedAt: now))
         }
         return out.filter { !raised.contains($0.key) }.sorted { ($0.position, $0.key) < ($1.position, $1.key) }
     }

@@ -2,7 +2,8 @@ import EventStore
 import Foundation
 import HubDomain
 
-/// Referrals and what became of them, with the attendances needed to find each first attendance.
+/// Referrals and what became of them (contacted, accepted, declined, closed), with the attendances
+/// needed to find each first attendance.
 public struct ReferralProjection: Projection {
     public static let name = "referrals"
 
@@ -26,6 +27,9 @@ public struct ReferralProjection: Projection {
     var attendances: [String: [Attendance]] = [:]
     var sessions: [String: Session] = [:]
     var retracted: Set<UUID> = []
+    /// Per referral, its `ReferralAccepted` events (kept apart and written last, so a checkpoint from
+    /// before acceptances existed still reads, as an empty table).
+    var acceptances: [String: [Stamp]] = [:]
 
     public init() {}
 
@@ -35,6 +39,7 @@ public struct ReferralProjection: Projection {
         case .referralReceived(let r, let p, let source, let urgent):
             referrals[r] = Referral(referral: r, participant: p, source: source, urgent: urgent, receivedAt: event.occurredAt, eventID: event.id)
         case .referralContacted(let r, _): referrals[r]?.contacts.append(stamp)
+        case .referralAccepted(let r): if referrals[r] != nil { acceptances[r, default: []].append(stamp) }
         case .referralDeclined(let r): referrals[r]?.declines.append(stamp)
         case .referralClosed(let r, _): referrals[r]?.closures.append(stamp)
         case .attendanceRecorded(let p, let s): attendances[p, default: []].append(Attendance(id: event.id, session: s))
@@ -53,6 +58,7 @@ public struct ReferralProjection: Projection {
         w.dictionary(attendances) { w, list in w.array(list) { $0.uuid($1.id); $0.string($1.session) } }
         w.dictionary(sessions) { $0.uuid($1.id); $0.time($1.at) }
         w.uuids(retracted)
+        w.dictionary(acceptances) { stamps(&$0, $1) }
     }
 
     public init(from r: inout StateReader) throws {
@@ -66,6 +72,7 @@ public struct ReferralProjection: Projection {
         attendances = try r.dictionary { r in try r.array { Attendance(id: try $0.uuid(), session: try $0.string()) } }
         sessions = try r.dictionary { Session(id: try $0.uuid(), at: try $0.time()) }
         retracted = try r.uuids()
+        acceptances = r.isAtEnd ? [:] : try r.dictionary { try stamps(&$0) }
     }
 
     /// When the session of the referred person's first attendance on or after the referral was held.
@@ -85,6 +92,7 @@ public struct ReferralProjection: Projection {
         referrals.values.filter { !retracted.contains($0.eventID) }.sorted { $0.referral < $1.referral }.map { r in
             let first = firstAttendance(r)
             let contacted = live(r.contacts).map(\.at).min()
+            let accepted = live(acceptances[r.referral] ?? []).map(\.at).min()
             let status: ReferralStatus.Status
             if !live(r.declines).isEmpty { status = .declined }
             else if !live(r.closures).isEmpty { status = .closed }
@@ -92,13 +100,16 @@ public struct ReferralProjection: Projection {
             else { status = .awaitingFirstAttendance }
             let waiting = status == .awaitingFirstAttendance ? Int((now.microseconds - r.receivedAt.microseconds).floorDivided(86_400_000_000)) : nil
             return ReferralStatus(referral: r.referral, participant: r.participant, source: r.source, urgent: r.urgent,
-                                  receivedAt: r.receivedAt, status: status, contactedAt: contacted, firstAttendedAt: first,
+                                  receivedAt: r.receivedAt, status: status, contactedAt: contacted, acceptedAt: accepted, firstAttendedAt: first,
                                   daysWaiting: waiting)
         }
     }
 }
 
-/// One referral in the pipeline.
+/// One referral in the pipeline: received → contacted → accepted → first attendance, or declined / closed.
+///
+/// Acceptance is a step, not a status: an accepted referral is still `awaiting-first-attendance` until
+/// the person comes. The `daysTo…` figures count from receipt, in decimal days.
 public struct ReferralStatus: Sendable {
     public enum Status: String, Sendable, CaseIterable {
         case awaitingFirstAttendance = "awaiting-first-attendance", attended, declined, closed
@@ -111,18 +122,26 @@ public struct ReferralStatus: Sendable {
     public var receivedAt: Timestamp
     public var status: Status
     public var contactedAt: Timestamp?
+    public var acceptedAt: Timestamp?
     public var firstAttendedAt: Timestamp?
     public var daysWaiting: Int?
 
-    public var daysToFirstContact: Double? { contactedAt.map { Double($0.microseconds - receivedAt.microseconds) / 86_400_000_000 } }
-    public var daysToFirstAttendance: Double? { firstAttendedAt.map { Double($0.microseconds - receivedAt.microseconds) / 86_400_000_000 } }
+    public var daysToFirstContact: Double? { contactedAt.map(daysSinceReceipt) }
+    public var daysToAcceptance: Double? { acceptedAt.map(daysSinceReceipt) }
+    public var daysToFirstAttendance: Double? { firstAttendedAt.map(daysSinceReceipt) }
+
+    func daysSinceReceipt(_ t: Timestamp) -> Double { Double(t.microseconds - receivedAt.microseconds) / 86_400_000_000 }
 
     public var json: JSONValue {
         var o: JSONObject = ["referral": .string(referral), "participant": .string(participant), "source": .string(source.rawValue),
                              "urgent": .bool(urgent), "receivedAt": .string(receivedAt.rfc3339), "status": .string(status.rawValue)]
         if let contactedAt { o["contactedAt"] = .string(contactedAt.rfc3339) }
+        if let acceptedAt { o["acceptedAt"] = .string(acceptedAt.rfc3339) }
         if let firstAttendedAt { o["firstAttendedAt"] = .string(firstAttendedAt.rfc3339) }
         if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
+        if let d = daysToFirstContact { o["daysToFirstContact"] = .double(d) }
+        if let d = daysToAcceptance { o["daysToAcceptance"] = .double(d) }
+        if let d = daysToFirstAttendance { o["daysToFirstAttendance"] = .double(d) }
         return .object(o)
     }
 }

@@ -2,8 +2,8 @@ import EventStore
 import Foundation
 import HubDomain
 
-/// What the safeguarding lead reviews: open concerns, concerns left unescalated,
-/// attendances and surveys the consent rules flag, and people with repeated concerns.
+/// What the safeguarding lead reviews: active flags first, then open concerns, concerns left
+/// unescalated, attendances and surveys the consent rules flag, and people with repeated concerns.
 public struct ReviewProjection: Projection {
     public static let name = "review"
 
@@ -42,6 +42,8 @@ public struct ReviewProjection: Projection {
     var attendances: [Activity] = []
     var surveys: [Activity] = []
     var retracted: Set<UUID> = []
+    /// Who carries which flag; the alert daemon reads it too (flag-review-due).
+    var flags = ActiveFlags()
 
     public init() {}
 
@@ -63,7 +65,10 @@ public struct ReviewProjection: Projection {
             concerns[c] = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
         case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
         case .concernClosed(let c): concerns[c]?.closures.append(event.id)
-        case .eventRetracted(let target): retracted.insert(target)
+        case .flagRaised, .flagRemoved: flags.apply(event)
+        case .eventRetracted(let target):
+            retracted.insert(target)
+            flags.apply(event)
         default: break
         }
     }
@@ -85,6 +90,7 @@ public struct ReviewProjection: Projection {
         }
         activities(&w, attendances); activities(&w, surveys)
         w.uuids(retracted)
+        flags.encode(to: &w)
     }
 
     public init(from r: inout StateReader) throws {
@@ -106,6 +112,8 @@ public struct ReviewProjection: Projection {
         }
         attendances = try activities(&r); surveys = try activities(&r)
         retracted = try r.uuids()
+        // Written last, so a checkpoint from before flags existed still reads (as no flags).
+        flags = r.isAtEnd ? ActiveFlags() : try ActiveFlags(from: &r)
     }
 
     /// A participant's consent decisions that were not retracted, as the consent rules take them.
@@ -156,7 +164,11 @@ public struct ReviewProjection: Projection {
             let close = zip(sorted, sorted.dropFirst()).contains { $1.raisedAt.microseconds - $0.raisedAt.microseconds <= window }
             if close { repeated.append((p, sorted.map(\.concern))) }
         }
-        return SafeguardingReview(openConcerns: open, unescalatedHighConcerns: unescalated,
+        let active = flags.all.map {
+            SafeguardingReview.FlagRow(participant: $0.participant, flag: $0.flag, raisedAt: $0.raised.occurredAt,
+                                       reviewBy: $0.reviewBy, reviewOverdue: $0.isReviewOverdue(at: now))
+        }
+        return SafeguardingReview(activeFlags: active, openConcerns: open, unescalatedHighConcerns: unescalated,
                                   flaggedAttendances: flaggedAttendances, flaggedSurveys: flaggedSurveys,
                                   repeatedConcerns: repeated.sorted { $0.0 < $1.0 }.map { .init(participant: $0.0, concerns: $0.1) })
     }
@@ -164,6 +176,17 @@ public struct ReviewProjection: Projection {
 
 /// The safeguarding review, ready to print.
 public struct SafeguardingReview: Sendable {
+    /// One active flag: who, which, and whether its review date has passed.
+    public struct FlagRow: Sendable {
+        public var participant: String, flag: String, raisedAt: Timestamp, reviewBy: ReviewDate?, reviewOverdue: Bool
+        var json: JSONValue {
+            var o: JSONObject = ["participant": .string(participant), "flag": .string(flag), "raisedAt": .string(raisedAt.rfc3339)]
+            if let reviewBy { o["reviewBy"] = .string(reviewBy.text) }
+            o["reviewOverdue"] = .bool(reviewOverdue)
+            return .object(o)
+        }
+    }
+
     public struct OpenConcern: Sendable {
         public var concern: String, participant: String, category: ConcernCategory, severity: Severity
         public var raisedAt: Timestamp, ageDays: Int, escalated: Bool
@@ -190,6 +213,8 @@ public struct SafeguardingReview: Sendable {
         public var participant: String, concerns: [String]
     }
 
+    /// Every active flag, by participant then flag name.
+    public var activeFlags: [FlagRow]
     public var openConcerns: [OpenConcern]
     public var unescalatedHighConcerns: [OpenConcern]
     public var flaggedAttendances: [Flag]
@@ -198,6 +223,7 @@ public struct SafeguardingReview: Sendable {
 
     public func json(head: LogHead?) -> JSONValue {
         ["head": HeadJSON.value(head),
+         "activeFlags": .array(activeFlags.map(\.json)),
          "openConcerns": .array(openConcerns.map(\.json)),
          "unescalatedHighConcerns": .array(unescalatedHighConcerns.map(\.json)),
          "flaggedAttendances": .array(flaggedAttendances.map(\.json)),

@@ -3,7 +3,12 @@ import Foundation
 
 /// A realistic, deterministic synthetic history shaped like the charity's hubs:
 /// three regions, six hubs, ten-week programmes, every generation, referrals
-/// (some still waiting), consents, surveys, signposts, a few concerns and corrections.
+/// (some still waiting, most accepted), consents, surveys, signposts, a few concerns,
+/// flags (raised, renewed, removed, one retracted) and corrections.
+///
+/// Acceptances and flags come from a second generator and ids of their own, so every other
+/// event is the same as before they were added (a store holding an older demo takes the new
+/// events on top).
 ///
 /// Only synthetic people: ids like `P-0001`, no names.
 public struct Demo: Sendable {
@@ -23,14 +28,22 @@ public struct Demo: Sendable {
     /// The history as import drafts, in the order things happened.
     public func drafts() -> [EventDraft] {
         var rng = SplitMix64(seed: seed)
+        var side = SplitMix64(seed: seed ^ 0xF1A6_5EED_ACCE_9700)
         var out: [(Timestamp, Int, EventDraft)] = []
-        var counter = 0
+        var counter = 0, extra = 0
         func add(_ type: EventType, _ at: Timestamp, _ data: JSONObject) -> UUID {
             counter += 1
             let id = DerivedID.make("demo", String(seed), String(counter))
             out.append((at, counter, EventDraft(type: type.rawValue, occurredAt: at.rfc3339, data: data, id: id, file: "demo", line: counter)))
             return id
         }
+        func addLater(_ type: EventType, _ at: Timestamp, _ data: JSONObject) -> UUID {
+            extra += 1
+            let id = DerivedID.make("demo", String(seed), "flags-and-acceptances", String(extra))
+            out.append((at, 10_000_000 + extra, EventDraft(type: type.rawValue, occurredAt: at.rfc3339, data: data, id: id, file: "demo", line: 10_000_000 + extra)))
+            return id
+        }
+        var flagRaises: [UUID] = []
         let day = 86_400.0
         // Sessions: every hub runs four ten-week programmes.
         var programmes: [(hub: String, region: Region, sessions: [(String, Timestamp)])] = []
@@ -111,7 +124,13 @@ public struct Demo: Sendable {
                 }
                 if neverComes && rng.unit() < 0.4 {
                     _ = add(.referralDeclined, received.adding(seconds: 8 * day), ["referral": .string(rid), "reason": "Chose another service (synthetic)"])
+                } else if side.unit() < 0.75 {
+                    // Accepted a day or two after receipt: before the first session, which is at least two days on.
+                    _ = addLater(.referralAccepted, received.adding(seconds: Double(20 + side.below(28)) * 3600), ["referral": .string(rid)])
                 }
+            }
+            if side.unit() < 0.04 {
+                flagRaises += addFlags(pid, registered: registered, side: &side, addLater)
             }
             // Attendance over the ten weeks, with surveys after most sessions.
             let withdrawsAt = rng.unit() < 0.01 ? 3 + rng.below(5) : nil
@@ -161,7 +180,38 @@ public struct Demo: Sendable {
             _ = add(.eventRetracted, Demo.start.adding(seconds: 400 * day),
                     ["event": .string(target.uuidString.lowercased()), "reason": "Recorded against the wrong participant (demo)."])
         }
+        // One flag raised against the wrong person, corrected after the attendance corrections.
+        if let wrong = flagRaises.dropFirst(flagRaises.count / 2).first {
+            _ = addLater(.eventRetracted, Demo.start.adding(seconds: 401 * day),
+                         ["event": .string(wrong.uuidString.lowercased()), "reason": "Flag raised on the wrong participant (demo)."])
+        }
         return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+    }
+}
+
+extension Demo {
+    static let flagNames = ["no-photography", "contact-restriction", "known-risk", "medical", "hearing loop needed"]
+
+    /// A flag on a participant soon after they register: most carry a review date (three months on),
+    /// some are renewed with a new one, some removed. Returns the raises' ids.
+    func addFlags(_ pid: String, registered: Timestamp, side: inout SplitMix64,
+                  _ add: (EventType, Timestamp, JSONObject) -> UUID) -> [UUID] {
+        let day = 86_400.0
+        let flag = Demo.flagNames[side.below(Demo.flagNames.count)]
+        let raisedAt = registered.adding(seconds: 3600)
+        var data: JSONObject = ["participant": .string(pid), "flag": .string(flag), "note": "Synthetic flag note (demo): agreed with the family."]
+        if side.unit() < 0.8 { data["reviewBy"] = .string(raisedAt.adding(seconds: 90 * day).dayString) }
+        var raises = [add(.flagRaised, raisedAt, data)]
+        let next = side.unit()
+        if next < 0.25 {
+            _ = add(.flagRemoved, raisedAt.adding(seconds: 60 * day),
+                    ["participant": .string(pid), "flag": .string(flag), "reason": "No longer needed (synthetic demo text)."])
+        } else if next < 0.45 {
+            data["note"] = "Synthetic renewal note (demo): still needed."
+            data["reviewBy"] = .string(raisedAt.adding(seconds: 400 * day).dayString)
+            raises.append(add(.flagRaised, raisedAt.adding(seconds: 80 * day), data))
+        }
+        return raises
     }
 }
 

@@ -6,8 +6,11 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case attendanceRecorded = "AttendanceRecorded"
     case surveyCompleted = "SurveyCompleted"
     case signpostGiven = "SignpostGiven"
+    case flagRaised = "FlagRaised"
+    case flagRemoved = "FlagRemoved"
     case referralReceived = "ReferralReceived"
     case referralContacted = "ReferralContacted"
+    case referralAccepted = "ReferralAccepted"
     case referralDeclined = "ReferralDeclined"
     case referralClosed = "ReferralClosed"
     case sessionHeld = "SessionHeld"
@@ -19,9 +22,10 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The entity whose stream holds this event (retractions go to the retracted event's stream).
     public var entity: EntityKind? {
         switch self {
-        case .participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted, .signpostGiven:
+        case .participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted, .signpostGiven,
+             .flagRaised, .flagRemoved:
             return .participant
-        case .referralReceived, .referralContacted, .referralDeclined, .referralClosed: return .referral
+        case .referralReceived, .referralContacted, .referralAccepted, .referralDeclined, .referralClosed: return .referral
         case .sessionHeld: return .session
         case .concernRaised, .concernEscalated, .concernClosed: return .concern
         case .eventRetracted: return nil

@@ -12,8 +12,12 @@ public enum HubEvent: Sendable, Hashable {
     case attendanceRecorded(participant: String, session: String)
     case surveyCompleted(participant: String, session: String, happier: Bool, moreConnected: Bool)
     case signpostGiven(participant: String, service: String, category: SignpostCategory)
+    /// A safeguarding lead flagged the participant (or renewed an active flag); the note is read through `SensitiveText`.
+    case flagRaised(participant: String, flag: String, reviewBy: ReviewDate?)
+    case flagRemoved(participant: String, flag: String)
     case referralReceived(referral: String, participant: String, source: ReferralSource, urgent: Bool)
     case referralContacted(referral: String, channel: ContactChannel)
+    case referralAccepted(referral: String)
     case referralDeclined(referral: String)
     case referralClosed(referral: String, reason: ClosureReason)
     case sessionHeld(session: String, hub: String, region: Region, programme: String, week: Int, funder: String?)
@@ -62,12 +66,26 @@ public enum HubEvent: Sendable, Hashable {
         case .signpostGiven:
             guard let p = s("participant"), let sv = s("service"), let c = e("category", SignpostCategory.self) else { return nil }
             self = .signpostGiven(participant: p, service: sv, category: c)
+        case .flagRaised:
+            guard let p = s("participant"), let f = s("flag") else { return nil }
+            var reviewBy: ReviewDate?
+            if let raw = data["reviewBy"], raw != .null {
+                guard let text = raw.stringValue, let date = ReviewDate(text) else { return nil }
+                reviewBy = date
+            }
+            self = .flagRaised(participant: p, flag: f, reviewBy: reviewBy)
+        case .flagRemoved:
+            guard let p = s("participant"), let f = s("flag") else { return nil }
+            self = .flagRemoved(participant: p, flag: f)
         case .referralReceived:
             guard let r = s("referral"), let p = s("participant"), let so = e("source", ReferralSource.self), let u = b("urgent") else { return nil }
             self = .referralReceived(referral: r, participant: p, source: so, urgent: u)
         case .referralContacted:
             guard let r = s("referral"), let c = e("channel", ContactChannel.self) else { return nil }
             self = .referralContacted(referral: r, channel: c)
+        case .referralAccepted:
+            guard let r = s("referral") else { return nil }
+            self = .referralAccepted(referral: r)
         case .referralDeclined:
             guard let r = s("referral") else { return nil }
             self = .referralDeclined(referral: r)
@@ -117,6 +135,7 @@ public enum HubEvent: Sendable, Hashable {
         switch self {
         case .participantRegistered(let p, _, _, _, _), .consentGiven(let p, _, _, _), .consentWithdrawn(let p, _),
              .attendanceRecorded(let p, _), .surveyCompleted(let p, _, _, _), .signpostGiven(let p, _, _),
+             .flagRaised(let p, _, _), .flagRemoved(let p, _),
              .referralReceived(_, let p, _, _), .concernRaised(_, let p, _, _, _), .participantErased(let p):
             return p
         default: return nil

@@ -13,6 +13,9 @@ public struct Recorder: Sendable {
         public var head: LogHead?
         /// Set when the store removed an interrupted earlier write before appending.
         public var recovery: String?
+        /// The participants whose attendance the submission holds and who have active flags (flag
+        /// names only, never notes), in the order they first appear: the facilitator is warned.
+        public var attendeeFlags: [(participant: String, flags: [String])] = []
     }
 
     public let log: EventLog
@@ -32,9 +35,10 @@ public struct Recorder: Sendable {
     public func submit(_ drafts: [EventDraft], dryRun: Bool = false) throws -> Outcome {
         for _ in 0..<8 {
             let state = try LedgerState.load(from: log)
-            let (proposals, alreadyPresent) = try check(drafts, against: state)
+            let (proposals, alreadyPresent, after) = try check(drafts, against: state)
+            let flags = Recorder.attendeeFlags(drafts, in: after)
             if dryRun || proposals.isEmpty {
-                return Outcome(appended: [], alreadyPresent: alreadyPresent, head: try log.head(), recovery: nil)
+                return Outcome(appended: [], alreadyPresent: alreadyPresent, head: try log.head(), recovery: nil, attendeeFlags: flags)
             }
             var expectations: [StreamID: ExpectedVersion] = [:]
             for event in proposals where expectations[event.stream] == nil {
@@ -43,7 +47,8 @@ public struct Recorder: Sendable {
             do {
                 let result = try log.append(AppendBatch(events: proposals, expectations: expectations))
                 let appended = zip(result.positions, proposals).map { (position: $0, id: $1.id, type: $1.type) }
-                return Outcome(appended: appended, alreadyPresent: alreadyPresent, head: result.head, recovery: result.recovery)
+                return Outcome(appended: appended, alreadyPresent: alreadyPresent, head: result.head, recovery: result.recovery,
+                               attendeeFlags: flags)
             } catch EventStoreError.wrongExpectedVersion {
                 continue
             } catch let error as EventStoreError {
@@ -53,8 +58,8 @@ public struct Recorder: Sendable {
         throw DomainError.conflictPersisted
     }
 
-    /// Runs the rules over the drafts in order, each seeing the ones before it.
-    func check(_ drafts: [EventDraft], against initial: LedgerState) throws -> ([ProposedEvent], Int) {
+    /// Runs the rules over the drafts in order, each seeing the ones before it; returns the state with them applied.
+    func check(_ drafts: [EventDraft], against initial: LedgerState) throws -> ([ProposedEvent], Int, LedgerState) {
         var state = initial
         var problems: [InputProblem] = []
         var proposals: [ProposedEvent] = []
@@ -90,11 +95,24 @@ public struct Recorder: Sendable {
             problems += found
             if let event {
                 proposals.append(event)
-                state.apply(id: event.id, stream: event.stream.name, type: event.type, data: event.data, position: nil)
+                state.apply(id: event.id, stream: event.stream.name, type: event.type, data: event.data, position: nil,
+                            occurredAt: event.occurredAt, actor: event.actor)
             }
         }
         if !problems.isEmpty { throw DomainError.rejected(problems) }
-        return (proposals, alreadyPresent)
+        return (proposals, alreadyPresent, state)
+    }
+
+    /// The active flags of everyone whose attendance is among the drafts, as the log stands with them.
+    static func attendeeFlags(_ drafts: [EventDraft], in state: LedgerState) -> [(participant: String, flags: [String])] {
+        var seen = Set<String>()
+        var out: [(participant: String, flags: [String])] = []
+        for draft in drafts where draft.type == EventType.attendanceRecorded.rawValue {
+            guard let p = draft.data["participant"]?.stringValue, seen.insert(p).inserted else { continue }
+            let flags = state.flags.active(on: p).map(\.flag)
+            if !flags.isEmpty { out.append((p, flags)) }
+        }
+        return out
     }
 
     /// Whether a draft carrying an existing id is a retry of that very event. A sensitive value
@@ -115,6 +133,7 @@ public struct Recorder: Sendable {
             for spec in Schema.fields(of: type) {
                 guard let value = draft.data[spec.name], value != .null else { continue }
                 if case .eventID = spec.kind, let raw = value.stringValue { normalised[spec.name] = .string(raw.lowercased()) }
+                else if case .date = spec.kind, let date = value.stringValue.flatMap(ReviewDate.init) { normalised[spec.name] = .string(date.text) }
                 else if spec.isSensitive, let text = value.stringValue { normalised[spec.name] = SensitiveText.store(text) }
                 else { normalised[spec.name] = value }
             }

@@ -75,6 +75,7 @@ public enum Rules {
            state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
+        problems += lifecycleProblems(type, data: data, state: state, draft: draft)
         guard problems.isEmpty else { return (nil, problems) }
         let event = ProposedEvent(id: draft.id ?? UUID.random(), stream: StreamID(stream), type: type.rawValue,
                                   occurredAt: occurredAt, actor: actor, data: data,
@@ -109,6 +110,18 @@ public enum Rules {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .failure(draft.problem(name, "must not be empty")) }
             guard text.utf8.count <= 10_000 else { return .failure(draft.problem(name, "longer than 10,000 bytes")) }
             return .success(spec.isSensitive ? SensitiveText.store(text) : value)
+        case .label:
+            guard case .string(let text) = value else { return .failure(draft.problem(name, "must be a string, not a \(value.typeName)")) }
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .failure(draft.problem(name, "must not be empty")) }
+            guard text.count <= 100, !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                return .failure(draft.problem(name, "must be one line of at most 100 characters (e.g. no-photography)"))
+            }
+            return .success(value)
+        case .date:
+            guard case .string(let text) = value, let date = ReviewDate(text) else {
+                return .failure(draft.problem(name, "\(value.jsonText) is not a date: give YYYY-MM-DD (e.g. 2025-09-30) or an RFC 3339 date-time (e.g. 2025-09-30T17:00:00Z)"))
+            }
+            return .success(.string(date.text))
         case .choice(let allowed):
             guard case .string(let text) = value else { return .failure(draft.problem(name, "must be a string, not a \(value.typeName)")) }
             guard allowed.contains(text) else {

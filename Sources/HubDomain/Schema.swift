@@ -6,6 +6,11 @@ public struct FieldSpec: Sendable {
         case id(EntityKind, creates: Bool)
         case eventID
         case text
+        /// A short name staff choose freely (a flag such as `no-photography`): one line, at most 100 characters.
+        /// It is shown wherever the flag is (warnings, alerts), so it is never sensitive.
+        case label
+        /// A calendar day (`YYYY-MM-DD`, meaning the end of that day, UTC) or an RFC 3339 date-time; see `ReviewDate`.
+        case date
         case choice([String])
         case bool
         case integer(ClosedRange<Int64>)
@@ -42,12 +47,20 @@ public enum Schema {
         case .signpostGiven:
             return [.init("participant", .id(.participant, creates: false)), .init("service", .text),
                     .init("category", .choice(SignpostCategory.spellings))]
+        case .flagRaised:
+            // Raising a flag that is already active renews it: the new note and review date replace the old.
+            return [.init("participant", .id(.participant, creates: false)), .init("flag", .label),
+                    .init("note", .text, sensitive: true), .init("reviewBy", .date, required: false)]
+        case .flagRemoved:
+            return [.init("participant", .id(.participant, creates: false)), .init("flag", .label), .init("reason", .text, sensitive: true)]
         case .referralReceived:
             return [.init("referral", .id(.referral, creates: true)), .init("participant", .id(.participant, creates: false)),
                     .init("source", .choice(ReferralSource.spellings)), .init("referrer", .text, sensitive: true),
                     .init("reason", .text, sensitive: true), .init("urgent", .bool)]
         case .referralContacted:
             return [.init("referral", .id(.referral, creates: false)), .init("channel", .choice(ContactChannel.spellings))]
+        case .referralAccepted:
+            return [.init("referral", .id(.referral, creates: false))]
         case .referralDeclined:
             return [.init("referral", .id(.referral, creates: false)), .init("reason", .text, sensitive: true)]
         case .referralClosed:

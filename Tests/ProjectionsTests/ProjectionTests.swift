@@ -7,19 +7,19 @@ import Testing
 // Each projection against small hand-built logs whose right answers are worked out
 // here by hand, plus catch-up-equals-rebuild on the demo data. Only synthetic people.
 
-// MARK: - Hand-built logs
+// MARK: - Hand-built logs (shared with the other files of this target)
 
-private func hbTime(_ text: String) -> Timestamp { Timestamp(rfc3339: text)! }
+func hbTime(_ text: String) -> Timestamp { Timestamp(rfc3339: text)! }
 
 /// The store's clock, moved by hand so `recordedAt` is known. `lock` guards `current`.
-private final class HandClock: @unchecked Sendable {
+final class HandClock: @unchecked Sendable {
     private let lock = NSLock()
     private var current = Timestamp(microseconds: 0)
     func set(_ text: String) { lock.lock(); current = hbTime(text); lock.unlock() }
     func read() -> Timestamp { lock.lock(); defer { lock.unlock() }; return current }
 }
 
-private struct HandLog {
+struct HandLog {
     let log: EventLog
     let clock: HandClock
     let recorder: Recorder
@@ -33,7 +33,7 @@ private struct HandLog {
     }
 }
 
-private func withHandLog<T>(_ body: (HandLog) throws -> T) throws -> T {
+func withHandLog<T>(_ body: (HandLog) throws -> T) throws -> T {
     let dir = NSTemporaryDirectory() + "hubledger-projections-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let clock = HandClock()
@@ -44,13 +44,13 @@ private func withHandLog<T>(_ body: (HandLog) throws -> T) throws -> T {
 }
 
 /// A deterministic event id: `hbID(12)` is 00000000-0000-4000-8000-000000000012.
-private func hbID(_ n: Int) -> UUID { UUID(uuidString: "00000000-0000-4000-8000-" + String(format: "%012d", n))! }
+func hbID(_ n: Int) -> UUID { UUID(uuidString: "00000000-0000-4000-8000-" + String(format: "%012d", n))! }
 
-private func hbDraft(_ type: EventType, _ at: String, _ data: JSONObject, id: UUID? = nil) -> EventDraft {
+func hbDraft(_ type: EventType, _ at: String, _ data: JSONObject, id: UUID? = nil) -> EventDraft {
     EventDraft(type: type.rawValue, occurredAt: at, data: data, id: id, file: "hand", line: 1)
 }
 
-private func hbRegistered(_ p: String, _ generation: String, _ at: String, id: UUID? = nil) -> EventDraft {
+func hbRegistered(_ p: String, _ generation: String, _ at: String, id: UUID? = nil) -> EventDraft {
     hbDraft(.participantRegistered, at, ["participant": .string(p), "generation": .string(generation), "hub": "woking", "region": "surrey"], id: id)
 }
 
@@ -58,14 +58,14 @@ private func hbConsent(_ p: String, _ scope: String, _ at: String, by: String = 
     hbDraft(.consentGiven, at, ["participant": .string(p), "scope": .string(scope), "givenBy": .string(by)], id: id)
 }
 
-private func hbHeld(_ s: String, _ at: String, programme: String = "woking-2025-1", week: Int64 = 1,
-                  region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
+func hbHeld(_ s: String, _ at: String, programme: String = "woking-2025-1", week: Int64 = 1,
+          region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
     var data: JSONObject = ["session": .string(s), "hub": "woking", "region": .string(region), "programme": .string(programme), "week": .int(week)]
     if let funder { data["funder"] = .string(funder) }
     return hbDraft(.sessionHeld, at, data, id: id)
 }
 
-private func hbAttended(_ p: String, _ s: String, _ at: String, id: UUID? = nil) -> EventDraft {
+func hbAttended(_ p: String, _ s: String, _ at: String, id: UUID? = nil) -> EventDraft {
     hbDraft(.attendanceRecorded, at, ["participant": .string(p), "session": .string(s)], id: id)
 }
 
@@ -73,7 +73,7 @@ private func hbSurveyed(_ p: String, _ s: String, _ at: String, happier: Bool, c
     hbDraft(.surveyCompleted, at, ["participant": .string(p), "session": .string(s), "happier": .bool(happier), "moreConnected": .bool(connected)], id: id)
 }
 
-private func hbReferred(_ r: String, _ p: String, _ at: String, source: String = "gp", urgent: Bool = false, id: UUID? = nil) -> EventDraft {
+func hbReferred(_ r: String, _ p: String, _ at: String, source: String = "gp", urgent: Bool = false, id: UUID? = nil) -> EventDraft {
     hbDraft(.referralReceived, at, ["referral": .string(r), "participant": .string(p), "source": .string(source),
                                "referrer": "Synthetic referrer", "reason": "Isolation (synthetic)", "urgent": .bool(urgent)], id: id)
 }
@@ -83,7 +83,7 @@ private func hbRaised(_ c: String, _ p: String, _ at: String, severity: String, 
                             "account": "Synthetic account.", "actionTaken": "Told the DSL.", "dslInformed": true], id: id)
 }
 
-private func hbRetracted(_ target: UUID, _ at: String, reason: String = "Entered in error", id: UUID? = nil) -> EventDraft {
+func hbRetracted(_ target: UUID, _ at: String, reason: String = "Entered in error", id: UUID? = nil) -> EventDraft {
     hbDraft(.eventRetracted, at, ["event": .string(target.uuidString.lowercased()), "reason": .string(reason)], id: id)
 }
 
@@ -99,7 +99,7 @@ private func hbBreakdown(_ f: AuditFigure, _ key: String) -> [String: Int] {
     f.breakdowns.first { $0.0 == key }?.1 ?? [:]
 }
 
-private func hbChronology(_ h: HandLog, _ participant: String, limit: ReadLimit? = nil) throws -> [ChronologyEntry] {
+func hbChronology(_ h: HandLog, _ participant: String, limit: ReadLimit? = nil) throws -> [ChronologyEntry] {
     let folded = try h.runner.run(ChronologyProjection.self, limit: limit)
     return try folded.model.chronology(of: participant) { try SensitiveText.revealed(h.log.events(inStreamsEndingAt: $0), from: h.log) }
 }
@@ -746,6 +746,7 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
         "head": HeadJSON.value(referrals.head), "now": .string(outputNow.rfc3339), "referrals": .array(all.map(\.json)),
         "kpis": ["bySource": table(bySource), "byStatus": table(byStatus),
                  "medianDaysToFirstContact": median(all.compactMap(\.daysToFirstContact)).map { .double($0) } ?? .null,
+                 "medianDaysToAcceptance": median(all.compactMap(\.daysToAcceptance)).map { .double($0) } ?? .null,
                  "medianDaysToFirstAttendance": median(all.compactMap(\.daysToFirstAttendance)).map { .double($0) } ?? .null],
     ]).jsonText
     let review = try runner.run(ReviewProjection.self, useCheckpoint: useCheckpoint)
@@ -754,9 +755,11 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
     var people = ["P-0001", "P-0002", "P-0077", "P-0150", "P-0299"]
     people += review.model.review(now: outputNow).openConcerns.map(\.participant)
     people += all.prefix(3).map(\.participant)
+    people += review.model.review(now: outputNow).activeFlags.prefix(4).map(\.participant)
     for p in people {
         let entries = try chronology.model.chronology(of: p) { try log.events(inStreamsEndingAt: $0) }
         out["history-" + p] = JSONValue.object(["participant": .string(p), "head": HeadJSON.value(chronology.head),
+                                                "flags": .array(FlagSummary.active(in: entries).map(\.json)),
                                                 "entries": .array(entries.map(\.json))]).jsonText
     }
     return out
@@ -790,8 +793,13 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
         }
         // And reading again from the saved checkpoints (nothing new to fold) is the same too.
         #expect(try hbOutputs(log, useCheckpoint: true) == rebuilt)
-        // The demo is big enough to matter: 240 sessions and referrals still waiting.
+        // The demo is big enough to matter: 240 sessions and referrals still waiting, accepted referrals,
+        // flags active (some overdue for review, some renewed) and one raise retracted.
         #expect(rebuilt["audit-all"]?.contains(#""sessions":{"value":240"#) == true)
+        #expect(rebuilt["referrals"]?.contains(#""acceptedAt""#) == true)
+        #expect(rebuilt["review"]?.contains(#""reviewOverdue":true"#) == true)
+        #expect(rebuilt.contains { $0.key.hasPrefix("history-") && $0.value.contains(#""renewedAt""#) })
+        #expect(drafts.contains { $0.type == "EventRetracted" && $0.data["reason"]?.stringValue?.contains("Flag") == true })
         #expect(early != rebuilt)
     }
 }

@@ -3,7 +3,7 @@
 public enum Role: String, Sendable, CaseIterable, Comparable {
     case facilitator
     case referralCoordinator = "referral-coordinator"
-    case safeguardingLead = "safeguarding-lead"
+    case safeguardingLead = "safeguarding-lead"  // also raises and removes flags
     case auditor
     case admin
 
@@ -24,7 +24,7 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
             if Role.facilitatorPermits(permission) || Role.coordinatorPermits(permission) { return true }
             switch permission {
             case .readHistory, .readViews, .readReview, .retract: return true
-            case .record(let type): return [.concernEscalated, .concernClosed, .eventRetracted].contains(type)
+            case .record(let type): return [.concernEscalated, .concernClosed, .eventRetracted, .flagRaised, .flagRemoved].contains(type)
             default: return false
             }
         }
@@ -42,12 +42,13 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         }
     }
 
-    /// Referrals in and out, and registering the person a referral is about.
+    /// Referrals in and out (accepted too), and registering the person a referral is about.
     static func coordinatorPermits(_ permission: Permission) -> Bool {
         switch permission {
         case .readReferrals: return true
         case .record(let type):
-            return [.participantRegistered, .referralReceived, .referralContacted, .referralDeclined, .referralClosed].contains(type)
+            return [.participantRegistered, .referralReceived, .referralContacted, .referralAccepted, .referralDeclined,
+                    .referralClosed].contains(type)
         default: return false
         }
     }

@@ -15,6 +15,7 @@ enum HistoryCommand: Command {
         details: """
         Needs the safeguarding-lead (or admin) role. Every run appends RecordViewed {participant, viewer,
         purpose} to the stream views-PARTICIPANT before it prints, so the record of who looked is complete.
+        Active flags come first (flag, raised, by whom, review date, note), OVERDUE when the review date has passed.
         Retracted entries are shown struck out with the reason; entries recorded more than a day after they
         happened are marked LATE; sensitive text erased by `hubledger erase` shows as [erased].
         """)
@@ -31,6 +32,8 @@ enum HistoryCommand: Command {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them\(arguments.value("as-of") != nil ? " as of \(arguments.value("as-of") ?? "")" : "")")
         }
         let entries = try folded.model.chronology(of: participant) { try SensitiveText.revealed(log.events(inStreamsEndingAt: $0), from: log) }
+        let flags = FlagSummary.active(in: entries)
+        let now = try ReadSupport.now(arguments)
         // The view is on the record before anything is shown; if it cannot be recorded, nothing is shown.
         var view = AccessRecords.view(participant: participant, viewer: viewer, purpose: purpose)
         if let asOf = arguments.value("as-of") { view["asOf"] = .string(asOf) }
@@ -38,14 +41,16 @@ enum HistoryCommand: Command {
         try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view)], to: stream)
 
         if let path = arguments.value("html") {
-            try ReportFile.write(ChronologyReport.html(participant: participant, entries: entries, head: folded.head, generated: .now), to: path)
+            try ReportFile.write(ChronologyReport.html(participant: participant, flags: flags, entries: entries, head: folded.head,
+                                                       generated: .now, now: now), to: path)
             Console.err("wrote the chronology of \(participant) to \(path)")
         }
         if arguments.has("json") {
             Console.out(JSONValue.object(["participant": .string(participant), "head": HeadJSON.value(folded.head),
-                                          "entries": .array(entries.map(\.json))]).jsonText)
+                                          "flags": .array(flags.map(\.json)), "entries": .array(entries.map(\.json))]).jsonText)
             return
         }
+        printFlags(flags, now: now)
         Console.out("Chronology of \(participant) — \(entries.count) entries (log head \(folded.head?.description ?? "empty"))")
         for entry in entries {
             let e = entry.event
@@ -59,6 +64,23 @@ enum HistoryCommand: Command {
             }
             Console.out(line)
         }
+    }
+
+    /// The ACTIVE FLAGS block that opens the text chronology, so nobody reads past a flag.
+    static func printFlags(_ flags: [FlagSummary], now: Timestamp) {
+        guard !flags.isEmpty else {
+            Console.out("ACTIVE FLAGS: none\n")
+            return
+        }
+        Console.out("ACTIVE FLAGS (\(flags.count))")
+        for f in flags {
+            var line = "  \(f.flag)  raised \(f.raisedAt.rfc3339) by \(f.raisedBy)"
+            if let at = f.renewedAt { line += ", renewed \(at.rfc3339) by \(f.renewedBy ?? "?")" }
+            if let review = f.reviewBy { line += ", review by \(review.text)\(f.isReviewOverdue(at: now) ? " OVERDUE" : "")" }
+            Console.out(line)
+            Console.out("    note: \(f.note ?? "(not available)")")
+        }
+        Console.out("")
     }
 
     /// `--views`: who viewed the record, when and why, oldest first.

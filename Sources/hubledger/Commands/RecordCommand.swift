@@ -74,9 +74,12 @@ enum RecordCommand: Command {
 
 /// Runs a submission through the recorder and turns its refusals into CLI errors.
 enum Submission {
-    /// - Parameter permissions: what the actor must be allowed; by default, recording each type the drafts hold.
+    /// - Parameters:
+    ///   - permissions: what the actor must be allowed; by default, recording each type the drafts hold.
+    ///   - warnFlags: warn on stderr about attendances of flagged people (flag names only, never notes);
+    ///     off for the synthetic demo.
     static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, command: String, subject: String? = nil,
-                       permissions: [Permission]? = nil) throws -> Recorder.Outcome {
+                       permissions: [Permission]? = nil, warnFlags: Bool = true) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
         let needed = permissions ?? Set(drafts.compactMap { EventType(rawValue: $0.type) }).sorted { $0.rawValue < $1.rawValue }.map(Permission.record)
         let actor = try AccessGate.authorize(needed, command: command, subject: subject, log: log)
@@ -84,6 +87,11 @@ enum Submission {
         do {
             let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
             if let recovery = outcome.recovery { Console.err("recovered: \(recovery)") }
+            if warnFlags {
+                for (participant, flags) in outcome.attendeeFlags {
+                    Console.err("warning: \(participant) has active flags: \(flags.joined(separator: ", "))")
+                }
+            }
             return outcome
         } catch DomainError.rejected(let problems) {
             for problem in problems { Console.err(problem.description) }

@@ -10,7 +10,11 @@ enum ReferralsCommand: Command {
             .init(name: "status", valueName: "S", help: "only awaiting-first-attendance | attended | declined | closed"),
             ReadSupport.nowOption, ReadSupport.asOfOption, ReadSupport.jsonOption,
         ],
-        details: "First attendance = the earliest non-retracted attendance of the referred person at a session held on or after the referral.")
+        details: """
+        Steps: received → contacted → accepted → first attendance (or declined / closed). Acceptance is a step, not a
+        status: an accepted referral stays awaiting-first-attendance until the person comes. Days per step count from receipt.
+        First attendance = the earliest non-retracted attendance of the referred person at a session held on or after the referral.
+        """)
 
     static func run(_ arguments: ParsedArguments) throws {
         var wanted: ReferralStatus.Status?
@@ -27,6 +31,7 @@ enum ReferralsCommand: Command {
         var bySource: [String: Int] = [:], byStatus: [String: Int] = [:]
         for r in all { bySource[r.source.rawValue, default: 0] += 1; byStatus[r.status.rawValue, default: 0] += 1 }
         let toContact = median(all.compactMap(\.daysToFirstContact))
+        let toAccept = median(all.compactMap(\.daysToAcceptance))
         let toAttend = median(all.compactMap(\.daysToFirstAttendance))
         if arguments.has("json") {
             func table(_ t: [String: Int]) -> JSONValue { .object(JSONObject(t.sorted { $0.key < $1.key }.map { (key: $0.key, value: .int(Int64($0.value))) })) }
@@ -35,6 +40,7 @@ enum ReferralsCommand: Command {
                 "referrals": .array(shown.map(\.json)),
                 "kpis": ["bySource": table(bySource), "byStatus": table(byStatus),
                          "medianDaysToFirstContact": toContact.map { .double($0) } ?? .null,
+                         "medianDaysToAcceptance": toAccept.map { .double($0) } ?? .null,
                          "medianDaysToFirstAttendance": toAttend.map { .double($0) } ?? .null],
             ]).jsonText)
             return
@@ -43,11 +49,15 @@ enum ReferralsCommand: Command {
         for r in shown {
             var line = "  \(r.referral)  \(r.participant)  \(r.source.rawValue)\(r.urgent ? " URGENT" : "")  received \(r.receivedAt.dayString)  \(r.status.rawValue)"
             if let d = r.daysWaiting { line += ", waiting \(d) days" }
-            if let f = r.firstAttendedAt { line += ", first attended \(f.dayString)" }
             Console.out(line)
+            var steps: [String] = []
+            if let at = r.contactedAt { steps.append("contacted \(at.dayString) (day \(ReadSupport.days(r.daysToFirstContact)))") }
+            if let at = r.acceptedAt { steps.append("accepted \(at.dayString) (day \(ReadSupport.days(r.daysToAcceptance)))") }
+            if let at = r.firstAttendedAt { steps.append("first attended \(at.dayString) (day \(ReadSupport.days(r.daysToFirstAttendance)))") }
+            if !steps.isEmpty { Console.out("      " + steps.joined(separator: " → ")) }
         }
         Console.out("\nBy status: " + byStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         Console.out("By source: " + bySource.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        Console.out("Median days to first contact: \(ReadSupport.days(toContact)); to first attendance: \(ReadSupport.days(toAttend))")
+        Console.out("Median days to first contact: \(ReadSupport.days(toContact)); to acceptance: \(ReadSupport.days(toAccept)); to first attendance: \(ReadSupport.days(toAttend))")
     }
 }

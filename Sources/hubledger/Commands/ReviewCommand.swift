@@ -4,7 +4,7 @@ import Projections
 
 enum ReviewCommand: Command {
     static let spec = CommandSpec(
-        name: "review", summary: "the safeguarding review: open concerns, unescalated high concerns, consent flags, repeated concerns",
+        name: "review", summary: "the safeguarding review: active flags, open concerns, unescalated high concerns, consent flags, repeated concerns",
         usage: "review [--as-of T] [--now T] [--json]",
         options: [ReadSupport.asOfOption, ReadSupport.nowOption, ReadSupport.jsonOption])
 
@@ -12,6 +12,7 @@ enum ReviewCommand: Command {
         let (folded, _, _) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
         let review = folded.model.review(now: try ReadSupport.now(arguments))
         if arguments.has("json") { Console.out(review.json(head: folded.head).jsonText); return }
+        printFlags(review.activeFlags)
         Console.out("Safeguarding review (log head \(folded.head?.description ?? "empty"))\n")
         Console.out("Open concerns: \(review.openConcerns.count)")
         for c in review.openConcerns {
@@ -25,5 +26,19 @@ enum ReviewCommand: Command {
         for f in review.flaggedSurveys { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.uuidString.lowercased())\(f.isRetracted ? " (since retracted)" : "")") }
         Console.out("\nParticipants with more than one concern within 90 days: \(review.repeatedConcerns.count)")
         for r in review.repeatedConcerns { Console.out("  \(r.participant): \(r.concerns.joined(separator: ", "))") }
+    }
+
+    /// Active flags, one line per participant, first: they change how everyone works with that person.
+    static func printFlags(_ rows: [SafeguardingReview.FlagRow]) {
+        let people = Dictionary(grouping: rows, by: \.participant)
+        let overdue = rows.filter(\.reviewOverdue).count
+        Console.out("Active flags: \(rows.count) on \(people.count) participant(s)" + (overdue > 0 ? ", \(overdue) OVERDUE for review" : ""))
+        for p in people.keys.sorted() {
+            let names = (people[p] ?? []).map { f in
+                f.flag + (f.reviewBy.map { " (review by \($0.text)\(f.reviewOverdue ? ", OVERDUE" : ""))" } ?? "")
+            }
+            Console.out("  \(p): \(names.joined(separator: ", "))")
+        }
+        Console.out("")
     }
 }

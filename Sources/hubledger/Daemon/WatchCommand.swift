@@ -18,7 +18,8 @@ enum WatchCommand: Command {
         ],
         details: """
         Alerts: referral-awaiting-first-attendance (warning at the threshold, urgent at twice it),
-        attendance-without-consent, concern-unescalated (high or critical, 24 hours).
+        attendance-without-consent, concern-unescalated (high or critical, 24 hours), flag-review-due (an active
+        flag's reviewBy date has passed without removal or renewal; once per participant, flag and review date).
         Each alert goes to stdout as one JSON line; logs go to stderr. After delivery an AlertRaised
         event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
         across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.

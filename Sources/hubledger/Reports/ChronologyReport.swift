@@ -5,12 +5,14 @@ import Projections
 
 /// The chronology as a safeguarding lead reads it: a dated timeline grouped by month, in plain words.
 enum ChronologyReport {
-    static func html(participant: String, entries: [ChronologyEntry], head: LogHead?, generated: Timestamp) -> String {
+    static func html(participant: String, flags: [FlagSummary], entries: [ChronologyEntry], head: LogHead?,
+                     generated: Timestamp, now: Timestamp) -> String {
         var sessions: [String: JSONObject] = [:]
         for e in entries where e.event.type == EventType.sessionHeld.rawValue {
             if let s = e.event.data["session"]?.stringValue { sessions[s] = e.event.data }
         }
         var body = "<h1>Chronology of \(HTMLPage.escape(participant))</h1>"
+        body += flagsBox(flags, now: now)
         body += "<p class=\"sub\">\(entries.count) entries, in the order things happened. Struck-through entries were retracted; LATE marks entries recorded more than a day after they happened.</p>"
         var month = ""
         for entry in entries {
@@ -26,6 +28,22 @@ enum ChronologyReport {
         let footer = "Built from the log head \(HTMLPage.escape(head?.description ?? "(empty)")) on \(HTMLPage.escape(generated.rfc3339)). "
             + "Check it later with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>. Special-category data: handle under need-to-know."
         return HTMLPage.page(title: "Chronology of \(participant)", body: body, footer: footer)
+    }
+
+    /// The active flags, in a box above everything else (or a line saying there are none).
+    static func flagsBox(_ flags: [FlagSummary], now: Timestamp) -> String {
+        guard !flags.isEmpty else { return "<section class=\"flags none\"><h2>Active flags</h2><p>No active flags.</p></section>" }
+        var html = "<section class=\"flags\"><h2>Active flags (\(flags.count))</h2><ul>"
+        for f in flags {
+            html += "<li><span class=\"flag\">\(HTMLPage.escape(f.flag))</span> — raised \(HTMLPage.escape(f.raisedAt.dayString)) by \(HTMLPage.escape(f.raisedBy))"
+            if let at = f.renewedAt { html += ", renewed \(HTMLPage.escape(at.dayString)) by \(HTMLPage.escape(f.renewedBy ?? "?"))" }
+            if let review = f.reviewBy {
+                html += "; review by \(HTMLPage.escape(review.text))"
+                if f.isReviewOverdue(at: now) { html += " <span class=\"overdue\">OVERDUE</span>" }
+            }
+            html += "<div class=\"detail\">\(HTMLPage.escape(f.note ?? "(note not available)"))</div></li>"
+        }
+        return html + "</ul></section>"
     }
 
     static func monthName(_ yyyymm: String) -> String {
@@ -73,10 +91,14 @@ enum ChronologyReport {
             let connected = d["moreConnected"]?.boolValue == true ? "felt more connected" : "did not feel more connected"
             return ("Completed the exit survey after session \(s("session"))", "\(capitalised(happier)); \(connected).", "")
         case .signpostGiven?: return ("Signposted to \(s("service"))", capitalised(words(s("category"))), "")
+        case .flagRaised?:
+            return ("Flag raised: \(s("flag"))\(d["reviewBy"]?.stringValue.map { " (review by \($0))" } ?? "")", text("note"), "flag-entry")
+        case .flagRemoved?: return ("Flag removed: \(s("flag"))", text("reason"), "")
         case .referralReceived?:
             return ("Referred by \(words(s("source")))\(d["urgent"]?.boolValue == true ? " (urgent)" : "") — referral \(s("referral"))",
                     "Referrer: \(text("referrer")). Reason: \(text("reason"))", "")
         case .referralContacted?: return ("Referral \(s("referral")): contacted by \(words(s("channel")))", "", "")
+        case .referralAccepted?: return ("Referral \(s("referral")) accepted", "", "")
         case .referralDeclined?: return ("Referral \(s("referral")) declined", text("reason"), "")
         case .referralClosed?: return ("Referral \(s("referral")) closed (\(words(s("reason"))))", "", "")
         case .sessionHeld?:

@@ -51,6 +51,12 @@ enum HTMLPage {
         .why { font-size: 9pt; color: #8a1f11; }
         .concern-low { background: #eef6ee; } .concern-medium { background: #fff6dc; }
         .concern-high { background: #ffe3d6; border-left: 4px solid #d9541e; } .concern-critical { background: #ffd6d6; border-left: 4px solid #b00020; }
+        .flags { border: 2px solid #b00020; border-radius: 4px; background: #fff3f3; padding: 4px 12px 8px; margin: 10px 0 16px; break-inside: avoid; }
+        .flags.none { border-color: var(--line); background: #f8f9fb; }
+        .flags h2 { border: none; margin: 4px 0; color: #8a1f11; } .flags.none h2 { color: var(--muted); }
+        .flags ul { margin: 0; padding-left: 18px; } .flag { font-weight: 700; }
+        .overdue { font-size: 8pt; font-weight: 700; color: #fff; background: #b00020; border-radius: 3px; padding: 0 4px; }
+        .flag-entry { border-left: 4px solid #b00020; }
         .supported { color: #1d6b2c; font-weight: 700; } .unsupported { color: #b00020; font-weight: 700; }
         .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
         figure { margin: 0; break-inside: avoid; } figcaption { font-size: 9.5pt; color: var(--muted); }

@@ -1,0 +1,73 @@
+import EventStore
+import Foundation
+import Testing
+
+/// Referral acceptance through the real binary: `record ReferralAccepted` (and its refusals), the
+/// accepted step, the days each step took and `medianDaysToAcceptance` in `referrals`. Every expected
+/// value was worked out by hand.
+@Suite struct ReferralAcceptanceCLITests {
+    typealias W = WatchCLITests
+
+    static let referralLog: [String] = [
+        W.registered("P-1", "adult", "2025-02-20T09:00:00Z"),
+        W.registered("P-2", "adult", "2025-02-20T09:00:00Z"),
+        W.registered("P-3", "adult", "2025-02-20T09:00:00Z"),
+        W.registered("P-4", "adult", "2025-02-20T09:00:00Z"),
+        W.referral("R-1", "P-1", "2025-03-01T00:00:00Z"),
+        W.referral("R-2", "P-2", "2025-03-01T00:00:00Z"),
+        W.referral("R-3", "P-3", "2025-03-01T00:00:00Z"),
+        W.referral("R-4", "P-4", "2025-03-01T00:00:00Z"),
+        W.declined("R-4", "2025-03-02T00:00:00Z"),
+        W.line("ReferralContacted", "2025-03-02T00:00:00Z", ["referral": "R-2", "channel": "phone"]),
+        W.session("S-1", "2025-03-10T10:00:00Z"),
+        W.attended("P-1", "S-1", "2025-03-10T10:05:00Z"),
+    ]
+
+    @Test func referralsShowTheAcceptedStepItsDaysAndTheMedianDaysToAcceptance() throws {
+        try withCLI { cli in
+            let store = try W.newStore(cli, Self.referralLog)
+            for (r, at) in [("R-1", "2025-03-03T12:00:00Z"), ("R-2", "2025-03-05T00:00:00Z")] {
+                let accepted = try cli.run(["record", "ReferralAccepted", "--referral", r, "--occurred-at", at], store: store)
+                #expect(accepted.status == 0, "\(accepted)")
+            }
+            // Declined stays declined; accepted once.
+            let declined = try cli.run(["record", "ReferralAccepted", "--referral", "R-4"], store: store)
+            #expect(declined.status == 1, "\(declined)")
+            #expect(declined.stderr.contains("field referral: referral R-4 was declined"), "\(declined)")
+            let twice = try cli.run(["record", "ReferralAccepted", "--referral", "R-1"], store: store)
+            #expect(twice.status == 1, "\(twice)")
+            #expect(twice.stderr.contains("already accepted"), "\(twice)")
+
+            let result = try cli.run(["referrals", "--json", "--now", "2025-04-01T00:00:00Z"], store: store)
+            #expect(result.status == 0, "\(result)")
+            let o = try FlagsCLITests.json(result)
+            let by = Dictionary(uniqueKeysWithValues: (o["referrals"]?.arrayValue ?? []).compactMap(\.objectValue).map { ($0["referral"]?.stringValue ?? "", $0) })
+            #expect(by.mapValues { $0["status"]?.stringValue ?? "" } == ["R-1": "attended", "R-2": "awaiting-first-attendance",
+                                                                         "R-3": "awaiting-first-attendance", "R-4": "declined"])
+            #expect(by["R-1"]?["acceptedAt"] == "2025-03-03T12:00:00Z")
+            #expect(by["R-1"]?["daysToAcceptance"]?.doubleValue == 2.5)
+            #expect(by["R-1"]?["firstAttendedAt"] == "2025-03-10T10:00:00Z")
+            #expect(by["R-1"]?["daysToFirstAttendance"]?.doubleValue.map { abs($0 - (9 + 10.0 / 24)) < 1e-9 } == true)
+            #expect(by["R-2"]?["acceptedAt"] == "2025-03-05T00:00:00Z")
+            #expect(by["R-2"]?["daysToAcceptance"]?.doubleValue == 4)
+            #expect(by["R-2"]?["daysToFirstContact"]?.doubleValue == 1)
+            #expect(by["R-2"]?["daysWaiting"]?.intValue == 31)
+            #expect(by["R-3"]?["acceptedAt"] == nil && by["R-3"]?["daysToAcceptance"] == nil)
+            #expect(by["R-4"]?["acceptedAt"] == nil)
+            let kpis = try #require(o["kpis"]?.objectValue)
+            #expect(kpis["medianDaysToAcceptance"]?.doubleValue == 3.25)
+            #expect(kpis["medianDaysToFirstContact"]?.doubleValue == 1)
+            #expect(kpis["byStatus"] == ["attended": 1, "awaiting-first-attendance": 2, "declined": 1])
+
+            // Acceptance is not a status: the waiting list still holds.
+            let waiting = try FlagsCLITests.json(try cli.run(["referrals", "--json", "--status", "awaiting-first-attendance", "--now", "2025-04-01T00:00:00Z"], store: store))
+            #expect((waiting["referrals"]?.arrayValue ?? []).compactMap { $0.objectValue?["referral"]?.stringValue } == ["R-2", "R-3"])
+            #expect(try cli.run(["referrals", "--status", "accepted"], store: store).status == 2)
+
+            let text = try cli.run(["referrals", "--now", "2025-04-01T00:00:00Z"], store: store)
+            #expect(text.stdout.contains("      accepted 2025-03-03 (day 2.5) → first attended 2025-03-10 (day 9.4)"), "\(text)")
+            #expect(text.stdout.contains("      contacted 2025-03-02 (day 1.0) → accepted 2025-03-05 (day 4.0)"), "\(text)")
+            #expect(text.stdout.contains("to acceptance: 3."), "\(text)")
+        }
+    }
+}
