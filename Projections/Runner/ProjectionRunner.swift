@@ -20,7 +20,7 @@ public struct ProjectionRunner: Sendable {
     /// Every projection the CLI serves, by checkpoint name.
     public static let all: [any Projection.Type] = [ChronologyProjection.self, ReviewProjection.self,
                                                     ReferralProjection.self, AuditProjection.self, AlertProjection.self,
-                                                    AccessProjection.self]
+                                                    AccessProjection.self, LocationProjection.self]
 
     public init(log: EventLog) { self.log = log }
 

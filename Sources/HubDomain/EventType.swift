@@ -1,6 +1,7 @@
 /// The kinds of event a hub records, and the stream each belongs to.
 public enum EventType: String, Sendable, CaseIterable, Codable {
     case participantRegistered = "ParticipantRegistered"
+    case participantMoved = "ParticipantMoved"
     case consentGiven = "ConsentGiven"
     case consentWithdrawn = "ConsentWithdrawn"
     case attendanceRecorded = "AttendanceRecorded"
@@ -22,7 +23,7 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     /// The entity whose stream holds this event (retractions go to the retracted event's stream).
     public var entity: EntityKind? {
         switch self {
-        case .participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted, .signpostGiven,
+        case .participantRegistered, .participantMoved, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted, .signpostGiven,
              .flagRaised, .flagRemoved:
             return .participant
         case .referralReceived, .referralContacted, .referralAccepted, .referralDeclined, .referralClosed: return .referral

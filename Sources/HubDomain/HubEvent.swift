@@ -7,6 +7,8 @@ import Foundation
 /// stored bytes and the domain. Sensitive text is read through `SensitiveText`.
 public enum HubEvent: Sendable, Hashable {
     case participantRegistered(participant: String, generation: Generation, birthYear: Int?, hub: String, region: Region)
+    /// The participant now belongs to another hub (and region): who may see them follows from then on.
+    case participantMoved(participant: String, hub: String, region: Region)
     case consentGiven(participant: String, scope: ConsentScope, givenBy: ConsentGiver, hasCompetenceNote: Bool)
     case consentWithdrawn(participant: String, scope: ConsentScope)
     case attendanceRecorded(participant: String, session: String)
@@ -51,6 +53,9 @@ public enum HubEvent: Sendable, Hashable {
         case .participantRegistered:
             guard let p = s("participant"), let g = e("generation", Generation.self), let h = s("hub"), let r = e("region", Region.self) else { return nil }
             self = .participantRegistered(participant: p, generation: g, birthYear: data["birthYear"]?.intValue.map { Int($0) }, hub: h, region: r)
+        case .participantMoved:
+            guard let p = s("participant"), let h = s("hub"), let r = e("region", Region.self) else { return nil }
+            self = .participantMoved(participant: p, hub: h, region: r)
         case .consentGiven:
             guard let p = s("participant"), let sc = e("scope", ConsentScope.self), let by = e("givenBy", ConsentGiver.self) else { return nil }
             self = .consentGiven(participant: p, scope: sc, givenBy: by, hasCompetenceNote: SensitiveText.isPresent(data["competenceNote"]))
@@ -133,7 +138,7 @@ public enum HubEvent: Sendable, Hashable {
     /// The participant the event is about, where it names one directly.
     public var participant: String? {
         switch self {
-        case .participantRegistered(let p, _, _, _, _), .consentGiven(let p, _, _, _), .consentWithdrawn(let p, _),
+        case .participantRegistered(let p, _, _, _, _), .participantMoved(let p, _, _), .consentGiven(let p, _, _, _), .consentWithdrawn(let p, _),
              .attendanceRecorded(let p, _), .surveyCompleted(let p, _, _, _), .signpostGiven(let p, _, _),
              .flagRaised(let p, _, _), .flagRemoved(let p, _),
              .referralReceived(_, let p, _, _), .concernRaised(_, let p, _, _, _), .participantErased(let p):

@@ -34,6 +34,8 @@ public enum Schema {
             return [.init("participant", .id(.participant, creates: true)), .init("generation", .choice(Generation.spellings)),
                     .init("birthYear", .integer(1900...2100), required: false), .init("hub", .text), .init("region", .choice(Region.spellings)),
                     .init("name", .text, required: false, sensitive: true)]
+        case .participantMoved:
+            return [.init("participant", .id(.participant, creates: false)), .init("hub", .text), .init("region", .choice(Region.spellings))]
         case .consentGiven:
             return [.init("participant", .id(.participant, creates: false)), .init("scope", .choice(ConsentScope.spellings)),
                     .init("givenBy", .choice(ConsentGiver.spellings)), .init("competenceNote", .text, required: false, sensitive: true)]

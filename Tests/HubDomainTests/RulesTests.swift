@@ -268,6 +268,8 @@ private let rulesAcceptanceCases: [RulesAcceptanceCase] = [
           data: ["participant": "P-C", "session": "S-1"], stream: "participant-P-C"),
     .init(label: "a survey without surveys consent (flagged, not refused)", type: "SurveyCompleted",
           data: ["participant": "P-A", "session": "S-1", "happier": true, "moreConnected": false], stream: "participant-P-A"),
+    .init(label: "a move to another hub", type: "ParticipantMoved", data: ["participant": "P-A", "hub": "salford", "region": "greater-manchester"],
+          stream: "participant-P-A"),
     .init(label: "a signpost", type: "SignpostGiven",
           data: ["participant": "P-A", "service": "Synthetic housing advice", "category": "housing"], stream: "participant-P-A"),
     .init(label: "a referral", type: "ReferralReceived", data: rulesReferral, stream: "referral-R-9"),

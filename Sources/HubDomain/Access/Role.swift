@@ -36,7 +36,7 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         switch permission {
         case .importRegister: return true
         case .record(let type):
-            return [.participantRegistered, .consentGiven, .consentWithdrawn, .sessionHeld, .attendanceRecorded,
+            return [.participantRegistered, .participantMoved, .consentGiven, .consentWithdrawn, .sessionHeld, .attendanceRecorded,
                     .surveyCompleted, .signpostGiven, .concernRaised].contains(type)
         default: return false
         }
@@ -47,7 +47,7 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
         switch permission {
         case .readReferrals: return true
         case .record(let type):
-            return [.participantRegistered, .referralReceived, .referralContacted, .referralAccepted, .referralDeclined,
+            return [.participantRegistered, .participantMoved, .referralReceived, .referralContacted, .referralAccepted, .referralDeclined,
                     .referralClosed].contains(type)
         default: return false
         }

@@ -78,6 +78,8 @@ enum ChronologyReport {
         switch EventType(rawValue: e.type) {
         case .participantRegistered?:
             return ("Registered at the \(capitalised(s("hub"))) hub", "\(capitalised(words(s("generation"))))\(d["birthYear"]?.intValue.map { ", born \($0)" } ?? ""), \(capitalised(words(s("region"))))", "")
+        case .participantMoved?:
+            return ("Moved to the \(capitalised(s("hub"))) hub", capitalised(words(s("region"))), "")
         case .consentGiven?:
             let by = s("givenBy") == "self" ? "themselves" : "a parent or guardian"
             return ("Consent given for \(words(s("scope"))) by \(by)", text("competenceNote"), "")
