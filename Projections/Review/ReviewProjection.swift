@@ -221,6 +221,18 @@ public struct SafeguardingReview: Sendable {
     public var flaggedSurveys: [Flag]
     public var repeatedConcerns: [RepeatedConcerns]
 
+    /// The review with only the participants `include` accepts (need-to-know by hub).
+    public func limited(to include: (String) -> Bool) -> SafeguardingReview {
+        var out = self
+        out.activeFlags = activeFlags.filter { include($0.participant) }
+        out.openConcerns = openConcerns.filter { include($0.participant) }
+        out.unescalatedHighConcerns = unescalatedHighConcerns.filter { include($0.participant) }
+        out.flaggedAttendances = flaggedAttendances.filter { include($0.participant) }
+        out.flaggedSurveys = flaggedSurveys.filter { include($0.participant) }
+        out.repeatedConcerns = repeatedConcerns.filter { include($0.participant) }
+        return out
+    }
+
     public func json(head: LogHead?) -> JSONValue {
         ["head": HeadJSON.value(head),
          "activeFlags": .array(activeFlags.map(\.json)),

@@ -43,6 +43,17 @@ public struct AccessState: Sendable, Equatable {
         roles(of: actor, fallbackAdmin: fallbackAdmin).contains { $0.allows(permission) }
     }
 
+    /// Where the actor may do `permission`: the union of the scopes of every role of theirs that
+    /// allows it, or nil when none does.
+    public func scope(of actor: String, for permission: Permission, fallbackAdmin: String? = nil) -> Scope? {
+        if !hasRecordedGrants, actor == fallbackAdmin { return .everywhere }
+        var scope: Scope?
+        for (role, granted) in grants[actor] ?? [:] where role.allows(permission) {
+            scope = scope.map { $0.union(granted) } ?? granted
+        }
+        return scope
+    }
+
     /// The actors holding `role`.
     public func holders(of role: Role) -> [String] { grants.filter { $0.value[role] != nil }.keys.sorted() }
 }

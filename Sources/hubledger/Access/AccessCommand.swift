@@ -6,8 +6,10 @@ import Projections
 enum AccessCommand: Command {
     static let spec = CommandSpec(
         name: "access", summary: "grant, revoke and list roles (admin only)",
-        usage: "access grant ACTOR ROLE  |  access revoke ACTOR ROLE  |  access list [--json]",
-        options: [ReadSupport.jsonOption],
+        usage: "access grant ACTOR ROLE [--hub H]… [--region R]…  |  access revoke ACTOR ROLE  |  access list [--json]",
+        options: [.init(name: "hub", valueName: "H", help: "limit the grant to this hub (repeatable)", repeats: true),
+                  .init(name: "region", valueName: "R", help: "limit the grant to this region (repeatable): \(Region.allCases.map(\.rawValue).joined(separator: " | "))", repeats: true),
+                  ReadSupport.jsonOption],
         positionals: 1...3,
         details: """
         Roles: \(Role.spellings.joined(separator: ", ")).
@@ -20,6 +22,9 @@ enum AccessCommand: Command {
         ACTOR is the name of an operating-system user (or a service account an admin acts as through
         HUBLEDGER_ACTOR). Grants and revocations are AccessGranted / AccessRevoked events in the stream
         `access`; the last admin cannot be revoked.
+        With --hub or --region the role covers only participants (and their referrals and concerns) who
+        belong there, and sessions held there; without either it covers every hub. Grants of the same role
+        add up; revoking a role removes all of its grants. `audit` is aggregate-only and is not limited.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -33,6 +38,14 @@ enum AccessCommand: Command {
             throw CLIError.usage("unknown access action '\(verb)': grant, revoke or list")
         }
         var target: (actor: String, role: Role)?
+        let scope = Scope(hubs: Set(arguments.all("hub")), regions: Set(arguments.all("region")))
+        if let bad = scope.regions.first(where: { Region(rawValue: $0) == nil }) {
+            throw CLIError.usage("'\(bad)' is not a region (\(Region.allCases.map(\.rawValue).joined(separator: " | ")))")
+        }
+        if let blank = scope.hubs.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw CLIError.usage("--hub needs a hub name, not '\(blank)'")
+        }
+        if verb != "grant" && !scope.isEverywhere { throw CLIError.usage("--hub and --region go with `access grant`") }
         if verb != "list" {
             let actor = arguments.positionals[1]
             guard isValidActor(actor) else {
@@ -44,7 +57,7 @@ enum AccessCommand: Command {
             target = (actor, role)
         }
         let log = try Environment.openLog(arguments)
-        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log)
+        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log).actor
         let folded = try ProjectionRunner(log: log).run(AccessProjection.self)
         let state = folded.model.state
         guard let target else { return list(state, owner: AccessGate.storeOwner(log), head: folded.head, json: arguments.has("json")) }
@@ -53,12 +66,13 @@ enum AccessCommand: Command {
         let type: String
         let data: JSONObject
         if verb == "grant" {
-            if held.contains(target.role) && state.grants[target.actor]?[target.role]?.isEverywhere == true {
-                Console.out("\(target.actor) already has the \(target.role.rawValue) role; nothing written")
+            let existing = held.contains(target.role) ? (state.grants[target.actor]?[target.role] ?? .everywhere) : nil
+            if let existing, existing.union(scope) == existing {
+                Console.out("\(target.actor) already has the \(target.role.rawValue) role for \(AccessGate.describe(existing)); nothing written")
                 return
             }
             type = AccessRecords.granted
-            data = AccessRecords.grant(actor: target.actor, role: target.role)
+            data = AccessRecords.grant(actor: target.actor, role: target.role, scope: scope)
         } else {
             guard held.contains(target.role) else {
                 throw CLIError.failure("\(target.actor) does not hold the \(target.role.rawValue) role; nothing written")
@@ -77,7 +91,8 @@ enum AccessCommand: Command {
         }
         events.append(ProposedEvent(stream: AccessRecords.accessStream, type: type, occurredAt: .now, actor: admin, data: data))
         let result = try log.append(events, to: AccessRecords.accessStream)
-        let done = verb == "grant" ? "granted \(target.actor) the \(target.role.rawValue) role" : "revoked the \(target.role.rawValue) role of \(target.actor)"
+        let done = verb == "grant" ? "granted \(target.actor) the \(target.role.rawValue) role for \(AccessGate.describe(scope))"
+            : "revoked the \(target.role.rawValue) role of \(target.actor)"
         Console.out("\(done) (position \(result.positions.last ?? -1))")
     }
 

@@ -7,12 +7,39 @@ import Projections
 /// through here before it reads or writes anything else.
 ///
 /// The actor is the operating-system user; `HUBLEDGER_ACTOR` names another actor only when
-/// that user is an admin (service accounts, scripted imports). A refusal exits 1, names the
-/// roles that would do, and is itself appended as `AccessDenied`, so attempts are on the record.
+/// that user is an admin (service accounts, scripted imports). A role may be limited to hubs
+/// or regions: what a command is about must lie within the scope of a role that permits it.
+/// A refusal exits 1, names the rule, and is itself appended as `AccessDenied`, so attempts
+/// are on the record.
 enum AccessGate {
-    /// The actor, once `permissions` are all granted; otherwise records the refusal and throws.
+    /// One thing a command needs: a permission, for everything it is about.
+    struct Requirement {
+        var permission: Permission
+        var subjects: [Subject] = []
+    }
+
+    /// Who was let through, and where they may look: for filtering lists to the actor's scope.
+    struct Authorization {
+        let actor: String
+        let state: AccessState
+        let fallbackAdmin: String?
+
+        /// Where the actor may do `permission`, or nil when no role of theirs allows it.
+        func scope(for permission: Permission) -> Scope? {
+            state.scope(of: actor, for: permission, fallbackAdmin: fallbackAdmin)
+        }
+
+        /// Whether something at `place` is within scope; something with no known place only for an unlimited scope.
+        func covers(_ place: Place?, for permission: Permission) -> Bool {
+            guard let scope = scope(for: permission) else { return false }
+            guard let place else { return scope.isEverywhere }
+            return scope.covers(place)
+        }
+    }
+
+    /// The actor, once every requirement is met; otherwise records the refusal and throws.
     @discardableResult
-    static func authorize(_ permissions: [Permission], command: String, subject: String? = nil, log: EventLog) throws -> String {
+    static func authorize(_ requirements: [Requirement], command: String, subject: String? = nil, log: EventLog) throws -> Authorization {
         let state = roles(log)
         let owner = storeOwner(log)
         let osUser = Environment.osUser
@@ -21,20 +48,37 @@ enum AccessGate {
             try refuse(actor: osUser, command: command, subject: "HUBLEDGER_ACTOR=\(requested)", reason: "impersonation", log: log,
                        message: "HUBLEDGER_ACTOR=\(requested) is refused: only an admin may act as another actor, and \(osUser) is not an admin (unset HUBLEDGER_ACTOR to act as yourself)")
         }
-        let actor = requested ?? osUser
+        let authorization = Authorization(actor: requested ?? osUser, state: state, fallbackAdmin: owner)
+        let actor = authorization.actor
         let roles = state.roles(of: actor, fallbackAdmin: owner)
-        for permission in permissions where !roles.contains(where: { $0.allows(permission) }) {
-            let needed = permission.roles.map(\.rawValue).joined(separator: " or ")
+        for requirement in requirements where !roles.contains(where: { $0.allows(requirement.permission) }) {
+            let needed = requirement.permission.roles.map(\.rawValue).joined(separator: " or ")
             let held = roles.isEmpty ? "no role" : "only " + roles.sorted().map(\.rawValue).joined(separator: ", ")
             try refuse(actor: actor, command: command, subject: subject, reason: "needs \(needed)", log: log,
-                       message: "refused: \(permission) needs the \(needed) role, and \(actor) has \(held); nothing was done (ask an admin: `hubledger access grant \(actor) ROLE`)")
+                       message: "refused: \(requirement.permission) needs the \(needed) role, and \(actor) has \(held); nothing was done (ask an admin: `hubledger access grant \(actor) ROLE`)")
         }
-        return actor
+        guard requirements.contains(where: { !$0.subjects.isEmpty }) else { return authorization }
+        let locations = places(log)
+        for requirement in requirements {
+            guard let scope = authorization.scope(for: requirement.permission) else { continue }
+            for about in requirement.subjects {
+                guard let place = about.place(in: locations), !scope.covers(place) else { continue }
+                try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: \(place)", log: log,
+                           message: "refused: \(requirement.permission) for \(about) (\(place)) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); nothing was done")
+            }
+        }
+        return authorization
     }
 
     @discardableResult
-    static func authorize(_ permission: Permission, command: String, subject: String? = nil, log: EventLog) throws -> String {
-        try authorize([permission], command: command, subject: subject, log: log)
+    static func authorize(_ permission: Permission, command: String, subject: String? = nil, about subjects: [Subject] = [],
+                          log: EventLog) throws -> Authorization {
+        try authorize([Requirement(permission: permission, subjects: subjects)], command: command, subject: subject, log: log)
+    }
+
+    static func describe(_ scope: Scope) -> String {
+        if scope.isEverywhere { return "every hub" }
+        return (scope.hubs.sorted().map { "hub \($0)" } + scope.regions.sorted().map { "region \($0)" }).joined(separator: ", ")
     }
 
     /// The roles as the log records them. A log damaged somewhere is read up to the damage, so that
@@ -47,6 +91,17 @@ enum AccessGate {
             return true
         }
         return readable.state
+    }
+
+    /// Where everyone belongs, read the same forgiving way.
+    static func places(_ log: EventLog) -> Locations {
+        if let folded = try? ProjectionRunner(log: log).run(LocationProjection.self) { return folded.model.locations }
+        var readable = LocationProjection()
+        try? log.forEach { event in
+            if let domain = DomainEvent(event) { readable.apply(domain) }
+            return true
+        }
+        return readable.locations
     }
 
     /// Appends the refusal, then throws it; a refusal that cannot be recorded is still a refusal.

@@ -28,7 +28,7 @@ enum EraseCommand: Command {
         }
         let override = arguments.value("override-retention").map { $0.isEmpty ? reason : $0 }
         let log = try Environment.openLog(arguments)
-        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: participant, log: log)
+        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: participant, about: [.participant(participant)], log: log).actor
         let chronology = try ProjectionRunner(log: log).run(ChronologyProjection.self).model
         guard chronology.knows(participant) else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them; nothing erased")

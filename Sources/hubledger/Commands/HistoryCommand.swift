@@ -26,8 +26,9 @@ enum HistoryCommand: Command {
         guard let purpose = arguments.value("purpose")?.trimmingCharacters(in: .whitespacesAndNewlines), !purpose.isEmpty else {
             throw CLIError.usage("--purpose TEXT is required: every view of a record is recorded with its reason (e.g. --purpose \"planning a strategy meeting\")")
         }
-        let (folded, log, viewer) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readHistory,
-                                                         command: spec.name, subject: participant)
+        let (folded, log, authorization) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readHistory,
+                                                                command: spec.name, about: [.participant(participant)])
+        let viewer = authorization.actor
         guard folded.model.knows(participant) else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them\(arguments.value("as-of") != nil ? " as of \(arguments.value("as-of") ?? "")" : "")")
         }
@@ -86,7 +87,7 @@ enum HistoryCommand: Command {
     /// `--views`: who viewed the record, when and why, oldest first.
     static func listViews(of participant: String, _ arguments: ParsedArguments) throws {
         let (folded, log, _) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readViews,
-                                                    command: spec.name, subject: participant)
+                                                    command: spec.name, about: [.participant(participant)])
         let views = try log.events(in: AccessRecords.viewsStream(of: participant)).filter { $0.type == AccessRecords.viewed }
         guard folded.model.knows(participant) || !views.isEmpty else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them")

@@ -29,12 +29,12 @@ enum ReadSupport {
 
     /// The read model, once the actor is allowed `permission` (see `AccessGate`).
     static func fold<P: Projection>(_ type: P.Type, _ arguments: ParsedArguments, permission: Permission, command: String,
-                                    subject: String? = nil) throws -> (Folded<P>, EventLog, actor: String) {
+                                    about subjects: [Subject] = []) throws -> (Folded<P>, EventLog, AccessGate.Authorization) {
         let log = try Environment.openLog(arguments)
         let limit = try limit(arguments)
-        let actor = try AccessGate.authorize(permission, command: command, subject: subject, log: log)
+        let authorization = try AccessGate.authorize(permission, command: command, about: subjects, log: log)
         let runner = ProjectionRunner(log: log)
-        return (try runner.run(type, limit: limit), log, actor)
+        return (try runner.run(type, limit: limit), log, authorization)
     }
 
     static func days(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }

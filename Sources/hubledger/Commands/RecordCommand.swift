@@ -81,8 +81,19 @@ enum Submission {
     static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, command: String, subject: String? = nil,
                        permissions: [Permission]? = nil, warnFlags: Bool = true) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
-        let needed = permissions ?? Set(drafts.compactMap { EventType(rawValue: $0.type) }).sorted { $0.rawValue < $1.rawValue }.map(Permission.record)
-        let actor = try AccessGate.authorize(needed, command: command, subject: subject, log: log)
+        // Each draft needs its permission (or the command's) within scope for everything it is about.
+        let targets = try Subject.retractionTargets(of: drafts, in: log)
+        var requirements: [AccessGate.Requirement] = []
+        for draft in drafts {
+            let about = Subject.of(draft, targets: targets)
+            if let permissions {
+                requirements += permissions.map { AccessGate.Requirement(permission: $0, subjects: about) }
+            } else if let type = EventType(rawValue: draft.type) {
+                requirements.append(AccessGate.Requirement(permission: .record(type), subjects: about))
+            }
+        }
+        if let permissions, drafts.isEmpty { requirements = permissions.map { AccessGate.Requirement(permission: $0) } }
+        let actor = try AccessGate.authorize(requirements, command: command, subject: subject, log: log).actor
         let recorder = Recorder(log: log, actor: actor)
         do {
             let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))

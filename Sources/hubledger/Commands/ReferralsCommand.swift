@@ -25,8 +25,14 @@ enum ReferralsCommand: Command {
             wanted = s
         }
         let now = try ReadSupport.now(arguments)
-        let (folded, _, _) = try ReadSupport.fold(ReferralProjection.self, arguments, permission: .readReferrals, command: spec.name)
-        let all = folded.model.pipeline(now: now)
+        let (folded, log, authorization) = try ReadSupport.fold(ReferralProjection.self, arguments, permission: .readReferrals, command: spec.name)
+        var all = folded.model.pipeline(now: now)
+        // Need-to-know by hub: a scoped role sees, and counts in the KPIs, only its own hubs' referrals.
+        if let scope = authorization.scope(for: .readReferrals), !scope.isEverywhere {
+            let locations = AccessGate.places(log)
+            all = all.filter { authorization.covers(locations.place(ofParticipant: $0.participant), for: .readReferrals) }
+            Console.err("showing only referrals of participants in \(AccessGate.describe(scope)) (the scope of \(authorization.actor)'s roles)")
+        }
         let shown = all.filter { wanted == nil || $0.status == wanted }
         var bySource: [String: Int] = [:], byStatus: [String: Int] = [:]
         for r in all { bySource[r.source.rawValue, default: 0] += 1; byStatus[r.status.rawValue, default: 0] += 1 }

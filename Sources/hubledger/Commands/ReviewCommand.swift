@@ -9,8 +9,13 @@ enum ReviewCommand: Command {
         options: [ReadSupport.asOfOption, ReadSupport.nowOption, ReadSupport.jsonOption])
 
     static func run(_ arguments: ParsedArguments) throws {
-        let (folded, _, _) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
-        let review = folded.model.review(now: try ReadSupport.now(arguments))
+        let (folded, log, authorization) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
+        var review = folded.model.review(now: try ReadSupport.now(arguments))
+        if let scope = authorization.scope(for: .readReview), !scope.isEverywhere {
+            let locations = AccessGate.places(log)
+            review = review.limited { authorization.covers(locations.place(ofParticipant: $0), for: .readReview) }
+            Console.err("showing only participants in \(AccessGate.describe(scope)) (the scope of \(authorization.actor)'s roles)")
+        }
         if arguments.has("json") { Console.out(review.json(head: folded.head).jsonText); return }
         printFlags(review.activeFlags)
         Console.out("Safeguarding review (log head \(folded.head?.description ?? "empty"))\n")

@@ -46,7 +46,7 @@ enum WatchCommand: Command {
         }
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
-        let actor = try AccessGate.authorize(.administer, command: spec.name, log: log)
+        let actor = try AccessGate.authorize(.administer, command: spec.name, log: log).actor
         guard let lock = try log.tryLock(named: "watch") else {
             throw CLIError.failure("another `hubledger watch` is already running on this store; only one may raise alerts")
         }
