@@ -14,13 +14,16 @@ public struct ProposedEvent: Sendable, Hashable {
     /// String fields of `data` to keep out of line in the vault, so they can later be erased:
     /// the log stores `{"sha256": HEX}` in their place (see `SealedValue`).
     public var sealedFields: Set<String>
+    /// Whether `id` was made here at random (no id given), so it cannot already be in the log.
+    public var hasFreshID: Bool
 
-    public init(id: UUID = .random(), stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
+    public init(id: UUID? = nil, stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
                 data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil,
                 sealedFields: Set<String> = []) {
-        self.id = id; self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
+        self.id = id ?? .random(); self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
         self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId
         self.sealedFields = sealedFields
+        self.hasFreshID = id == nil
     }
 }
 

@@ -21,8 +21,17 @@ final class LogWriter {
     var lastRecordedAt = Timestamp(microseconds: Int64.min)
     /// Per stream index key: its last event's position, and (once read or written here) its name and version.
     var streamLast: [UInt64: StreamTail] = [:]
+    /// Whether `streamLast` holds every stream; until then a stream's tail is looked up in the index
+    /// (backwards, from `indexedCount`) when first needed, so opening a big log builds no map.
+    var streamTailsComplete = false
+    /// Keys the index (before `indexedCount`) holds no event of.
+    var absentKeys = Set<UInt64>()
+    /// How many index entries were checked at open: lookups read only those; later events are in `streamLast`.
+    var indexedCount = 0
     var openSegments: [Int: RawFile] = [:]
-    var ids: [UUID: LogPosition] = [:]
+    /// Every id's position: loaded only when an append carries a caller-given id (a possible retry)
+    /// or an erasure asks, since at a million events the map alone costs ~0.3 s to build.
+    var ids: [UUID: LogPosition]?
     var pendingRecovery: String?
     /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
     var needsReload = false
@@ -41,13 +50,12 @@ final class LogWriter {
         if trusted > 0, try !entryMatchesLog(at: LogPosition(trusted - 1)) {
             trusted = 0
         }
-        if try !loadLookups(upTo: trusted) {
+        if try !index.isComplete(upTo: trusted) {
             // An entry was lost (zeros after a crash): rebuild the index from the log itself.
             trusted = 0
-            streamLast = [:]
-            ids = [:]
         }
         if trusted == 0 { try index.truncate(to: 0) }
+        indexedCount = trusted
         // Opening for append walks the whole log (CRC, positions, links, hashes), so damage anywhere
         // is refused here rather than written past; only the unindexed tail is decoded. A marker left
         // by the last writer, with every segment unchanged since, lets the walk start at its head.
@@ -79,17 +87,54 @@ final class LogWriter {
         try? WalkMarker(head: head, stamps: stamps).save(layout)
     }
 
-    /// Fills the per-stream and per-id lookups from the index; false when an entry is unusable.
-    func loadLookups(upTo count: Int) throws -> Bool {
-        streamLast = [:]
-        ids = [:]
-        var sound = true
-        try index.forEach(upTo: count) { position, entry in
-            if entry.segment == 0 { sound = false }
-            streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
-            ids[entry.id] = LogPosition(position)
+    /// The stream's last event as far as this writer knows: cached, or found in the index.
+    func streamTail(_ key: UInt64) throws -> StreamTail? {
+        if let tail = streamLast[key] { return tail }
+        if streamTailsComplete || absentKeys.contains(key) { return nil }
+        guard let position = try index.lastPosition(withKey: key, before: indexedCount) else {
+            absentKeys.insert(key)
+            return nil
         }
-        return sound
+        let tail = StreamTail(position: position)
+        streamLast[key] = tail
+        return tail
+    }
+
+    /// Before touching many streams at once, reads every tail in one pass instead of one search each.
+    func prepareTails<Keys: Sequence>(for keys: Keys) throws where Keys.Element == UInt64 {
+        guard !streamTailsComplete else { return }
+        let unknown = Set(keys).filter { streamLast[$0] == nil && !absentKeys.contains($0) }
+        guard unknown.count > 8 else { return }
+        try index.forEach(upTo: indexedCount) { position, entry in
+            // Tails found since opening are later than anything in the index: keep them.
+            if let known = streamLast[entry.streamKey], known.position >= LogPosition(position) { return }
+            streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
+        }
+        streamTailsComplete = true
+        absentKeys = []
+    }
+
+    /// The position of every event by id, from the index (or, if the index has a gap, the log).
+    func idPositions() throws -> [UUID: LogPosition] {
+        if let ids { return ids }
+        var map: [UUID: LogPosition] = [:]
+        map.reserveCapacity(Int(nextPosition))
+        var sound = try index.count() >= Int(nextPosition)
+        if sound {
+            try index.forEach(upTo: Int(nextPosition)) { position, entry in
+                if entry.segment == 0 { sound = false }
+                map[entry.id] = LogPosition(position)
+            }
+        }
+        if !sound {
+            map = [:]
+            let summary = try scanner.scan(from: 0, index: nil) { event, _ in map[event.id] = event.position; return true }
+            if let damage = summary.damage {
+                throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+            }
+        }
+        ids = map
+        return map
     }
 
     func entryMatchesLog(at position: LogPosition) throws -> Bool {
@@ -113,12 +158,13 @@ final class LogWriter {
             throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
         }
         var entries: [PositionIndex.Entry] = []
+        try prepareTails(for: fresh.map { $0.0.stream.indexKey })
         for (event, location) in fresh {
             let key = event.stream.indexKey
             entries.append(.init(id: event.id, streamKey: key, segment: location.segment, offset: location.offset,
-                                 previousInStream: streamLast[key]?.position ?? -1))
+                                 previousInStream: try streamTail(key)?.position ?? -1))
             streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
-            ids[event.id] = event.position
+            ids?[event.id] = event.position
         }
         if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
         if let head = summary.head {
@@ -171,6 +217,7 @@ final class LogWriter {
         defer { lockFile.unlock() }
         if try tailMoved() { try catchUp(knownCount: Int(nextPosition)) }
 
+        try prepareTails(for: batch.events.map(\.stream.indexKey))
         var seen = Set<UUID>()
         for event in batch.events {
             if let problem = RecordCodec.problem(with: event) { throw EventStoreError.invalidEvent(reason: problem) }
@@ -181,8 +228,10 @@ final class LogWriter {
         // Retries keep their original positions; the same id with other content is refused.
         var positions = [LogPosition?](repeating: nil, count: batch.events.count)
         var streamsWithNewEvents = Set<StreamID>()
+        // A fresh random id cannot be in the log; only a caller-given one may be a retry.
+        let known = batch.events.allSatisfy(\.hasFreshID) ? [:] : try idPositions()
         for (i, event) in batch.events.enumerated() {
-            if let existing = ids[event.id] {
+            if let existing = known[event.id] {
                 guard let stored = try record(at: existing), try isRetry(stored, of: event) else {
                     throw EventStoreError.conflictingEventID(id: event.id, position: existing)
                 }
@@ -239,7 +288,7 @@ final class LogWriter {
             positions[i] = position
             let key = event.stream.indexKey
             entries.append(.init(id: event.id, streamKey: key, segment: 0, offset: 0,
-                                 previousInStream: batchLast[key] ?? streamLast[key]?.position ?? -1))
+                                 previousInStream: try batchLast[key] ?? streamTail(key)?.position ?? -1))
             batchLast[key] = position
             position += 1
         }
@@ -269,7 +318,7 @@ final class LogWriter {
             entries[k].offset = logicalEnd + offset
             let event = batch.events[newIndices[k]]
             streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
-            ids[entries[k].id] = nextPosition + LogPosition(k)
+            ids?[entries[k].id] = nextPosition + LogPosition(k)
         }
         try? index.write(entries, startingAt: nextPosition)
         logicalEnd += bytes.count
@@ -315,7 +364,8 @@ final class LogWriter {
         try lockFile.lockExclusive()
         defer { lockFile.unlock() }
         if try tailMoved() { try catchUp(knownCount: Int(nextPosition)) }
-        return try vault.erase(events) { ids[$0] != nil }
+        let known = try idPositions()
+        return try vault.erase(events) { known[$0] != nil }
     }
 
     var currentHead: LogHead? { nextPosition == 0 ? nil : LogHead(position: nextPosition - 1, hash: lastHash) }
@@ -348,7 +398,7 @@ final class LogWriter {
     /// The stream's last version, or nil when it has no events.
     func lastVersion(of stream: StreamID) throws -> StreamVersion? {
         let key = stream.indexKey
-        guard let tail = streamLast[key] else { return nil }
+        guard let tail = try streamTail(key) else { return nil }
         if tail.name == stream, let version = tail.version { return version }
         if tail.name == nil, let event = try record(at: tail.position) {
             streamLast[key] = StreamTail(position: tail.position, name: event.stream, version: event.streamVersion)

@@ -59,8 +59,48 @@ struct PositionIndex {
 
     func truncate(to count: Int) throws { try file.truncate(to: count * PositionIndex.entrySize) }
 
-    /// Calls `visit(position, entry)` for every entry from `start`, reading in large chunks.
-    func forEach(from start: Int = 0, upTo limit: Int, _ visit: (Int, Entry) -> Void) throws {
+    /// Whether every entry before `limit` points at a segment (a zeroed one was lost in a crash).
+    /// Reads only that field, so it costs little more than reading the file.
+    func isComplete(upTo limit: Int) throws -> Bool {
+        var complete = true
+        try forEachChunk(from: 0, upTo: limit) { raw, _, count in
+            for i in 0..<count where raw.loadUnaligned(fromByteOffset: i * PositionIndex.entrySize + 24, as: UInt32.self) == 0 {
+                complete = false
+                return false
+            }
+            return true
+        }
+        return complete
+    }
+
+    /// The last position before `limit` whose entry carries `key`, found by reading backwards.
+    func lastPosition(withKey key: UInt64, before limit: Int) throws -> LogPosition? {
+        let perChunk = 32_768
+        var buffer = [UInt8](repeating: 0, count: perChunk * PositionIndex.entrySize)
+        var end = limit
+        let wanted = key.littleEndian
+        while end > 0 {
+            let start = max(0, end - perChunk)
+            let count = end - start
+            let n = try buffer.withUnsafeMutableBytes { b throws in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(count * PositionIndex.entrySize)]), at: start * PositionIndex.entrySize)
+            }
+            guard n == count * PositionIndex.entrySize else { return nil }
+            let found: Int? = buffer.withUnsafeBytes { raw in
+                for i in stride(from: count - 1, through: 0, by: -1)
+                    where raw.loadUnaligned(fromByteOffset: i * PositionIndex.entrySize + 16, as: UInt64.self) == wanted {
+                    return start + i
+                }
+                return nil
+            }
+            if let found { return LogPosition(found) }
+            end = start
+        }
+        return nil
+    }
+
+    /// Calls `visit(bytes, first position, count)` for each chunk of raw entries from `start`, until it returns false.
+    func forEachChunk(from start: Int, upTo limit: Int, _ visit: (UnsafeRawBufferPointer, Int, Int) -> Bool) throws {
         let perChunk = 32_768
         var buffer = [UInt8](repeating: 0, count: perChunk * PositionIndex.entrySize)
         var position = start
@@ -72,10 +112,16 @@ struct PositionIndex {
             }
             let got = n / PositionIndex.entrySize
             if got == 0 { return }
-            buffer.withUnsafeBytes { raw in
-                for i in 0..<got { visit(position + i, PositionIndex.decode(raw, at: i * PositionIndex.entrySize)) }
-            }
+            guard buffer.withUnsafeBytes({ visit($0, position, got) }) else { return }
             position += got
+        }
+    }
+
+    /// Calls `visit(position, entry)` for every entry from `start`, reading in large chunks.
+    func forEach(from start: Int = 0, upTo limit: Int, _ visit: (Int, Entry) -> Void) throws {
+        try forEachChunk(from: start, upTo: limit) { raw, first, count in
+            for i in 0..<count { visit(first + i, PositionIndex.decode(raw, at: i * PositionIndex.entrySize)) }
+            return true
         }
     }
 }

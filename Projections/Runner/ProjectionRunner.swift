@@ -16,13 +16,23 @@ public struct Folded<Model: Sendable>: Sendable {
 /// Checkpoints are saved only for runs to the head (never for `--as-of`).
 public struct ProjectionRunner: Sendable {
     public let log: EventLog
+    /// A checkpoint is rewritten only when at least this many events were folded since it: a
+    /// read command that finds a handful of new events (its own recorded view, say) folds them
+    /// again next time rather than rewriting megabytes of state. 1 (the default) always saves.
+    public var minimumEventsToSave: Int
 
     /// Every projection the CLI serves, by checkpoint name.
     public static let all: [any Projection.Type] = [ChronologyProjection.self, ReviewProjection.self,
                                                     ReferralProjection.self, AuditProjection.self, AlertProjection.self,
                                                     AccessProjection.self, LocationProjection.self]
 
-    public init(log: EventLog) { self.log = log }
+    public init(log: EventLog, minimumEventsToSave: Int = 1) {
+        self.log = log
+        self.minimumEventsToSave = max(1, minimumEventsToSave)
+    }
+
+    /// The setting read commands use: save after a thousand new events, not after each one.
+    public static let readerSaveThreshold = 1_000
 
     /// The projection caught up to `limit` (or the head), from its checkpoint when one is usable.
     public func run<P: Projection>(_ type: P.Type, limit: ReadLimit? = nil, useCheckpoint: Bool = true) throws -> Folded<P> {
@@ -72,7 +82,7 @@ public struct ProjectionRunner: Sendable {
         if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
         if limit == nil, let head {
             // One at a time, so only one encoded state is in memory at once.
-            for i in models.indices where folded[i] > 0 { try save(models[i], head: head) }
+            for i in models.indices where folded[i] >= minimumEventsToSave { try save(models[i], head: head) }
         }
         return (models, head)
     }

@@ -77,7 +77,7 @@ public enum Rules {
         }
         problems += lifecycleProblems(type, data: data, state: state, draft: draft)
         guard problems.isEmpty else { return (nil, problems) }
-        let event = ProposedEvent(id: draft.id ?? UUID.random(), stream: StreamID(stream), type: type.rawValue,
+        let event = ProposedEvent(id: draft.id, stream: StreamID(stream), type: type.rawValue,
                                   occurredAt: occurredAt, actor: actor, data: data,
                                   sealedFields: SensitiveText.sealedFields(of: type, in: data))
         return (event, [])

@@ -583,7 +583,8 @@ struct WatchCLITests {
     /// the reader bug that `readersRunningWhileTheDaemonAppendsNeverReportDamage` exposes.
     static func appendInProcess(_ store: String, id: String, stream: String, type: String, at: Timestamp, data: JSONObject) throws {
         let log = try EventLog(path: store)
-        let event = ProposedEvent(id: try #require(UUID(uuidString: id)), stream: StreamID(stream), type: type, occurredAt: at,
+        let uuid: UUID = try #require(UUID(uuidString: id))
+        let event = ProposedEvent(id: uuid, stream: StreamID(stream), type: type, occurredAt: at,
                                   actor: "cli-test", data: data)
         try log.append([event], to: StreamID(stream), expecting: .any)
     }

@@ -68,3 +68,42 @@ struct WalkMarkerTests {
         }
     }
 }
+
+/// A writer opening a big log looks up only the streams it appends to; the answers must be the
+/// same as with every stream loaded.
+struct LazyStreamTailTests {
+    @Test func aReopenedWriterFindsEachStreamsLastVersionAndLinksWhetherLookedUpOneByOneOrAllAtOnce() throws {
+        try withTemporaryStore { _, path in
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                for n in 0..<200 { try log.append([makeEvent(StreamID("s-\(n % 20)"), n)], to: StreamID("s-\(n % 20)")) }
+            }
+            // One stream at a time: found by reading the index backwards.
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                let result = try log.append([makeEvent(StreamID("s-3"), 900)], to: StreamID("s-3"), expecting: .exact(9))
+                #expect(result.positions == [200])
+                #expect(throws: EventStoreError.self) { try log.append([makeEvent(StreamID("s-4"), 901)], to: StreamID("s-4"), expecting: .exact(3)) }
+                try log.append([makeEvent(StreamID("new"), 902)], to: StreamID("new"), expecting: .noStream)
+            }
+            // Many streams in one batch: every tail read in one pass, then versions still right.
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                var expectations: [StreamID: ExpectedVersion] = [:]
+                var events: [ProposedEvent] = []
+                for n in 0..<20 where n != 3 {
+                    expectations[StreamID("s-\(n)")] = .exact(9)
+                    events.append(makeEvent(StreamID("s-\(n)"), 1000 + n))
+                }
+                try log.append(AppendBatch(events: events, expectations: expectations))
+                try log.append([makeEvent(StreamID("s-3"), 2000)], to: StreamID("s-3"), expecting: .exact(10))
+            }
+            let log = try EventLog(path: path, options: .forTests)
+            #expect(try log.verify().isOK)
+            for n in 0..<20 {
+                let stream = try log.events(in: StreamID("s-\(n)"))
+                #expect(stream.map(\.streamVersion) == Array(0..<Int64(n == 3 ? 12 : 11)), "stream s-\(n)")
+            }
+        }
+    }
+}

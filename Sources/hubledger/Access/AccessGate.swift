@@ -57,7 +57,10 @@ enum AccessGate {
             try refuse(actor: actor, command: command, subject: subject, reason: "needs \(needed)", log: log,
                        message: "refused: \(requirement.permission) needs the \(needed) role, and \(actor) has \(held); nothing was done (ask an admin: `hubledger access grant \(actor) ROLE`)")
         }
-        guard requirements.contains(where: { !$0.subjects.isEmpty }) else { return authorization }
+        // Only a role limited to some hubs needs to know where things are.
+        guard requirements.contains(where: { !$0.subjects.isEmpty && authorization.scope(for: $0.permission)?.isEverywhere == false }) else {
+            return authorization
+        }
         let locations = places(log)
         for requirement in requirements {
             guard let scope = authorization.scope(for: requirement.permission) else { continue }
@@ -84,7 +87,9 @@ enum AccessGate {
     /// The roles as the log records them. A log damaged somewhere is read up to the damage, so that
     /// `verify` can still be run on it to say where: a grant lost past the damage only refuses more.
     static func roles(_ log: EventLog) -> AccessState {
-        if let folded = try? ProjectionRunner(log: log).run(AccessProjection.self) { return folded.model.state }
+        if let folded = try? ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold).run(AccessProjection.self) {
+            return folded.model.state
+        }
         var readable = AccessProjection()
         try? log.forEach { event in
             if let domain = DomainEvent(event) { readable.apply(domain) }
@@ -95,7 +100,9 @@ enum AccessGate {
 
     /// Where everyone belongs, read the same forgiving way.
     static func places(_ log: EventLog) -> Locations {
-        if let folded = try? ProjectionRunner(log: log).run(LocationProjection.self) { return folded.model.locations }
+        if let folded = try? ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold).run(LocationProjection.self) {
+            return folded.model.locations
+        }
         var readable = LocationProjection()
         try? log.forEach { event in
             if let domain = DomainEvent(event) { readable.apply(domain) }

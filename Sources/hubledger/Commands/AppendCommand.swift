@@ -66,7 +66,7 @@ enum RawEventLine {
         guard case .string(let occurred)? = object["occurredAt"] else { throw Problem(field: "occurredAt", reason: "missing or not a string") }
         guard let occurredAt = Timestamp(rfc3339: occurred) else { throw Problem(field: "occurredAt", reason: "'\(occurred)' is not an RFC 3339 date-time") }
         guard case .object(let data)? = object["data"] else { throw Problem(field: "data", reason: "missing or not a JSON object") }
-        var id = UUID.random()
+        var id: UUID?   // none given: a fresh one, which the store need not look up
         if let raw = object["id"] {
             guard case .string(let text) = raw, let parsed = UUID(uuidString: text) else { throw Problem(field: "id", reason: "not a UUID") }
             id = parsed

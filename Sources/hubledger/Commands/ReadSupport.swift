@@ -33,7 +33,7 @@ enum ReadSupport {
         let log = try Environment.openLog(arguments)
         let limit = try limit(arguments)
         let authorization = try AccessGate.authorize(permission, command: command, about: subjects, log: log)
-        let runner = ProjectionRunner(log: log)
+        let runner = ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold)
         return (try runner.run(type, limit: limit), log, authorization)
     }
 
