@@ -42,12 +42,22 @@ extension EventLog {
         let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
         try lock.lockExclusive()
         defer { lock.unlock() }
-        if let existing = loadCheckpoint(named: name), existing.head.position >= checkpoint.head.position { return }
+        // The header says whether a later one is saved; only then is the whole file read, to be sure it is sound.
+        if let saved = savedCheckpointPosition(named: name), saved >= checkpoint.head.position,
+           let existing = loadCheckpoint(named: name), existing.head.position >= checkpoint.head.position { return }
         var header = EventLog.checkpointMagic
         ByteWriter.append(UInt64(checkpoint.head.position), to: &header)
         header += checkpoint.head.hash.bytes
         ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &header)
         try Directory.writeAtomically(parts: [header, checkpoint.state], to: checkpointPath(name), directory: layout.checkpoints, durable: false)
+    }
+
+    /// The position a saved checkpoint's header names, read without the (possibly large) state.
+    func savedCheckpointPosition(named name: String) -> LogPosition? {
+        guard let file = try? RawFile.open(checkpointPath(name), flags: O_RDONLY),
+              let header = try? file.readBytes(at: 0, count: 16), header.count == 16,
+              Array(header[0..<8]) == EventLog.checkpointMagic else { return nil }
+        return header.withUnsafeBytes { LogPosition(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) }
     }
 
     /// Removes every checkpoint (for `rebuild`), or just the named one.

@@ -22,6 +22,7 @@ func option(_ name: String) -> String? {
     return arguments[i + 1]
 }
 func intOption(_ name: String, _ fallback: Int) -> Int { option(name).flatMap(Int.init) ?? fallback }
+func stringOption(_ name: String) -> String? { option(name) }
 let dir = option("--dir") ?? FileManager.default.temporaryDirectory.path + "/hubledger-bench"
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -156,10 +157,15 @@ case "rebuild":
     let log = try EventLog(path: dir + "/store")
     let runner = ProjectionRunner(log: log)
     try runner.discardCheckpoints()
+    // --only NAME rebuilds one projection, to see what each costs in time and memory.
+    let only = stringOption("--only")
+    let types = ProjectionRunner.all.filter { only == nil || $0.name == only }
     var head: LogHead?
-    let t = try seconds { head = try runner.runAll(ProjectionRunner.all).head }
+    let t = try seconds { head = try runner.runAll(types).head }
     let events = Int((head?.position ?? -1) + 1)
-    report("rebuild", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)])
+    var fields: JSONObject = ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)]
+    if let only { fields["projection"] = .string(only) }
+    report("rebuild", fields)
 
 case "catchup":
     let count = intOption("--count", 1000)
