@@ -84,31 +84,25 @@ enum AccessGate {
         return (scope.hubs.sorted().map { "hub \($0)" } + scope.regions.sorted().map { "region \($0)" }).joined(separator: ", ")
     }
 
-    /// The roles as the log records them. A log damaged somewhere is read up to the damage, so that
-    /// `verify` can still be run on it to say where: a grant lost past the damage only refuses more.
-    static func roles(_ log: EventLog) -> AccessState {
-        if let folded = try? ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold).run(AccessProjection.self) {
-            return folded.model.state
-        }
-        var readable = AccessProjection()
-        try? log.forEach { event in
-            if let domain = DomainEvent(event) { readable.apply(domain) }
-            return true
-        }
-        return readable.state
-    }
+    /// The roles as the log records them.
+    static func roles(_ log: EventLog) -> AccessState { readable(AccessProjection.self, log).state }
 
-    /// Where everyone belongs, read the same forgiving way.
-    static func places(_ log: EventLog) -> Locations {
-        if let folded = try? ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold).run(LocationProjection.self) {
-            return folded.model.locations
+    /// Where everyone belongs.
+    static func places(_ log: EventLog) -> Locations { readable(LocationProjection.self, log).locations }
+
+    /// A small projection folded from its checkpoint — or, in a log damaged somewhere, folded up to the
+    /// damage, so that `verify` can still be run on it to say where: a grant lost past the damage only
+    /// refuses more.
+    static func readable<P: Projection>(_ type: P.Type, _ log: EventLog) -> P {
+        if let folded = try? ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold).run(type) {
+            return folded.model
         }
-        var readable = LocationProjection()
+        var model = P()
         try? log.forEach { event in
-            if let domain = DomainEvent(event) { readable.apply(domain) }
+            if let domain = DomainEvent(event) { model.apply(domain) }
             return true
         }
-        return readable.locations
+        return model
     }
 
     /// Appends the refusal, then throws it; a refusal that cannot be recorded is still a refusal.
