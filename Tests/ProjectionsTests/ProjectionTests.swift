@@ -726,8 +726,8 @@ private func hbHeadline(_ folded: Folded<AuditProjection>) throws -> [String: In
 
 private let outputNow = hbTime("2026-01-01T00:00:00Z")
 
-/// Every projection's JSON as the CLI builds it (audit figures for two periods, the referral pipeline
-/// with its KPIs, the safeguarding review, and a few chronologies).
+/// Every projection's JSON as the CLI builds it (audit figures for two periods and two hub/region
+/// filters, the referral pipeline with its KPIs, the safeguarding review, and a few chronologies).
 private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: String] {
     let runner = ProjectionRunner(log: log)
     var out: [String: String] = [:]
@@ -736,6 +736,10 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
         let figures = audit.model.figures(period: period)
         out["audit-" + label] = JSONValue.object(["head": HeadJSON.value(audit.head),
                                                   "metrics": .object(JSONObject(figures.map { (key: $0.name, value: $0.json) }))]).jsonText
+    }
+    for (label, filter) in [("london", AuditFilter(regions: [.london])), ("woking+gm", AuditFilter(hubs: ["woking"], regions: [.greaterManchester]))] {
+        let figures = audit.model.figures(period: AuditPeriod(), filter: filter)
+        out["audit-" + label] = JSONValue.object(JSONObject(figures.map { (key: $0.name, value: $0.json) })).jsonText
     }
     let referrals = try runner.run(ReferralProjection.self, useCheckpoint: useCheckpoint)
     let all = referrals.model.pipeline(now: outputNow)
@@ -777,7 +781,17 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
     try withDemoLog(participants: 300) { log, recorder, drafts in
         let third = drafts.count / 3
         _ = try recorder.submit(Array(drafts[..<third]))
+        // Every tenth person registered so far moves to Hackney, so filtered audits place some referrals,
+        // signposts and concerns by a move; one move is retracted after the first checkpoint.
+        let movers = drafts[..<third].filter { $0.type == "ParticipantRegistered" }.compactMap { $0.data["participant"]?.stringValue }
+            .enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
+        let moves = movers.enumerated().map { i, p in
+            hbDraft(.participantMoved, "2025-03-01T09:00:00Z", ["participant": .string(p), "hub": "hackney", "region": "london"], id: hbID(7000 + i))
+        }
+        try #require(moves.count >= 3)
+        _ = try recorder.submit(moves)
         let early = try hbOutputs(log, useCheckpoint: true)  // saves checkpoints a third of the way
+        _ = try recorder.submit([hbRetracted(hbID(7001), "2025-03-02T09:00:00Z", reason: "Moved in error")])
         _ = try recorder.submit(Array(drafts[third..<(2 * third)]))
         _ = try hbOutputs(log, useCheckpoint: true)  // catches up, saves again
         _ = try recorder.submit(Array(drafts[(2 * third)...]))
@@ -796,6 +810,8 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
         // The demo is big enough to matter: 240 sessions and referrals still waiting, accepted referrals,
         // flags active (some overdue for review, some renewed) and one raise retracted.
         #expect(rebuilt["audit-all"]?.contains(#""sessions":{"value":240"#) == true)
+        #expect(rebuilt["audit-london"]?.contains(#""sessions":{"value":80"#) == true)
+        #expect(rebuilt["audit-london"] != rebuilt["audit-all"] && rebuilt["audit-woking+gm"] != rebuilt["audit-london"])
         #expect(rebuilt["referrals"]?.contains(#""acceptedAt""#) == true)
         #expect(rebuilt["review"]?.contains(#""reviewOverdue":true"#) == true)
         #expect(rebuilt.contains { $0.key.hasPrefix("history-") && $0.value.contains(#""renewedAt""#) })
