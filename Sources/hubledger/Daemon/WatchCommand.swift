@@ -20,7 +20,8 @@ enum WatchCommand: Command {
         Alerts: referral-awaiting-first-attendance (warning at the threshold, urgent at twice it),
         attendance-without-consent, concern-unescalated (high or critical, 24 hours), flag-review-due (an active
         flag's reviewBy date has passed without removal or renewal; once per participant, flag and review date).
-        Each alert goes to stdout as one JSON line; logs go to stderr. After delivery an AlertRaised
+        Each alert goes to stdout as one JSON line, with the hub and region where its participant belongs
+        now (null if nowhere); logs go to stderr. After delivery an AlertRaised
         event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
         across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
         """)
@@ -85,10 +86,11 @@ struct AlertDaemon {
         let result = try runner.runAll(ProjectionRunner.all)
         guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
               let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
-              let review = result.models.compactMap({ $0 as? ReviewProjection }).first else { return (result.head, 0) }
+              let review = result.models.compactMap({ $0 as? ReviewProjection }).first,
+              let locations = result.models.compactMap({ $0 as? LocationProjection }).first?.locations else { return (result.head, 0) }
         var appendedHead = result.head
         var version = model.alertsStreamVersion
-        let due = model.due(now: now, policy: policy, referrals: referrals, review: review)
+        let due = model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations)
         var undelivered = 0
         for (n, alert) in due.enumerated() {
             if StopSignal.isRequested { break }
