@@ -7,13 +7,25 @@ import Projections
 struct AlertDaemon {
     let log: EventLog
     let policy: AlertPolicy
-    let webhook: Webhook?
+    /// Every `--webhook`, with the regions it takes; an alert goes to each that takes it.
+    let webhooks: [WebhookRoute]
     let interval: Double
     let actor: String
+    /// Alerts some of their webhooks accepted while another did not (`index|key`): not sent to those
+    /// again while this daemon runs, until the rest accept and the alert is raised.
+    private var acceptedBy: Set<String> = []
+
+    init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String) {
+        self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor
+    }
 
     /// Brings every read model up to date, raises what is due, records a heartbeat; returns the head it
     /// saw and how many due alerts could not be delivered.
-    func cycle(now: Timestamp) throws -> (LogHead?, Int) {
+    ///
+    /// An alert is raised (printed, then `AlertRaised` appended) only once every webhook it goes to has
+    /// accepted it. A webhook that fails after its retries gets nothing more this cycle, so alerts for it wait
+    /// for the next one, while alerts that go only to other webhooks still go out.
+    mutating func cycle(now: Timestamp) throws -> (LogHead?, Int) {
         let runner = ProjectionRunner(log: log)
         let result = try runner.runAll(ProjectionRunner.all)
         guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
@@ -24,13 +36,13 @@ struct AlertDaemon {
         var version = model.alertsStreamVersion
         let due = model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations)
         var undelivered = 0
-        for (n, alert) in due.enumerated() {
+        var down: Set<Int> = []
+        for alert in due {
             if StopSignal.isRequested { break }
             let line = JSONValue.object(alert.json).jsonText
-            if let webhook, !webhook.deliver(line) {
-                Console.err("watch: webhook \(webhook.url) did not accept \(alert.kind.rawValue) for \(alert.subject); will retry")
-                undelivered = due.count - n
-                break
+            guard post(alert, line, down: &down) else {
+                undelivered += 1
+                continue
             }
             guard Console.out(line) else {
                 Console.err("watch: cannot write to stdout; \(alert.kind.rawValue) for \(alert.subject) not marked raised")
@@ -43,6 +55,7 @@ struct AlertDaemon {
                 let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
                 version += 1
                 appendedHead = appended.head
+                for i in webhooks.indices { acceptedBy.remove(Self.acceptance(i, alert)) }
             } catch EventStoreError.wrongExpectedVersion {
                 // Another writer raised alerts meanwhile: start the cycle again with what it recorded.
                 Console.err("watch: the alerts stream moved; re-evaluating next cycle")
@@ -55,4 +68,25 @@ struct AlertDaemon {
         // The head the rules saw: anything appended since (by others, or our own AlertRaised) wakes the next cycle at once.
         return (result.head, undelivered)
     }
+
+    /// POSTs the alert to every webhook that takes it and has not accepted it yet, skipping those `down`
+    /// this cycle (and adding any that fail); true when every one of them has it.
+    private mutating func post(_ alert: Alert, _ line: String, down: inout Set<Int>) -> Bool {
+        var complete = true
+        for i in webhooks.indices where webhooks[i].takes(alert) && !acceptedBy.contains(Self.acceptance(i, alert)) {
+            guard !down.contains(i) else { complete = false; continue }
+            if webhooks[i].webhook.deliver(line) {
+                acceptedBy.insert(Self.acceptance(i, alert))
+            } else {
+                Console.err("watch: webhook \(webhooks[i].webhook.url) did not accept \(alert.kind.rawValue) for \(alert.subject); will retry"
+                            + " (nothing more goes to it this cycle)")
+                down.insert(i)
+                complete = false
+            }
+        }
+        return complete
+    }
+
+    /// The `acceptedBy` entry for the `index`th webhook and this alert.
+    private static func acceptance(_ index: Int, _ alert: Alert) -> String { "\(index)|\(alert.key)" }
 }

@@ -6,12 +6,14 @@ import Projections
 enum WatchCommand: Command {
     static let spec = CommandSpec(
         name: "watch", summary: "the alert daemon: follow the log, keep read models current, raise each alert once",
-        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL] [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
+        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL [--region R]…]… [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
         options: [
             .init(name: "interval", valueName: "30s", help: "how often to check on time passing (new events are checked at once)"),
             .init(name: "once", valueName: nil, help: "evaluate once and exit"),
             ReadSupport.nowOption,
-            .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped"),
+            .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped (repeatable)", repeats: true),
+            .init(name: "region", valueName: "R", help: "after a --webhook: only alerts of region R go to it (repeatable; \(PlaceOptions.spellings))",
+                  repeats: true),
             .init(name: "json", valueName: nil, help: "alerts as JSON lines on stdout (the default)"),
             .init(name: "threshold", valueName: "DAYS", help: "days a referral may wait for a first attendance (default 14; urgent at twice)"),
             .init(name: "urgent-threshold", valueName: "DAYS", help: "the same for urgent referrals (default 2)"),
@@ -24,6 +26,9 @@ enum WatchCommand: Command {
         now (null if nowhere); logs go to stderr. After delivery an AlertRaised
         event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
         across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
+        Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
+        alerts of those regions; a --webhook with none gets every alert. An alert is raised once every
+        webhook it goes to has accepted it.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -38,13 +43,7 @@ enum WatchCommand: Command {
             guard let v = Double(text), v > 0 else { throw CLIError.usage("--\(name) must be a positive number of days, not '\(text)'") }
             apply(v)
         }
-        var webhook: Webhook?
-        if let text = arguments.value("webhook") {
-            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
-                throw CLIError.usage("--webhook must be an http(s) URL, not '\(text)'")
-            }
-            webhook = Webhook(url: url)
-        }
+        let webhooks = try WebhookRoute.routes(arguments)
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
         let actor = try AccessGate.authorize(.administer, command: spec.name, log: log)
@@ -53,13 +52,14 @@ enum WatchCommand: Command {
         }
         defer { withExtendedLifetime(lock) {} }
         StopSignal.install()
-        let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: actor)
-        Console.err("watch: following \(log.path) (interval \(interval)s\(webhook.map { ", webhook \($0.url)" } ?? ""))")
+        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor)
+        let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
+        Console.err("watch: following \(log.path) (interval \(interval)s\(hooks))")
         while true {
             let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
             if arguments.has("once") {
                 if undelivered > 0 {
-                    throw CLIError.failure("\(undelivered) alert(s) could not be delivered to the webhook; they stay unraised and will be tried again")
+                    throw CLIError.failure("\(undelivered) alert(s) could not be delivered to every webhook they go to; they stay unraised and will be tried again")
                 }
                 break
             }
