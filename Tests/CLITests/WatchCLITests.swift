@@ -828,7 +828,7 @@ struct WatchCLITests {
             let project = try cli.run(["project"], store: store, timeout: 30)
             #expect(project.status == 0, "\(project)")
             let after = try Self.status(cli, store)
-            #expect(try Self.lags(after.1).count == 6)
+            #expect(try Self.lags(after.1).count == 7)  // every projection ProjectionRunner.all names, locations too
             for (name, lag) in try Self.lags(after.1) { #expect(lag == 0, "\(name) after project: \(after.0.stdout)") }
 
             // Raise alerts (appending to the log), then several projectors at once.
