@@ -13,7 +13,7 @@ extension AuditProjection {
     /// Sessions held in the period, not retracted, at a place the filter covers.
     func liveSessions(period: AuditPeriod, filter: AuditFilter) -> [String: Session] {
         sessions.filter { _, s in
-            !retracted.contains(s.id) && period.contains(s.at) && filter.covers(Place(hub: s.hub, region: s.region.rawValue))
+            !retracted.contains(s.id) && period.contains(s.at) && (filter.isEverything || filter.covers(Place(hub: s.hub, region: s.region.rawValue)))
         }
     }
 
