@@ -5,14 +5,8 @@ import Testing
 /// `hubledger audit --hub H --region R` through the real binary, on a small store whose figures are
 /// worked out by hand below. Only synthetic people.
 @Suite struct AuditFilterCLITests {
-    static func line(_ type: String, _ at: String, id: String? = nil, _ data: JSONObject) -> String {
-        var o = JSONObject()
-        if let id { o["id"] = .string(id) }
-        o["type"] = .string(type)
-        o["occurredAt"] = .string(at)
-        o["data"] = .object(data)
-        return JSONValue.object(o).jsonText
-    }
+    typealias W = WatchCLITests
+    static func line(_ type: String, _ at: String, id: String? = nil, _ data: JSONObject) -> String { W.line(type, at, id: id, data) }
 
     static func registered(_ p: String, _ hub: String, _ region: String) -> String {
         line("ParticipantRegistered", "2024-12-20T09:00:00Z", ["participant": .string(p), "generation": "adult", "hub": .string(hub), "region": .string(region)])
@@ -27,9 +21,7 @@ import Testing
     static func held(_ s: String, _ hub: String, _ region: String, _ programme: String, week: Int64, _ at: String) -> String {
         line("SessionHeld", at, ["session": .string(s), "hub": .string(hub), "region": .string(region), "programme": .string(programme), "week": .int(week)])
     }
-    static func attended(_ p: String, _ s: String, _ at: String) -> String {
-        line("AttendanceRecorded", at, ["participant": .string(p), "session": .string(s)])
-    }
+    static func attended(_ p: String, _ s: String, _ at: String) -> String { W.attended(p, s, at) }
     static func surveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool) -> String {
         line("SurveyCompleted", at, ["participant": .string(p), "session": .string(s), "happier": .bool(happier), "moreConnected": .bool(connected)])
     }
@@ -62,15 +54,7 @@ import Testing
         attended("P-2", "SH2", "2025-01-13T10:05:00Z"), attended("P-3", "SH2", "2025-01-13T10:05:00Z"),
     ]
 
-    func newStore(_ cli: CLIHarness) throws -> String {
-        let store = cli.storePath()
-        try #require(try cli.run(["init"], store: store).succeeded)
-        let file = cli.root.appendingPathComponent("story.jsonl")
-        try Data((Self.story.joined(separator: "\n") + "\n").utf8).write(to: file)
-        let imported = try cli.run(["import", file.path], store: store)
-        try #require(imported.succeeded, "\(imported)")
-        return store
-    }
+    func newStore(_ cli: CLIHarness) throws -> String { try W.newStore(cli, Self.story) }
 
     /// `audit --json` with `extra`, as {metric: value} (ints, doubles or nil) plus the whole object.
     func audit(_ cli: CLIHarness, _ store: String, _ extra: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ([String: Double?], JSONObject) {

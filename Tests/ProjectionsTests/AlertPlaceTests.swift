@@ -17,7 +17,7 @@ import Testing
             hbReferred("R-3", "P-3", "2025-01-01T09:30:00Z"),
         ])
         try h.record(at: "2025-01-05T10:00:00Z", [
-            hbDraft(.participantMoved, "2025-01-05T09:00:00Z", ["participant": "P-1", "hub": "hackney", "region": "london"], id: hbID(1)),
+            hbMoved("P-1", "2025-01-05T09:00:00Z", hub: "hackney", region: "london", id: hbID(1)),
         ])
         func due() throws -> [String: [String?]] {
             let result = try h.runner.runAll([AlertProjection.self, ReferralProjection.self, ReviewProjection.self, LocationProjection.self],

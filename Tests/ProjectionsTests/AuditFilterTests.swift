@@ -9,29 +9,11 @@ import Testing
 // below is worked out by hand from the story. Only synthetic people.
 
 private func registered(_ p: String, _ hub: String, _ region: String) -> EventDraft {
-    hbDraft(.participantRegistered, "2024-12-20T09:00:00Z",
-            ["participant": .string(p), "generation": "adult", "hub": .string(hub), "region": .string(region)])
-}
-
-private func moved(_ p: String, _ hub: String, _ region: String, _ at: String, id: UUID? = nil) -> EventDraft {
-    hbDraft(.participantMoved, at, ["participant": .string(p), "hub": .string(hub), "region": .string(region)], id: id)
+    hbRegistered(p, "adult", "2024-12-20T09:00:00Z", hub: hub, region: region)
 }
 
 private func held(_ s: String, _ hub: String, _ region: String, _ programme: String, week: Int64, _ at: String) -> EventDraft {
-    hbDraft(.sessionHeld, at, ["session": .string(s), "hub": .string(hub), "region": .string(region), "programme": .string(programme), "week": .int(week)])
-}
-
-private func surveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool) -> EventDraft {
-    hbDraft(.surveyCompleted, at, ["participant": .string(p), "session": .string(s), "happier": .bool(happier), "moreConnected": .bool(connected)])
-}
-
-private func signposted(_ p: String, _ at: String, category: String) -> EventDraft {
-    hbDraft(.signpostGiven, at, ["participant": .string(p), "service": "Synthetic service", "category": .string(category)])
-}
-
-private func raised(_ c: String, _ p: String, _ at: String, severity: String, category: String) -> EventDraft {
-    hbDraft(.concernRaised, at, ["concern": .string(c), "participant": .string(p), "category": .string(category), "severity": .string(severity),
-                                 "account": "Synthetic account.", "actionTaken": "Told the DSL.", "dslInformed": true])
+    hbHeld(s, at, programme: programme, week: week, hub: hub, region: region)
 }
 
 private let movedToWoking = hbID(901)
@@ -54,19 +36,19 @@ private let twoRegionStory: [(recordedAt: String, drafts: [EventDraft])] = [
         hbAttended("P-1", "SW1", "2025-01-06T10:05:00Z"), hbAttended("P-3", "SW1", "2025-01-06T10:05:00Z"),
         hbAttended("P-2", "SH1", "2025-01-06T10:05:00Z"), hbAttended("P-4", "SH1", "2025-01-06T10:05:00Z"),
         hbAttended("P-5", "SG1", "2025-01-06T10:05:00Z"),
-        surveyed("P-1", "SW1", "2025-01-06T11:30:00Z", happier: true, connected: false),
-        surveyed("P-3", "SW1", "2025-01-06T11:30:00Z", happier: false, connected: true),
-        surveyed("P-2", "SH1", "2025-01-06T11:30:00Z", happier: true, connected: true),
-        surveyed("P-5", "SG1", "2025-01-06T11:30:00Z", happier: true, connected: false),
-        signposted("P-1", "2025-01-06T12:00:00Z", category: "health"),
+        hbSurveyed("P-1", "SW1", "2025-01-06T11:30:00Z", happier: true, connected: false),
+        hbSurveyed("P-3", "SW1", "2025-01-06T11:30:00Z", happier: false, connected: true),
+        hbSurveyed("P-2", "SH1", "2025-01-06T11:30:00Z", happier: true, connected: true),
+        hbSurveyed("P-5", "SG1", "2025-01-06T11:30:00Z", happier: true, connected: false),
+        hbSignposted("P-1", "2025-01-06T12:00:00Z", category: "health"),
     ]),
     ("2025-01-08T13:00:00Z", [
-        moved("P-3", "hackney", "london", "2025-01-08T09:00:00Z"),
-        moved("P-4", "woking", "surrey", "2025-01-08T09:00:00Z", id: movedToWoking),
-        signposted("P-3", "2025-01-08T10:00:00Z", category: "housing"),
+        hbMoved("P-3", "2025-01-08T09:00:00Z", hub: "hackney", region: "london"),
+        hbMoved("P-4", "2025-01-08T09:00:00Z", hub: "woking", region: "surrey", id: movedToWoking),
+        hbSignposted("P-3", "2025-01-08T10:00:00Z", category: "housing"),
         hbReferred("R-4", "P-4", "2025-01-08T11:00:00Z", source: "gp"),
-        raised("C-1", "P-3", "2025-01-08T12:00:00Z", severity: "high", category: "emotional"),
-        raised("C-2", "P-5", "2025-01-08T12:00:00Z", severity: "low", category: "financial"),
+        hbRaised("C-1", "P-3", "2025-01-08T12:00:00Z", severity: "high", category: "emotional"),
+        hbRaised("C-2", "P-5", "2025-01-08T12:00:00Z", severity: "low", category: "financial"),
     ]),
     ("2025-01-13T12:00:00Z", [
         held("SW2", "woking", "surrey", "W", week: 2, "2025-01-13T10:00:00Z"),
@@ -74,11 +56,11 @@ private let twoRegionStory: [(recordedAt: String, drafts: [EventDraft])] = [
         hbAttended("P-1", "SW2", "2025-01-13T10:05:00Z"),
         hbAttended("P-2", "SH2", "2025-01-13T10:05:00Z"), hbAttended("P-4", "SH2", "2025-01-13T10:05:00Z"),
         hbAttended("P-3", "SH2", "2025-01-13T10:05:00Z"),
-        surveyed("P-4", "SH2", "2025-01-13T11:30:00Z", happier: true, connected: true),
+        hbSurveyed("P-4", "SH2", "2025-01-13T11:30:00Z", happier: true, connected: true),
     ]),
     ("2025-01-14T12:00:00Z", [
         hbRetracted(movedToWoking, "2025-01-14T09:00:00Z", reason: "Moved in error"),
-        signposted("P-4", "2025-01-14T10:00:00Z", category: "financial"),
+        hbSignposted("P-4", "2025-01-14T10:00:00Z", category: "financial"),
     ]),
 ]
 

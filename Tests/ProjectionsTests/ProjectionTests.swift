@@ -50,8 +50,12 @@ func hbDraft(_ type: EventType, _ at: String, _ data: JSONObject, id: UUID? = ni
     EventDraft(type: type.rawValue, occurredAt: at, data: data, id: id, file: "hand", line: 1)
 }
 
-func hbRegistered(_ p: String, _ generation: String, _ at: String, id: UUID? = nil) -> EventDraft {
-    hbDraft(.participantRegistered, at, ["participant": .string(p), "generation": .string(generation), "hub": "woking", "region": "surrey"], id: id)
+func hbRegistered(_ p: String, _ generation: String, _ at: String, hub: String = "woking", region: String = "surrey", id: UUID? = nil) -> EventDraft {
+    hbDraft(.participantRegistered, at, ["participant": .string(p), "generation": .string(generation), "hub": .string(hub), "region": .string(region)], id: id)
+}
+
+func hbMoved(_ p: String, _ at: String, hub: String, region: String, id: UUID? = nil) -> EventDraft {
+    hbDraft(.participantMoved, at, ["participant": .string(p), "hub": .string(hub), "region": .string(region)], id: id)
 }
 
 private func hbConsent(_ p: String, _ scope: String, _ at: String, by: String = "self", id: UUID? = nil) -> EventDraft {
@@ -59,8 +63,8 @@ private func hbConsent(_ p: String, _ scope: String, _ at: String, by: String = 
 }
 
 func hbHeld(_ s: String, _ at: String, programme: String = "woking-2025-1", week: Int64 = 1,
-          region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
-    var data: JSONObject = ["session": .string(s), "hub": "woking", "region": .string(region), "programme": .string(programme), "week": .int(week)]
+          hub: String = "woking", region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
+    var data: JSONObject = ["session": .string(s), "hub": .string(hub), "region": .string(region), "programme": .string(programme), "week": .int(week)]
     if let funder { data["funder"] = .string(funder) }
     return hbDraft(.sessionHeld, at, data, id: id)
 }
@@ -69,7 +73,7 @@ func hbAttended(_ p: String, _ s: String, _ at: String, id: UUID? = nil) -> Even
     hbDraft(.attendanceRecorded, at, ["participant": .string(p), "session": .string(s)], id: id)
 }
 
-private func hbSurveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool, id: UUID? = nil) -> EventDraft {
+func hbSurveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool, id: UUID? = nil) -> EventDraft {
     hbDraft(.surveyCompleted, at, ["participant": .string(p), "session": .string(s), "happier": .bool(happier), "moreConnected": .bool(connected)], id: id)
 }
 
@@ -78,7 +82,7 @@ func hbReferred(_ r: String, _ p: String, _ at: String, source: String = "gp", u
                                "referrer": "Synthetic referrer", "reason": "Isolation (synthetic)", "urgent": .bool(urgent)], id: id)
 }
 
-private func hbRaised(_ c: String, _ p: String, _ at: String, severity: String, category: String = "emotional", id: UUID? = nil) -> EventDraft {
+func hbRaised(_ c: String, _ p: String, _ at: String, severity: String, category: String = "emotional", id: UUID? = nil) -> EventDraft {
     hbDraft(.concernRaised, at, ["concern": .string(c), "participant": .string(p), "category": .string(category), "severity": .string(severity),
                             "account": "Synthetic account.", "actionTaken": "Told the DSL.", "dslInformed": true], id: id)
 }
@@ -87,7 +91,7 @@ func hbRetracted(_ target: UUID, _ at: String, reason: String = "Entered in erro
     hbDraft(.eventRetracted, at, ["event": .string(target.uuidString.lowercased()), "reason": .string(reason)], id: id)
 }
 
-private func hbSignposted(_ p: String, _ at: String, category: String, id: UUID? = nil) -> EventDraft {
+func hbSignposted(_ p: String, _ at: String, category: String, id: UUID? = nil) -> EventDraft {
     hbDraft(.signpostGiven, at, ["participant": .string(p), "service": "Synthetic service", "category": .string(category)], id: id)
 }
 
@@ -786,7 +790,7 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
         let movers = drafts[..<third].filter { $0.type == "ParticipantRegistered" }.compactMap { $0.data["participant"]?.stringValue }
             .enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
         let moves = movers.enumerated().map { i, p in
-            hbDraft(.participantMoved, "2025-03-01T09:00:00Z", ["participant": .string(p), "hub": "hackney", "region": "london"], id: hbID(7000 + i))
+            hbMoved(p, "2025-03-01T09:00:00Z", hub: "hackney", region: "london", id: hbID(7000 + i))
         }
         try #require(moves.count >= 3)
         _ = try recorder.submit(moves)
