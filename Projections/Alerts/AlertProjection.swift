@@ -33,6 +33,10 @@ public struct Alert: Sendable, Equatable {
     public var kind: Kind
     public var level: Level
     public var participant: String
+    /// Where the participant belongs now (`Locations`): what a webhook per region routes on. Nil when
+    /// no registration or move places them (every one retracted); every alert is about a participant.
+    public var hub: String?
+    public var region: String?
     public var referral: String?
     public var concern: String?
     public var event: UUID?
@@ -60,6 +64,8 @@ public struct Alert: Sendable, Equatable {
     public var json: JSONObject {
         var o: JSONObject = ["id": .string(id.uuidString.lowercased()), "kind": .string(kind.rawValue), "level": .string(level.rawValue),
                              "participant": .string(participant)]
+        o["hub"] = hub.map { JSONValue.string($0) } ?? JSONValue.null
+        o["region"] = region.map { JSONValue.string($0) } ?? JSONValue.null
         if let referral { o["referral"] = .string(referral) }
         if let concern { o["concern"] = .string(concern) }
         if let event { o["event"] = .string(event.uuidString.lowercased()) }
@@ -74,6 +80,7 @@ public struct Alert: Sendable, Equatable {
     /// One line for the log on stderr.
     public var summary: String {
         var s = "\(level.rawValue.uppercased()) \(kind.rawValue): participant \(participant)"
+        if let hub { s += " (\(hub), \(region ?? "?"))" }
         if let referral { s += ", referral \(referral)" }
         if let concern { s += ", concern \(concern)" }
         if let event { s += ", attendance \(event.uuidString.lowercased())" }
@@ -114,9 +121,11 @@ public struct AlertProjection: Projection {
 
     /// Every alert due at `now` that has not been delivered yet, in a stable order.
     ///
-    /// - Parameters: `referrals` and `review` folded to the same head as this projection (the review
-    ///   carries the active flags).
-    public func due(now: Timestamp, policy: AlertPolicy, referrals: ReferralProjection, review: ReviewProjection) -> [Alert] {
+    /// - Parameters: `referrals`, `review` and `locations` folded to the same head as this projection (the
+    ///   review carries the active flags; `locations` places each alert where its participant is now: a
+    ///   referral's where the referred person is, a concern's, consent's or flag's where that person is).
+    public func due(now: Timestamp, policy: AlertPolicy, referrals: ReferralProjection, review: ReviewProjection,
+                    locations: Locations) -> [Alert] {
         var out: [Alert] = []
         let day = 86_400_000_000.0
         for r in referrals.pipeline(now: now) where r.status == .awaitingFirstAttendance {
@@ -141,6 +150,11 @@ public struct AlertProjection: Projection {
         for f in review.flags.all where f.isReviewOverdue(at: now) {
             out.append(Alert(kind: .flagReviewDue, level: .warning, participant: f.participant, flag: f.flag, reviewBy: f.reviewBy?.text,
                              position: f.current.position, raisedAt: now))
+        }
+        for i in out.indices {
+            let place = locations.place(ofParticipant: out[i].participant)
+            out[i].hub = place?.hub
+            out[i].region = place?.region
         }
         return out.filter { !raised.contains($0.key) }.sorted { ($0.position, $0.key) < ($1.position, $1.key) }
     }

@@ -4,6 +4,10 @@ import HubDomain
 
 /// Everything the published figures are computed from. Holds counts' raw
 /// material (who attended which session, what each survey said), never free text.
+///
+/// It also keeps where each item belongs, for figures limited to some hubs or regions
+/// (`AuditFilter`): a session's hub and region, and for referrals, signposts and concerns the log
+/// position of the event, which `ParticipantPlaces` turns into where the participant was then.
 public struct AuditProjection: Projection {
     public static let name = "audit"
 
@@ -14,12 +18,19 @@ public struct AuditProjection: Projection {
         var funder: String?
         var programme: String
         var week: Int
+        var hub: String
     }
 
     struct Attendance: Sendable { var id: UUID; var participant: String; var session: String }
     struct Survey: Sendable { var id: UUID; var session: String; var happier: Bool; var moreConnected: Bool }
-    struct Signpost: Sendable { var id: UUID; var at: Timestamp; var category: SignpostCategory }
-    struct Concern: Sendable { var id: UUID; var at: Timestamp; var category: ConcernCategory; var severity: Severity }
+    struct Signpost: Sendable {
+        var id: UUID; var at: Timestamp; var category: SignpostCategory
+        var participant: String; var position: LogPosition
+    }
+    struct Concern: Sendable {
+        var id: UUID; var at: Timestamp; var category: ConcernCategory; var severity: Severity
+        var participant: String; var position: LogPosition
+    }
 
     var referrals = ReferralProjection()
     var sessions: [String: Session] = [:]
@@ -29,21 +40,27 @@ public struct AuditProjection: Projection {
     var signposts: [Signpost] = []
     var concerns: [Concern] = []
     var retracted: Set<UUID> = []
+    /// The log position of each referral's `ReferralReceived`, to place it where its participant was then.
+    var referralPositions: [String: LogPosition] = [:]
+    var places = ParticipantPlaces()
 
     public init() {}
 
     public mutating func apply(_ event: DomainEvent) {
         referrals.apply(event)
+        places.apply(event)
         switch event.event {
-        case .sessionHeld(let s, _, let region, let programme, let week, let funder):
-            sessions[s] = Session(id: event.id, at: event.occurredAt, region: region, funder: funder, programme: programme, week: week)
+        case .sessionHeld(let s, let hub, let region, let programme, let week, let funder):
+            sessions[s] = Session(id: event.id, at: event.occurredAt, region: region, funder: funder, programme: programme, week: week, hub: hub)
         case .attendanceRecorded(let p, let s): attendances.append(Attendance(id: event.id, participant: p, session: s))
         case .surveyCompleted(_, let s, let happier, let connected):
             surveys.append(Survey(id: event.id, session: s, happier: happier, moreConnected: connected))
         case .participantRegistered(let p, let generation, _, _, _): generations[p] = generation
-        case .signpostGiven(_, _, let category): signposts.append(Signpost(id: event.id, at: event.occurredAt, category: category))
-        case .concernRaised(_, _, let category, let severity, _):
-            concerns.append(Concern(id: event.id, at: event.occurredAt, category: category, severity: severity))
+        case .signpostGiven(let p, _, let category):
+            signposts.append(Signpost(id: event.id, at: event.occurredAt, category: category, participant: p, position: event.position))
+        case .concernRaised(_, let p, let category, let severity, _):
+            concerns.append(Concern(id: event.id, at: event.occurredAt, category: category, severity: severity, participant: p, position: event.position))
+        case .referralReceived(let r, _, _, _): referralPositions[r] = event.position
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
@@ -60,35 +77,60 @@ public struct AuditProjection: Projection {
         w.array(signposts) { $0.uuid($1.id); $0.time($1.at); $0.raw($1.category) }
         w.array(concerns) { $0.uuid($1.id); $0.time($1.at); $0.raw($1.category); $0.raw($1.severity) }
         w.uuids(retracted)
+        // Where things belong, written last. A checkpoint from before it ends here, fails to read
+        // and is rebuilt: its items have no places, and an empty table would silently drop them.
+        w.dictionary(sessions) { $0.string($1.hub) }
+        w.array(signposts) { $0.string($1.participant); $0.int($1.position) }
+        w.array(concerns) { $0.string($1.participant); $0.int($1.position) }
+        w.dictionary(referralPositions) { $0.int($1) }
+        places.encode(to: &w)
     }
 
     public init(from r: inout StateReader) throws {
         referrals = try ReferralProjection(from: &r)
         sessions = try r.dictionary { r in
             Session(id: try r.uuid(), at: try r.time(), region: try r.raw(Region.self), funder: try r.optional { try $0.string() },
-                    programme: try r.string(), week: Int(try r.int()))
+                    programme: try r.string(), week: Int(try r.int()), hub: "")
         }
         attendances = try r.array { Attendance(id: try $0.uuid(), participant: try $0.string(), session: try $0.string()) }
         surveys = try r.array { Survey(id: try $0.uuid(), session: try $0.string(), happier: try $0.bool(), moreConnected: try $0.bool()) }
         generations = try r.dictionary { try $0.raw(Generation.self) }
-        signposts = try r.array { Signpost(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(SignpostCategory.self)) }
-        concerns = try r.array { Concern(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(ConcernCategory.self), severity: try $0.raw(Severity.self)) }
+        signposts = try r.array {
+            Signpost(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(SignpostCategory.self), participant: "", position: -1)
+        }
+        concerns = try r.array {
+            Concern(id: try $0.uuid(), at: try $0.time(), category: try $0.raw(ConcernCategory.self), severity: try $0.raw(Severity.self),
+                    participant: "", position: -1)
+        }
         retracted = try r.uuids()
+        let hubs = try r.dictionary { try $0.string() }
+        guard hubs.count == sessions.count else { throw StateReader.Malformed() }
+        for (id, hub) in hubs {
+            guard sessions[id] != nil else { throw StateReader.Malformed() }
+            sessions[id]?.hub = hub
+        }
+        let signpostOwners = try r.array { (try $0.string(), try $0.int()) }
+        let concernOwners = try r.array { (try $0.string(), try $0.int()) }
+        guard signpostOwners.count == signposts.count, concernOwners.count == concerns.count else { throw StateReader.Malformed() }
+        for (i, owner) in signpostOwners.enumerated() { (signposts[i].participant, signposts[i].position) = owner }
+        for (i, owner) in concernOwners.enumerated() { (concerns[i].participant, concerns[i].position) = owner }
+        referralPositions = try r.dictionary { try $0.int() }
+        places = try ParticipantPlaces(from: &r)
     }
 
-    /// Sessions held in the period, per calendar month (`YYYY-MM`) and region, months in order.
-    public func sessionsByMonth(period: AuditPeriod) -> [(month: String, byRegion: [Region: Int])] {
+    /// Sessions held in the period (and covered by `filter`), per calendar month (`YYYY-MM`) and region, months in order.
+    public func sessionsByMonth(period: AuditPeriod, filter: AuditFilter = AuditFilter()) -> [(month: String, byRegion: [Region: Int])] {
         var table: [String: [Region: Int]] = [:]
-        for s in sessions.values where !retracted.contains(s.id) && period.contains(s.at) {
+        for s in liveSessions(period: period, filter: filter).values {
             table[String(s.at.dayString.prefix(7)), default: [:]][s.region, default: 0] += 1
         }
         return table.keys.sorted().map { ($0, table[$0] ?? [:]) }
     }
 
     /// The weekly return rate week by week: for each w = 2…10, Σ|attendees(w−1) ∩ attendees(w)| and Σ|attendees(w−1)|
-    /// over programmes that held both weeks in the period.
-    public func weeklyReturnCurve(period: AuditPeriod) -> [(week: Int, returned: Int, before: Int)] {
-        let liveSessions = sessions.filter { !retracted.contains($0.value.id) && period.contains($0.value.at) }
+    /// over programmes that held both weeks in the period (sessions covered by `filter` only).
+    public func weeklyReturnCurve(period: AuditPeriod, filter: AuditFilter = AuditFilter()) -> [(week: Int, returned: Int, before: Int)] {
+        let liveSessions = liveSessions(period: period, filter: filter)
         var attendees: [String: Set<String>] = [:]
         for a in attendances where !retracted.contains(a.id) && liveSessions[a.session] != nil { attendees[a.session, default: []].insert(a.participant) }
         var weeks: [String: [Int: Set<String>]] = [:]
@@ -104,15 +146,18 @@ public struct AuditProjection: Projection {
         }
     }
 
-    /// Computes every figure for sessions held within `period` (both ends inclusive; nil = unbounded).
-    public func figures(period: AuditPeriod) -> [AuditFigure] {
-        let liveSessions = sessions.filter { !retracted.contains($0.value.id) && period.contains($0.value.at) }
+    /// Computes every figure for sessions held within `period` (both ends inclusive; nil = unbounded),
+    /// limited to the hubs and regions `filter` covers (see `AuditFilter` for what "covers" means per figure).
+    public func figures(period: AuditPeriod, filter: AuditFilter = AuditFilter()) -> [AuditFigure] {
+        let liveSessions = liveSessions(period: period, filter: filter)
+        let bySession = filter.isEverything ? "" : AuditProjection.sessionNote
+        let byParticipant = filter.isEverything ? "" : AuditProjection.participantNote
         var figures: [AuditFigure] = []
 
         var byRegion: [String: Int] = [:], byFunder: [String: Int] = [:]
         for s in liveSessions.values { byRegion[s.region.rawValue, default: 0] += 1; byFunder[s.funder ?? "none", default: 0] += 1 }
         figures.append(AuditFigure(name: "sessions", value: .int(Int64(liveSessions.count)),
-                                   definition: "Sessions held (SessionHeld, not retracted) whose date falls in the period.",
+                                   definition: "Sessions held (SessionHeld, not retracted) whose date falls in the period." + bySession,
                                    breakdowns: [("byRegion", byRegion), ("byFunder", byFunder)]))
 
         let liveAttendances = attendances.filter { !retracted.contains($0.id) && liveSessions[$0.session] != nil }
@@ -122,18 +167,18 @@ public struct AuditProjection: Projection {
         var byGeneration: [String: Int] = [:]
         for p in people { byGeneration[generations[p]?.rawValue ?? "unknown", default: 0] += 1 }
         figures.append(AuditFigure(name: "participants", value: .int(Int64(people.count)),
-                                   definition: "Distinct participants with at least one attendance (not retracted) at a session in the period.",
+                                   definition: "Distinct participants with at least one attendance (not retracted) at a session in the period." + bySession,
                                    breakdowns: [("byGeneration", byGeneration)]))
         figures.append(AuditFigure(name: "attendances", value: .int(Int64(liveAttendances.count)),
-                                   definition: "Attendances (AttendanceRecorded, not retracted) at sessions in the period."))
+                                   definition: "Attendances (AttendanceRecorded, not retracted) at sessions in the period." + bySession))
 
         let liveSurveys = surveys.filter { !retracted.contains($0.id) && liveSessions[$0.session] != nil }
         figures.append(.rate("happierRate", liveSurveys.filter(\.happier).count, liveSurveys.count,
-                             "Surveys answering happier = true ÷ surveys (SurveyCompleted, not retracted) for sessions in the period."))
+                             "Surveys answering happier = true ÷ surveys (SurveyCompleted, not retracted) for sessions in the period." + bySession))
         figures.append(.rate("connectedRate", liveSurveys.filter(\.moreConnected).count, liveSurveys.count,
-                             "Surveys answering moreConnected = true ÷ surveys for sessions in the period."))
+                             "Surveys answering moreConnected = true ÷ surveys for sessions in the period." + bySession))
         figures.append(.rate("surveyResponseRate", liveSurveys.count, liveAttendances.count,
-                             "Surveys ÷ attendances, for sessions in the period."))
+                             "Surveys ÷ attendances, for sessions in the period." + bySession))
 
         // Weekly return: per programme, week w-1 attendees who came back in week w.
         var weeks: [String: [Int: Set<String>]] = [:]
@@ -147,75 +192,36 @@ public struct AuditProjection: Projection {
             }
         }
         figures.append(.rate("weeklyReturnRate", returned, before,
-                             "Over every programme and week w = 2…10 where sessions of weeks w−1 and w exist: Σ|attendees(w−1) ∩ attendees(w)| ÷ Σ|attendees(w−1)|."))
+                             "Over every programme and week w = 2…10 where sessions of weeks w−1 and w exist: Σ|attendees(w−1) ∩ attendees(w)| ÷ Σ|attendees(w−1)|." + bySession))
 
-        let pipeline = referrals.pipeline(now: Timestamp(microseconds: 0)).filter { period.contains($0.receivedAt) }
+        let pipeline = referrals.pipeline(now: Timestamp(microseconds: 0)).filter {
+            period.contains($0.receivedAt) && covers(filter, participant: $0.participant, at: referralPositions[$0.referral] ?? -1)
+        }
         var bySource: [String: Int] = [:]
         for r in pipeline { bySource[r.source.rawValue, default: 0] += 1 }
         figures.append(AuditFigure(name: "referrals", value: .int(Int64(pipeline.count)),
-                                   definition: "Referrals received (ReferralReceived, not retracted) in the period.",
+                                   definition: "Referrals received (ReferralReceived, not retracted) in the period." + byParticipant,
                                    breakdowns: [("bySource", bySource)]))
         let days = pipeline.compactMap(\.daysToFirstAttendance)
         figures.append(AuditFigure(name: "medianDaysToFirstAttendance", value: median(days).map { .double($0) } ?? .null,
-                                   definition: "Median over referrals in the period that have a first attendance of (that session's occurredAt − the referral's occurredAt) ÷ 86,400 s.",
+                                   definition: "Median over referrals in the period that have a first attendance of (that session's occurredAt − the referral's occurredAt) ÷ 86,400 s." + byParticipant,
                                    count: days.count))
 
-        let liveSignposts = signposts.filter { !retracted.contains($0.id) && period.contains($0.at) }
+        let liveSignposts = signposts.filter {
+            !retracted.contains($0.id) && period.contains($0.at) && covers(filter, participant: $0.participant, at: $0.position)
+        }
         var byCategory: [String: Int] = [:]
         for s in liveSignposts { byCategory[s.category.rawValue, default: 0] += 1 }
         figures.append(AuditFigure(name: "signposts", value: .int(Int64(liveSignposts.count)),
-                                   definition: "Signposts given (SignpostGiven, not retracted) in the period.", breakdowns: [("byCategory", byCategory)]))
-        let liveConcerns = concerns.filter { !retracted.contains($0.id) && period.contains($0.at) }
+                                   definition: "Signposts given (SignpostGiven, not retracted) in the period." + byParticipant, breakdowns: [("byCategory", byCategory)]))
+        let liveConcerns = concerns.filter {
+            !retracted.contains($0.id) && period.contains($0.at) && covers(filter, participant: $0.participant, at: $0.position)
+        }
         var concernCategory: [String: Int] = [:], concernSeverity: [String: Int] = [:]
         for c in liveConcerns { concernCategory[c.category.rawValue, default: 0] += 1; concernSeverity[c.severity.rawValue, default: 0] += 1 }
         figures.append(AuditFigure(name: "concerns", value: .int(Int64(liveConcerns.count)),
-                                   definition: "Concerns raised (ConcernRaised, not retracted) in the period; counts only.",
+                                   definition: "Concerns raised (ConcernRaised, not retracted) in the period; counts only." + byParticipant,
                                    breakdowns: [("byCategory", concernCategory), ("bySeverity", concernSeverity)]))
         return figures
-    }
-}
-
-/// The audit's period: session dates (and, for referrals, signposts and concerns, their own dates) within it count.
-public struct AuditPeriod: Sendable {
-    public var from: Timestamp?
-    public var to: Timestamp?
-    public init(from: Timestamp? = nil, to: Timestamp? = nil) { self.from = from; self.to = to }
-    func contains(_ t: Timestamp) -> Bool { (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true) }
-}
-
-/// One published figure with its definition and working.
-public struct AuditFigure: Sendable {
-    public var name: String
-    public var value: JSONValue
-    public var numerator: Int?
-    public var denominator: Int?
-    public var definition: String
-    public var breakdowns: [(String, [String: Int])] = []
-    /// For medians: how many values it was taken over.
-    public var count: Int?
-
-    init(name: String, value: JSONValue, numerator: Int? = nil, denominator: Int? = nil, definition: String,
-         breakdowns: [(String, [String: Int])] = [], count: Int? = nil) {
-        self.name = name; self.value = value; self.numerator = numerator; self.denominator = denominator
-        self.definition = definition; self.breakdowns = breakdowns; self.count = count
-    }
-
-    static func rate(_ name: String, _ numerator: Int, _ denominator: Int, _ definition: String) -> AuditFigure {
-        AuditFigure(name: name, value: denominator == 0 ? .null : .double(Double(numerator) / Double(denominator)),
-                    numerator: numerator, denominator: denominator, definition: definition)
-    }
-
-    public var numericValue: Double? { value.doubleValue }
-
-    public var json: JSONValue {
-        var o: JSONObject = ["value": value]
-        if let numerator { o["numerator"] = .int(Int64(numerator)) }
-        if let denominator { o["denominator"] = .int(Int64(denominator)) }
-        if let count { o["count"] = .int(Int64(count)) }
-        o["definition"] = .string(definition)
-        for (key, table) in breakdowns {
-            o[key] = .object(JSONObject(table.sorted { $0.key < $1.key }.map { (key: $0.key, value: .int(Int64($0.value))) }))
-        }
-        return .object(o)
     }
 }

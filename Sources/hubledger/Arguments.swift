@@ -42,6 +42,10 @@ struct ParsedArguments: Sendable {
     var positionals: [String] = []
     /// Undeclared `--field value` pairs, in order (only when the spec accepts them).
     var fields: [(String, String)] = []
+    /// Every declared option as it came, in command-line order (the value is nil for a flag).
+    /// `values` keeps each name's values apart; this keeps how they interleave, for options that
+    /// qualify the one before them (`watch --webhook A --region london --webhook B`).
+    var occurrences: [(name: String, value: String?)] = []
 
     func value(_ name: String) -> String? { values[name]?.last }
     func all(_ name: String) -> [String] { values[name] ?? [] }
@@ -75,6 +79,7 @@ enum ArgumentParser {
                 if option.valueName == nil {
                     guard inlineValue == nil else { throw CLIError.usage("--\(name) takes no value") }
                     result.flags.insert(name)
+                    result.occurrences.append((name, nil))
                     continue
                 }
                 let value: String
@@ -91,6 +96,7 @@ enum ArgumentParser {
                 }
                 if !option.repeats && result.values[name] != nil { throw CLIError.usage("--\(name) given more than once") }
                 result.values[name, default: []].append(value)
+                result.occurrences.append((name, value))
             } else if spec.acceptsFieldOptions {
                 let value: String
                 if let inlineValue { value = inlineValue } else {

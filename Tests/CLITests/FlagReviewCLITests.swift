@@ -11,7 +11,7 @@ extension FlagsCLITests {
             let o = try #require(try JSONParser.parse(line).objectValue, sourceLocation: sourceLocation)
             #expect(o["kind"] == "flag-review-due", "\(line)", sourceLocation: sourceLocation)
             #expect(o["level"] == "warning", sourceLocation: sourceLocation)
-            #expect(Set(o.keys) == ["id", "kind", "level", "participant", "flag", "reviewBy", "position", "raisedAt"], "\(line)",
+            #expect(Set(o.keys) == ["id", "kind", "level", "participant", "hub", "region", "flag", "reviewBy", "position", "raisedAt"], "\(line)",
                     sourceLocation: sourceLocation)
             return "\(o["participant"]?.stringValue ?? "")/\(o["flag"]?.stringValue ?? "")/\(o["reviewBy"]?.stringValue ?? "")"
         }

@@ -107,6 +107,22 @@ struct ScopeCLITests {
         }
     }
 
+    @Test func aDaemonRunByAScopedAdminRaisesOnlyItsRegionsAlerts() throws {
+        try withCLI { cli in
+            let store = try Self.twoHubStore(cli)
+            try #require(cli.run(["access", "grant", "ops-gm", "admin", "--region", "greater-manchester"], store: store).succeeded)
+            let scoped = try cli.run(["watch", "--once", "--now", "2025-05-01T00:00:00Z"], store: store, environment: ["HUBLEDGER_ACTOR": "ops-gm"])
+            let alerts = try scoped.lines.map { try #require(try JSONParser.parse($0).objectValue) }
+            #expect(!alerts.isEmpty, "\(scoped)")
+            #expect(alerts.allSatisfy { $0["region"] == "greater-manchester" && $0["hub"] == "salford" }, "\(scoped.stdout)")
+            #expect(alerts.contains { $0["referral"] == "R-S" } && !alerts.contains { $0["referral"] == "R-W" })
+            // The unscoped daemon then raises the rest, and only the rest.
+            let everyone = try cli.run(["watch", "--once", "--now", "2025-05-01T00:00:00Z"], store: store)
+            let rest = try everyone.lines.map { try #require(try JSONParser.parse($0).objectValue) }
+            #expect(rest.contains { $0["referral"] == "R-W" } && !rest.contains { $0["referral"] == "R-S" }, "\(everyone.stdout)")
+        }
+    }
+
     @Test func movingAParticipantChangesWhoMaySeeThemFromThen() throws {
         try withCLI { cli in
             let store = try Self.twoHubStore(cli)

@@ -53,7 +53,8 @@ struct WatchCLITests {
         }
     }
 
-    static let allowedAlertFields: Set<String> = ["id", "kind", "level", "participant", "referral", "concern", "event", "daysWaiting", "position", "raisedAt"]
+    static let allowedAlertFields: Set<String> = ["id", "kind", "level", "participant", "hub", "region", "referral", "concern", "event", "daysWaiting",
+                                                   "position", "raisedAt"]
 
     /// Parses one alert object; records an issue for any field the issue does not allow or any missing one.
     static func alert(from o: JSONObject, raisedAt expectedRaisedAt: String? = nil,
@@ -63,6 +64,8 @@ struct WatchCLITests {
         let kind = try #require(o["kind"]?.stringValue, "no kind in \(JSONValue.object(o).jsonText)", sourceLocation: sourceLocation)
         let level = try #require(o["level"]?.stringValue, "no level in \(JSONValue.object(o).jsonText)", sourceLocation: sourceLocation)
         let participant = try #require(o["participant"]?.stringValue, "no participant", sourceLocation: sourceLocation)
+        #expect(o["hub"] != nil && o["region"] != nil, "every alert says where its participant is: \(JSONValue.object(o).jsonText)",
+                sourceLocation: sourceLocation)
         let position = try #require(o["position"]?.intValue, "no position in \(JSONValue.object(o).jsonText)", sourceLocation: sourceLocation)
         let raisedAt = try #require(o["raisedAt"]?.stringValue, "no raisedAt in \(JSONValue.object(o).jsonText)", sourceLocation: sourceLocation)
         #expect(Timestamp(rfc3339: raisedAt) != nil, "raisedAt '\(raisedAt)' is not RFC 3339", sourceLocation: sourceLocation)
@@ -111,13 +114,13 @@ struct WatchCLITests {
     }
 
     static func registered(_ p: String, _ generation: String, _ at: String) -> String {
-        line("ParticipantRegistered", at, ["participant": .string(p), "generation": .string(generation), "hub": "Synthetic hub", "region": "london"])
+        line("ParticipantRegistered", at, ["participant": .string(p), "generation": .string(generation), "hub": "hackney", "region": "london"])
     }
     static func parentalConsent(_ p: String, _ at: String) -> String {
         line("ConsentGiven", at, ["participant": .string(p), "scope": "participation", "givenBy": "parent-or-guardian"])
     }
     static func session(_ s: String, _ at: String) -> String {
-        line("SessionHeld", at, ["session": .string(s), "hub": "Synthetic hub", "region": "london", "programme": "SYN-1", "week": 1])
+        line("SessionHeld", at, ["session": .string(s), "hub": "hackney", "region": "london", "programme": "SYN-1", "week": 1])
     }
     static func attended(_ p: String, _ s: String, _ at: String, id: String? = nil) -> String {
         line("AttendanceRecorded", at, id: id, ["participant": .string(p), "session": .string(s)])
@@ -297,6 +300,8 @@ struct WatchCLITests {
             #expect(first.status == 0, "\(first)")
             Self.expectSame(try Self.alerts(first, raisedAt: Self.T), Self.expectedAtT, "watch --once --now T")
             #expect(!first.stdout.contains("Synthetic"), "alerts must carry no free text: \(first.stdout)")
+            #expect(first.lines.allSatisfy { $0.contains(#""participant":"P-"#) && $0.contains(#""hub":"hackney","region":"london""#) },
+                    "every alert says where its participant is: \(first.stdout)")
             #expect(Self.expectedAtT.allSatisfy { first.stderr.contains($0.participant) }, "a log line on stderr per alert: \(first.stderr)")
 
             let recorded = try Self.recordedAlerts(cli, store)
@@ -824,7 +829,7 @@ struct WatchCLITests {
             let project = try cli.run(["project"], store: store, timeout: 30)
             #expect(project.status == 0, "\(project)")
             let after = try Self.status(cli, store)
-            #expect(try Self.lags(after.1).count == 7)
+            #expect(try Self.lags(after.1).count == 7)  // every projection ProjectionRunner.all names, locations too
             for (name, lag) in try Self.lags(after.1) { #expect(lag == 0, "\(name) after project: \(after.0.stdout)") }
 
             // Raise alerts (appending to the log), then several projectors at once.

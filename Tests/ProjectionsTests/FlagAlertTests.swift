@@ -11,11 +11,14 @@ import Testing
         try recordFlagStory(h)
         func due(_ limit: String?, now: String) throws -> [Alert] {
             let limit = limit.flatMap(ReadLimit.init)
-            let result = try h.runner.runAll([AlertProjection.self, ReferralProjection.self, ReviewProjection.self], limit: limit, useCheckpoint: false)
+            let result = try h.runner.runAll([AlertProjection.self, ReferralProjection.self, ReviewProjection.self, LocationProjection.self],
+                                             limit: limit, useCheckpoint: false)
             let alerts = try #require(result.models[0] as? AlertProjection)
             let referrals = try #require(result.models[1] as? ReferralProjection)
             let review = try #require(result.models[2] as? ReviewProjection)
-            return alerts.due(now: hbTime(now), policy: AlertPolicy(), referrals: referrals, review: review).filter { $0.kind == .flagReviewDue }
+            let locations = try #require(result.models[3] as? LocationProjection).locations
+            return alerts.due(now: hbTime(now), policy: AlertPolicy(), referrals: referrals, review: review, locations: locations)
+                .filter { $0.kind == .flagReviewDue }
         }
         // Before the renewal, P-2's review of 28 Feb was overdue on 1 March.
         let before = try due("2025-02-16", now: "2025-03-01T00:00:00Z")
@@ -33,5 +36,8 @@ import Testing
         #expect(later.first?.id == now.first?.id)
         #expect(later.first?.json["flag"] == "no-photography")
         #expect(later.first?.json.keys.contains("note") == false)
+        // Every alert says where its participant is now.
+        #expect(later.first?.json["hub"] == "woking")
+        #expect(later.first?.json["region"] == "surrey")
     }
 }

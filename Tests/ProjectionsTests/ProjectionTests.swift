@@ -50,8 +50,12 @@ func hbDraft(_ type: EventType, _ at: String, _ data: JSONObject, id: UUID? = ni
     EventDraft(type: type.rawValue, occurredAt: at, data: data, id: id, file: "hand", line: 1)
 }
 
-func hbRegistered(_ p: String, _ generation: String, _ at: String, id: UUID? = nil) -> EventDraft {
-    hbDraft(.participantRegistered, at, ["participant": .string(p), "generation": .string(generation), "hub": "woking", "region": "surrey"], id: id)
+func hbRegistered(_ p: String, _ generation: String, _ at: String, hub: String = "woking", region: String = "surrey", id: UUID? = nil) -> EventDraft {
+    hbDraft(.participantRegistered, at, ["participant": .string(p), "generation": .string(generation), "hub": .string(hub), "region": .string(region)], id: id)
+}
+
+func hbMoved(_ p: String, _ at: String, hub: String, region: String, id: UUID? = nil) -> EventDraft {
+    hbDraft(.participantMoved, at, ["participant": .string(p), "hub": .string(hub), "region": .string(region)], id: id)
 }
 
 private func hbConsent(_ p: String, _ scope: String, _ at: String, by: String = "self", id: UUID? = nil) -> EventDraft {
@@ -59,8 +63,8 @@ private func hbConsent(_ p: String, _ scope: String, _ at: String, by: String = 
 }
 
 func hbHeld(_ s: String, _ at: String, programme: String = "woking-2025-1", week: Int64 = 1,
-          region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
-    var data: JSONObject = ["session": .string(s), "hub": "woking", "region": .string(region), "programme": .string(programme), "week": .int(week)]
+          hub: String = "woking", region: String = "surrey", funder: String? = nil, id: UUID? = nil) -> EventDraft {
+    var data: JSONObject = ["session": .string(s), "hub": .string(hub), "region": .string(region), "programme": .string(programme), "week": .int(week)]
     if let funder { data["funder"] = .string(funder) }
     return hbDraft(.sessionHeld, at, data, id: id)
 }
@@ -69,7 +73,7 @@ func hbAttended(_ p: String, _ s: String, _ at: String, id: UUID? = nil) -> Even
     hbDraft(.attendanceRecorded, at, ["participant": .string(p), "session": .string(s)], id: id)
 }
 
-private func hbSurveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool, id: UUID? = nil) -> EventDraft {
+func hbSurveyed(_ p: String, _ s: String, _ at: String, happier: Bool, connected: Bool, id: UUID? = nil) -> EventDraft {
     hbDraft(.surveyCompleted, at, ["participant": .string(p), "session": .string(s), "happier": .bool(happier), "moreConnected": .bool(connected)], id: id)
 }
 
@@ -78,7 +82,7 @@ func hbReferred(_ r: String, _ p: String, _ at: String, source: String = "gp", u
                                "referrer": "Synthetic referrer", "reason": "Isolation (synthetic)", "urgent": .bool(urgent)], id: id)
 }
 
-private func hbRaised(_ c: String, _ p: String, _ at: String, severity: String, category: String = "emotional", id: UUID? = nil) -> EventDraft {
+func hbRaised(_ c: String, _ p: String, _ at: String, severity: String, category: String = "emotional", id: UUID? = nil) -> EventDraft {
     hbDraft(.concernRaised, at, ["concern": .string(c), "participant": .string(p), "category": .string(category), "severity": .string(severity),
                             "account": "Synthetic account.", "actionTaken": "Told the DSL.", "dslInformed": true], id: id)
 }
@@ -87,7 +91,7 @@ func hbRetracted(_ target: UUID, _ at: String, reason: String = "Entered in erro
     hbDraft(.eventRetracted, at, ["event": .string(target.uuidString.lowercased()), "reason": .string(reason)], id: id)
 }
 
-private func hbSignposted(_ p: String, _ at: String, category: String, id: UUID? = nil) -> EventDraft {
+func hbSignposted(_ p: String, _ at: String, category: String, id: UUID? = nil) -> EventDraft {
     hbDraft(.signpostGiven, at, ["participant": .string(p), "service": "Synthetic service", "category": .string(category)], id: id)
 }
 
@@ -726,8 +730,8 @@ private func hbHeadline(_ folded: Folded<AuditProjection>) throws -> [String: In
 
 private let outputNow = hbTime("2026-01-01T00:00:00Z")
 
-/// Every projection's JSON as the CLI builds it (audit figures for two periods, the referral pipeline
-/// with its KPIs, the safeguarding review, and a few chronologies).
+/// Every projection's JSON as the CLI builds it (audit figures for two periods and two hub/region
+/// filters, the referral pipeline with its KPIs, the safeguarding review, and a few chronologies).
 private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: String] {
     let runner = ProjectionRunner(log: log)
     var out: [String: String] = [:]
@@ -736,6 +740,10 @@ private func hbOutputs(_ log: EventLog, useCheckpoint: Bool) throws -> [String: 
         let figures = audit.model.figures(period: period)
         out["audit-" + label] = JSONValue.object(["head": HeadJSON.value(audit.head),
                                                   "metrics": .object(JSONObject(figures.map { (key: $0.name, value: $0.json) }))]).jsonText
+    }
+    for (label, filter) in [("london", AuditFilter(regions: [.london])), ("woking+gm", AuditFilter(hubs: ["woking"], regions: [.greaterManchester]))] {
+        let figures = audit.model.figures(period: AuditPeriod(), filter: filter)
+        out["audit-" + label] = JSONValue.object(JSONObject(figures.map { (key: $0.name, value: $0.json) })).jsonText
     }
     let referrals = try runner.run(ReferralProjection.self, useCheckpoint: useCheckpoint)
     let all = referrals.model.pipeline(now: outputNow)
@@ -777,7 +785,17 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
     try withDemoLog(participants: 300) { log, recorder, drafts in
         let third = drafts.count / 3
         _ = try recorder.submit(Array(drafts[..<third]))
+        // Every tenth person registered so far moves to Hackney, so filtered audits place some referrals,
+        // signposts and concerns by a move; one move is retracted after the first checkpoint.
+        let movers = drafts[..<third].filter { $0.type == "ParticipantRegistered" }.compactMap { $0.data["participant"]?.stringValue }
+            .enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
+        let moves = movers.enumerated().map { i, p in
+            hbMoved(p, "2025-03-01T09:00:00Z", hub: "hackney", region: "london", id: hbID(7000 + i))
+        }
+        try #require(moves.count >= 3)
+        _ = try recorder.submit(moves)
         let early = try hbOutputs(log, useCheckpoint: true)  // saves checkpoints a third of the way
+        _ = try recorder.submit([hbRetracted(hbID(7001), "2025-03-02T09:00:00Z", reason: "Moved in error")])
         _ = try recorder.submit(Array(drafts[third..<(2 * third)]))
         _ = try hbOutputs(log, useCheckpoint: true)  // catches up, saves again
         _ = try recorder.submit(Array(drafts[(2 * third)...]))
@@ -796,6 +814,8 @@ private func withDemoLog<T>(participants: Int, _ body: (EventLog, Recorder, [Eve
         // The demo is big enough to matter: 240 sessions and referrals still waiting, accepted referrals,
         // flags active (some overdue for review, some renewed) and one raise retracted.
         #expect(rebuilt["audit-all"]?.contains(#""sessions":{"value":240"#) == true)
+        #expect(rebuilt["audit-london"]?.contains(#""sessions":{"value":80"#) == true)
+        #expect(rebuilt["audit-london"] != rebuilt["audit-all"] && rebuilt["audit-woking+gm"] != rebuilt["audit-london"])
         #expect(rebuilt["referrals"]?.contains(#""acceptedAt""#) == true)
         #expect(rebuilt["review"]?.contains(#""reviewOverdue":true"#) == true)
         #expect(rebuilt.contains { $0.key.hasPrefix("history-") && $0.value.contains(#""renewedAt""#) })

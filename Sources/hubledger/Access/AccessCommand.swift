@@ -8,7 +8,7 @@ enum AccessCommand: Command {
         name: "access", summary: "grant, revoke and list roles (admin only)",
         usage: "access grant ACTOR ROLE [--hub H]… [--region R]…  |  access revoke ACTOR ROLE  |  access list [--json]",
         options: [.init(name: "hub", valueName: "H", help: "limit the grant to this hub (repeatable)", repeats: true),
-                  .init(name: "region", valueName: "R", help: "limit the grant to this region (repeatable): \(Region.allCases.map(\.rawValue).joined(separator: " | "))", repeats: true),
+                  .init(name: "region", valueName: "R", help: "limit the grant to this region (repeatable): \(PlaceOptions.spellings)", repeats: true),
                   ReadSupport.jsonOption],
         positionals: 1...3,
         details: """
@@ -38,10 +38,7 @@ enum AccessCommand: Command {
             throw CLIError.usage("unknown access action '\(verb)': grant, revoke or list")
         }
         var target: (actor: String, role: Role)?
-        let scope = Scope(hubs: Set(arguments.all("hub")), regions: Set(arguments.all("region")))
-        if let bad = scope.regions.first(where: { Region(rawValue: $0) == nil }) {
-            throw CLIError.usage("'\(bad)' is not a region (\(Region.allCases.map(\.rawValue).joined(separator: " | ")))")
-        }
+        let scope = Scope(hubs: Set(arguments.all("hub")), regions: Set(try arguments.all("region").map { try PlaceOptions.region($0).rawValue }))
         if let blank = scope.hubs.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw CLIError.usage("--hub needs a hub name, not '\(blank)'")
         }

@@ -6,12 +6,14 @@ import Projections
 enum WatchCommand: Command {
     static let spec = CommandSpec(
         name: "watch", summary: "the alert daemon: follow the log, keep read models current, raise each alert once",
-        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL] [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
+        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL [--region R]…]… [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
         options: [
             .init(name: "interval", valueName: "30s", help: "how often to check on time passing (new events are checked at once)"),
             .init(name: "once", valueName: nil, help: "evaluate once and exit"),
             ReadSupport.nowOption,
-            .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped"),
+            .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped (repeatable)", repeats: true),
+            .init(name: "region", valueName: "R", help: "after a --webhook: only alerts of region R go to it (repeatable; \(PlaceOptions.spellings))",
+                  repeats: true),
             .init(name: "json", valueName: nil, help: "alerts as JSON lines on stdout (the default)"),
             .init(name: "threshold", valueName: "DAYS", help: "days a referral may wait for a first attendance (default 14; urgent at twice)"),
             .init(name: "urgent-threshold", valueName: "DAYS", help: "the same for urgent referrals (default 2)"),
@@ -20,9 +22,13 @@ enum WatchCommand: Command {
         Alerts: referral-awaiting-first-attendance (warning at the threshold, urgent at twice it),
         attendance-without-consent, concern-unescalated (high or critical, 24 hours), flag-review-due (an active
         flag's reviewBy date has passed without removal or renewal; once per participant, flag and review date).
-        Each alert goes to stdout as one JSON line; logs go to stderr. After delivery an AlertRaised
+        Each alert goes to stdout as one JSON line, with the hub and region where its participant belongs
+        now (null if nowhere); logs go to stderr. After delivery an AlertRaised
         event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
         across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
+        Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
+        alerts of those regions; a --webhook with none gets every alert. An alert is raised once every
+        webhook it goes to has accepted it.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -37,28 +43,24 @@ enum WatchCommand: Command {
             guard let v = Double(text), v > 0 else { throw CLIError.usage("--\(name) must be a positive number of days, not '\(text)'") }
             apply(v)
         }
-        var webhook: Webhook?
-        if let text = arguments.value("webhook") {
-            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
-                throw CLIError.usage("--webhook must be an http(s) URL, not '\(text)'")
-            }
-            webhook = Webhook(url: url)
-        }
+        let webhooks = try WebhookRoute.routes(arguments)
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
-        let actor = try AccessGate.authorize(.administer, command: spec.name, log: log).actor
+        let authorization = try AccessGate.authorize(.administer, command: spec.name, log: log)
         guard let lock = try log.tryLock(named: "watch") else {
             throw CLIError.failure("another `hubledger watch` is already running on this store; only one may raise alerts")
         }
         defer { withExtendedLifetime(lock) {} }
         StopSignal.install()
-        let daemon = AlertDaemon(log: log, policy: policy, webhook: webhook, interval: interval, actor: actor)
-        Console.err("watch: following \(log.path) (interval \(interval)s\(webhook.map { ", webhook \($0.url)" } ?? ""))")
+        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: authorization.actor,
+                                 scope: authorization.scope(for: .administer) ?? .everywhere)
+        let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
+        Console.err("watch: following \(log.path) (interval \(interval)s\(hooks))")
         while true {
             let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
             if arguments.has("once") {
                 if undelivered > 0 {
-                    throw CLIError.failure("\(undelivered) alert(s) could not be delivered to the webhook; they stay unraised and will be tried again")
+                    throw CLIError.failure("\(undelivered) alert(s) could not be delivered to every webhook they go to; they stay unraised and will be tried again")
                 }
                 break
             }
@@ -67,58 +69,5 @@ enum WatchCommand: Command {
             if StopSignal.isRequested { break }
         }
         Console.err("watch: stopped")
-    }
-}
-
-/// One evaluation of the alert rules and delivery of what is due: the daemon's cycle.
-struct AlertDaemon {
-    let log: EventLog
-    let policy: AlertPolicy
-    let webhook: Webhook?
-    let interval: Double
-    let actor: String
-
-    /// Brings every read model up to date, raises what is due, records a heartbeat; returns the head it
-    /// saw and how many due alerts could not be delivered.
-    func cycle(now: Timestamp) throws -> (LogHead?, Int) {
-        let runner = ProjectionRunner(log: log)
-        let result = try runner.runAll(ProjectionRunner.all)
-        guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
-              let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
-              let review = result.models.compactMap({ $0 as? ReviewProjection }).first else { return (result.head, 0) }
-        var appendedHead = result.head
-        var version = model.alertsStreamVersion
-        let due = model.due(now: now, policy: policy, referrals: referrals, review: review)
-        var undelivered = 0
-        for (n, alert) in due.enumerated() {
-            if StopSignal.isRequested { break }
-            let line = JSONValue.object(alert.json).jsonText
-            if let webhook, !webhook.deliver(line) {
-                Console.err("watch: webhook \(webhook.url) did not accept \(alert.kind.rawValue) for \(alert.subject); will retry")
-                undelivered = due.count - n
-                break
-            }
-            guard Console.out(line) else {
-                Console.err("watch: cannot write to stdout; \(alert.kind.rawValue) for \(alert.subject) not marked raised")
-                throw CLIError.failure("stdout is closed; stopping so that no alert is lost")
-            }
-            Console.err("watch: \(alert.summary)")
-            let event = ProposedEvent(id: alert.id, stream: AlertRecord.stream, type: AlertRecord.type,
-                                      occurredAt: now, actor: actor, data: alert.json)
-            do {
-                let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
-                version += 1
-                appendedHead = appended.head
-            } catch EventStoreError.wrongExpectedVersion {
-                // Another writer raised alerts meanwhile: start the cycle again with what it recorded.
-                Console.err("watch: the alerts stream moved; re-evaluating next cycle")
-                break
-            }
-        }
-        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(appendedHead?.position ?? -1),
-                               "interval": .double(interval), "pid": .int(Int64(getpid()))]
-        try log.saveMetadata(Array(beat.jsonText.utf8), named: "heartbeat.json")
-        // The head the rules saw: anything appended since (by others, or our own AlertRaised) wakes the next cycle at once.
-        return (result.head, undelivered)
     }
 }

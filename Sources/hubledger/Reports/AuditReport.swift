@@ -7,11 +7,16 @@ import Projections
 enum AuditReport {
     struct ClaimRow { var claim: Claim; var computed: Double?; var supported: Bool }
 
-    static func html(model: AuditProjection, figures: [AuditFigure], period: AuditPeriod, claims: [ClaimRow],
+    static func html(model: AuditProjection, figures: [AuditFigure], period: AuditPeriod, filter: AuditFilter = AuditFilter(), claims: [ClaimRow],
                      head: LogHead?, verified: VerificationReport?, asOf: String?, generated: Timestamp) -> String {
         var body = "<h1>Outcome audit</h1>"
         let range = "\(period.from.map { $0.dayString } ?? "the first session") to \(period.to.map { $0.dayString } ?? "the last")"
         body += "<p class=\"sub\">Sessions from \(HTMLPage.escape(range))\(asOf.map { ", as the log stood at \(HTMLPage.escape($0))" } ?? ""). Retracted events never count; no participant is named.</p>"
+        if !filter.isEverything {
+            body += "<p class=\"sub\">Covering \(HTMLPage.escape(filter.summary)) only: an item counts if it matches any of them. Sessions, attendances,"
+                + " surveys and their rates go by where the session was held; referrals, signposts and concerns by where the participant"
+                + " belonged when the event was recorded.</p>"
+        }
         body += "<h2>Figures</h2><table><tr><th>figure</th><th>value</th><th>numerator</th><th>denominator</th><th>definition</th></tr>"
         for f in figures {
             body += "<tr><td>\(HTMLPage.escape(f.name))</td><td class=\"num\">\(HTMLPage.escape(format(f.value)))</td>"
@@ -25,7 +30,7 @@ enum AuditReport {
         body += "</table>"
 
         body += "<h2>Charts</h2><div class=\"charts\">"
-        let months = model.sessionsByMonth(period: period)
+        let months = model.sessionsByMonth(period: period, filter: filter)
         let colours: [Region: String] = [.surrey: "#2f5d8a", .london: "#d9541e", .greaterManchester: "#4d9a5b"]
         let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let spansYears = Set(months.map { $0.month.prefix(4) }).count > 1
@@ -40,7 +45,7 @@ enum AuditReport {
         body += "<figure>" + HTMLPage.barChart(labels: Generation.allCases.map { $0.rawValue },
                                                series: [("participants", "#2f5d8a", Generation.allCases.map { Double(generations[$0.rawValue] ?? 0) })])
             + "<figcaption>Participants by generation</figcaption></figure>"
-        let curve = model.weeklyReturnCurve(period: period)
+        let curve = model.weeklyReturnCurve(period: period, filter: filter)
         body += "<figure>" + HTMLPage.lineChart(labels: curve.map { "\($0.week - 1)→\($0.week)" },
                                                 values: curve.map { $0.before == 0 ? nil : Double($0.returned) / Double($0.before) },
                                                 format: { String(format: "%.0f%%", $0 * 100) })
@@ -68,7 +73,7 @@ enum AuditReport {
             footer += v.isOK ? "verify: ok, \(v.events) events, head \(HTMLPage.escape(v.head?.description ?? ""))."
                 : "verify: FAILED at position \(v.error?.position ?? -1): \(HTMLPage.escape(v.error?.reason ?? ""))."
         }
-        footer += " Reproduce with <code>hubledger audit --as-of \(head.map { String($0.position) } ?? "0")</code>; check with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>."
+        footer += " Reproduce with <code>hubledger audit --as-of \(head.map { String($0.position) } ?? "0")\(HTMLPage.escape(PlaceOptions.arguments(for: filter)))</code>; check with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>."
         return HTMLPage.page(title: "Outcome audit", body: body, footer: footer)
     }
 
