@@ -87,6 +87,25 @@ public struct ProjectionRunner: Sendable {
         return (models, head)
     }
 
+    /// A model already in memory, brought up to the head: what a long-lived reader (a service, the
+    /// daemon) does instead of loading the checkpoint on every question. If the log no longer holds the
+    /// model's head unchanged, the model is folded again from its checkpoint (or from position 0).
+    public func catchUp<P: Projection>(_ folded: Folded<P>) throws -> Folded<P> {
+        guard let head = folded.head else { return try run(P.self) }
+        guard let event = try? log.event(at: head.position), event.hash == head.hash else { return try run(P.self) }
+        var model = folded.model
+        var newHead = head
+        let pipe = EventPipe(log: log, from: head.position + 1, limit: nil)
+        defer { pipe.cancel() }
+        while let chunk = try pipe.next() {
+            for item in chunk {
+                if let domain = item.event { model.apply(domain) }
+                newHead = LogHead(position: item.position, hash: item.hash)
+            }
+        }
+        return Folded(model: model, head: newHead)
+    }
+
     func withinLimit(_ head: LogHead, _ limit: ReadLimit) -> Bool {
         switch limit {
         case .position(let p): return head.position <= p

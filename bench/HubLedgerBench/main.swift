@@ -184,16 +184,25 @@ case "history":
     _ = try runner.runAll([ChronologyProjection.self])
     let rounds = max(1, Int((try log.head()?.position ?? 0) / 20_000))
     var generator = SplitMixBench(seed: 42)
-    var samples: [Double] = []
+    var held: [Double] = [], reloaded: [Double] = []
+    // A long-lived reader holds the read model and catches it up before each question.
+    var folded = try runner.run(ChronologyProjection.self)
     for _ in 0..<count {
         let participant = String(format: "P-%04d", 1 + Int(generator.next() % 1200)) + "-\(Int(generator.next() % UInt64(rounds)))"
-        samples.append(try seconds {
-            let folded = try runner.run(ChronologyProjection.self)
+        held.append(try seconds {
+            folded = try runner.catchUp(folded)
             _ = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
         })
+        // A one-shot reader (like the CLI) loads the checkpoint every time.
+        reloaded.append(try seconds {
+            let fresh = try runner.run(ChronologyProjection.self)
+            _ = try fresh.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
+        })
     }
-    samples.sort()
-    report("history-in-process", ["samples": .int(Int64(count)), "p50ms": ms(samples[count / 2]), "p99ms": ms(samples[min(count - 1, count * 99 / 100)])])
+    held.sort(); reloaded.sort()
+    func p(_ s: [Double], _ q: Int) -> JSONValue { ms(s[min(count - 1, count * q / 100)]) }
+    report("history-in-process", ["samples": .int(Int64(count)), "p50ms": p(held, 50), "p99ms": p(held, 99),
+                                  "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
 
 default:
     print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
