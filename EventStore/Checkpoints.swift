@@ -38,18 +38,24 @@ extension EventLog {
 
     /// Saves a checkpoint unless one at the same or a later position is already saved.
     public func saveCheckpoint(_ checkpoint: Checkpoint, named name: String) throws {
+        try saveCheckpoint(head: checkpoint.head, parts: [checkpoint.state], named: name)
+    }
+
+    /// The same, for a state given in parts (written one after another, never joined in memory).
+    public func saveCheckpoint(head: LogHead, parts: [[UInt8]], named name: String) throws {
         try? Directory.create(layout.checkpoints)
         let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
         try lock.lockExclusive()
         defer { lock.unlock() }
         // The header says whether a later one is saved; only then is the whole file read, to be sure it is sound.
-        if let saved = savedCheckpointPosition(named: name), saved >= checkpoint.head.position,
-           let existing = loadCheckpoint(named: name), existing.head.position >= checkpoint.head.position { return }
+        if let saved = savedCheckpointPosition(named: name), saved >= head.position,
+           let existing = loadCheckpoint(named: name), existing.head.position >= head.position { return }
         var header = EventLog.checkpointMagic
-        ByteWriter.append(UInt64(checkpoint.head.position), to: &header)
-        header += checkpoint.head.hash.bytes
-        ByteWriter.append(CRC32C.checksum(checkpoint.state), to: &header)
-        try Directory.writeAtomically(parts: [header, checkpoint.state], to: checkpointPath(name), directory: layout.checkpoints, durable: false)
+        ByteWriter.append(UInt64(head.position), to: &header)
+        header += head.hash.bytes
+        let crc = parts.reduce(UInt32(0)) { crc, part in part.withUnsafeBytes { CRC32C.checksum($0, seed: crc) } }
+        ByteWriter.append(crc, to: &header)
+        try Directory.writeAtomically(parts: [header] + parts, to: checkpointPath(name), directory: layout.checkpoints, durable: false)
     }
 
     /// The position a saved checkpoint's header names, read without the (possibly large) state.

@@ -32,7 +32,11 @@ public struct AuditProjection: Projection {
         var participant: String; var position: LogPosition
     }
 
-    var referrals = ReferralProjection()
+    /// What the referral figures need; first attendances come from this projection's own attendances and
+    /// sessions, by the pipeline's definition (`FirstAttendance`), not from a second copy of them.
+    struct Referral: Sendable { var participant: String; var source: ReferralSource; var receivedAt: Timestamp; var eventID: UUID }
+
+    var referrals: [String: Referral] = [:]
     var sessions: [String: Session] = [:]
     var attendances: [Attendance] = []
     var surveys: [Survey] = []
@@ -47,7 +51,6 @@ public struct AuditProjection: Projection {
     public init() {}
 
     public mutating func apply(_ event: DomainEvent) {
-        referrals.apply(event)
         places.apply(event)
         switch event.event {
         case .sessionHeld(let s, let hub, let region, let programme, let week, let funder):
@@ -60,14 +63,16 @@ public struct AuditProjection: Projection {
             signposts.append(Signpost(id: event.id, at: event.occurredAt, category: category, participant: p, position: event.position))
         case .concernRaised(_, let p, let category, let severity, _):
             concerns.append(Concern(id: event.id, at: event.occurredAt, category: category, severity: severity, participant: p, position: event.position))
-        case .referralReceived(let r, _, _, _): referralPositions[r] = event.position
+        case .referralReceived(let r, let p, let source, _):
+            referrals[r] = Referral(participant: p, source: source, receivedAt: event.occurredAt, eventID: event.id)
+            referralPositions[r] = event.position
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
     }
 
     public func encode(to w: inout StateWriter) {
-        referrals.encode(to: &w)
+        w.dictionary(referrals) { w, r in w.string(r.participant); w.raw(r.source); w.time(r.receivedAt); w.uuid(r.eventID) }
         w.dictionary(sessions) { w, s in
             w.uuid(s.id); w.time(s.at); w.raw(s.region); w.optional(s.funder) { $0.string($1) }; w.string(s.programme); w.int(s.week)
         }
@@ -87,7 +92,9 @@ public struct AuditProjection: Projection {
     }
 
     public init(from r: inout StateReader) throws {
-        referrals = try ReferralProjection(from: &r)
+        referrals = try r.dictionary { r in
+            Referral(participant: try r.string(), source: try r.raw(ReferralSource.self), receivedAt: try r.time(), eventID: try r.uuid())
+        }
         sessions = try r.dictionary { r in
             Session(id: try r.uuid(), at: try r.time(), region: try r.raw(Region.self), funder: try r.optional { try $0.string() },
                     programme: try r.string(), week: Int(try r.int()), hub: "")
@@ -194,15 +201,21 @@ public struct AuditProjection: Projection {
         figures.append(.rate("weeklyReturnRate", returned, before,
                              "Over every programme and week w = 2…10 where sessions of weeks w−1 and w exist: Σ|attendees(w−1) ∩ attendees(w)| ÷ Σ|attendees(w−1)|." + bySession))
 
-        let pipeline = referrals.pipeline(now: Timestamp(microseconds: 0)).filter {
-            period.contains($0.receivedAt) && covers(filter, participant: $0.participant, at: referralPositions[$0.referral] ?? -1)
-        }
+        let pipeline = referrals.filter { id, r in
+            !retracted.contains(r.eventID) && period.contains(r.receivedAt) && covers(filter, participant: r.participant, at: referralPositions[id] ?? -1)
+        }.values
         var bySource: [String: Int] = [:]
         for r in pipeline { bySource[r.source.rawValue, default: 0] += 1 }
+        let referred = Set(pipeline.map(\.participant))
+        var attended: [String: [(id: UUID, session: String)]] = [:]
+        for a in attendances where referred.contains(a.participant) { attended[a.participant, default: []].append((a.id, a.session)) }
         figures.append(AuditFigure(name: "referrals", value: .int(Int64(pipeline.count)),
                                    definition: "Referrals received (ReferralReceived, not retracted) in the period." + byParticipant,
                                    breakdowns: [("bySource", bySource)]))
-        let days = pipeline.compactMap(\.daysToFirstAttendance)
+        let days = pipeline.compactMap { r -> Double? in
+            FirstAttendance.of(attended[r.participant] ?? [], onOrAfter: r.receivedAt, retracted: retracted) { sessions[$0].map { ($0.id, $0.at) } }
+                .map { Double($0.microseconds - r.receivedAt.microseconds) / 86_400_000_000 }
+        }
         figures.append(AuditFigure(name: "medianDaysToFirstAttendance", value: median(days).map { .double($0) } ?? .null,
                                    definition: "Median over referrals in the period that have a first attendance of (that session's occurredAt − the referral's occurredAt) ÷ 86,400 s." + byParticipant,
                                    count: days.count))

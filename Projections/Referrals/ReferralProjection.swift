@@ -77,12 +77,8 @@ public struct ReferralProjection: Projection {
 
     /// When the session of the referred person's first attendance on or after the referral was held.
     func firstAttendance(_ r: Referral) -> Timestamp? {
-        var first: Timestamp?
-        for a in attendances[r.participant] ?? [] where !retracted.contains(a.id) {
-            guard let s = sessions[a.session], !retracted.contains(s.id), s.at >= r.receivedAt else { continue }
-            if first.map({ s.at < $0 }) ?? true { first = s.at }
-        }
-        return first
+        FirstAttendance.of((attendances[r.participant] ?? []).map { ($0.id, $0.session) }, onOrAfter: r.receivedAt,
+                           retracted: retracted) { sessions[$0].map { ($0.id, $0.at) } }
     }
 
     func live(_ stamps: [Stamp]) -> [Stamp] { stamps.filter { !retracted.contains($0.id) } }
@@ -155,4 +151,19 @@ public func median(_ values: [Double]) -> Double? {
     guard !values.isEmpty else { return nil }
     let s = values.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// The one definition of a referral's first attendance, shared by the pipeline and the audit: the
+/// earliest non-retracted attendance of the referred person at a non-retracted session held on or
+/// after the referral's `occurredAt`; the result is when that session was held.
+enum FirstAttendance {
+    static func of(_ attendances: [(id: UUID, session: String)], onOrAfter receivedAt: Timestamp, retracted: Set<UUID>,
+                   session: (String) -> (id: UUID, at: Timestamp)?) -> Timestamp? {
+        var first: Timestamp?
+        for a in attendances where !retracted.contains(a.id) {
+            guard let s = session(a.session), !retracted.contains(s.id), s.at >= receivedAt else { continue }
+            if first.map({ s.at < $0 }) ?? true { first = s.at }
+        }
+        return first
+    }
 }

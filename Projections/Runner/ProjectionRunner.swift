@@ -127,7 +127,7 @@ public struct ProjectionRunner: Sendable {
     func save(_ model: any Projection, head: LogHead) throws {
         var writer = StateWriter()
         model.encode(to: &writer)
-        try log.saveCheckpoint(Checkpoint(head: head, state: writer.bytes), named: type(of: model).name)
+        try log.saveCheckpoint(head: head, parts: writer.parts, named: type(of: model).name)
     }
 
     /// Discards checkpoints (all, or one projection's) so the next run folds from position 0.

@@ -9,14 +9,31 @@ import HubDomain
 /// projection writes its fields in a fixed order; dictionaries are written in
 /// key order, so the same state always gives the same bytes.
 public struct StateWriter {
-    public private(set) var bytes: [UInt8] = []
-    public init() { bytes.reserveCapacity(1 << 16) }
+    /// Filled chunks of about a megabyte, then the one being filled: a state of tens of megabytes is
+    /// never one contiguous buffer, so encoding it never doubles and copies a buffer that large.
+    public private(set) var chunks: [[UInt8]] = []
+    private var current: [UInt8] = []
+    static let chunkSize = 1 << 20
 
-    public mutating func int(_ v: Int64) { ByteWriter.append(v, to: &bytes) }
+    public init() { current.reserveCapacity(1 << 16) }
+
+    /// Every byte written, in order, as one array (for small states and tests).
+    public var bytes: [UInt8] { chunks.isEmpty ? current : chunks.flatMap { $0 } + current }
+    /// Every byte written, in order, as the chunks they were written in.
+    public var parts: [[UInt8]] { chunks + [current] }
+
+    private mutating func spillIfFull() {
+        guard current.count >= Self.chunkSize else { return }
+        chunks.append(current)
+        current = []
+        current.reserveCapacity(Self.chunkSize + 4096)
+    }
+
+    public mutating func int(_ v: Int64) { ByteWriter.append(v, to: &current); spillIfFull() }
     public mutating func int(_ v: Int) { int(Int64(v)) }
-    public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
-    public mutating func string(_ v: String) { ByteWriter.appendString32(v, to: &bytes) }
-    public mutating func uuid(_ v: UUID) { withUnsafeBytes(of: v.uuid) { bytes.append(contentsOf: $0) } }
+    public mutating func bool(_ v: Bool) { current.append(v ? 1 : 0); spillIfFull() }
+    public mutating func string(_ v: String) { ByteWriter.appendString32(v, to: &current); spillIfFull() }
+    public mutating func uuid(_ v: UUID) { withUnsafeBytes(of: v.uuid) { current.append(contentsOf: $0) }; spillIfFull() }
     public mutating func time(_ v: Timestamp) { int(v.microseconds) }
     public mutating func raw<E: RawRepresentable>(_ v: E) where E.RawValue == String { string(v.rawValue) }
     public mutating func optional<T>(_ v: T?, _ write: (inout StateWriter, T) -> Void) {

@@ -83,3 +83,17 @@ struct CRC32CTests {
         #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
     }
 }
+
+/// A checksum over parts, each seeded with the one before, equals the checksum of the whole
+/// (checkpoints are checksummed part by part).
+@Test func aChecksumChainedOverPartsEqualsTheChecksumOfTheWhole() {
+    let whole = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+    let cuts = [0, 1, 7, 4096, 9_999, 10_000]
+    for cut in cuts {
+        let a = Array(whole[..<cut]), b = Array(whole[cut...])
+        let chained = b.withUnsafeBytes { CRC32C.checksum($0, seed: a.withUnsafeBytes { CRC32C.checksum($0) }) }
+        #expect(chained == whole.withUnsafeBytes { CRC32C.checksum($0) }, "cut at \(cut)")
+        let software = b.withUnsafeBytes { CRC32C.softwareChecksum($0, seed: a.withUnsafeBytes { CRC32C.softwareChecksum($0) }) }
+        #expect(software == chained, "cut at \(cut)")
+    }
+}

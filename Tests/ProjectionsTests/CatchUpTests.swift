@@ -38,3 +38,22 @@ import Testing
         #expect(refolded.model.knows("P-1"))
     }
 }
+
+/// A state of several megabytes is written in chunks and saved part by part; it reads back whole.
+@Test func aLargeStateIsWrittenInChunksAndSavedAndLoadedWhole() throws {
+    try withHandLog { h in
+        var writer = StateWriter()
+        for n in 0..<300_000 { writer.string("participant-\(n)"); writer.int(n) }
+        #expect(writer.chunks.count >= 3)
+        let joined = writer.bytes
+        #expect(joined.count == writer.parts.reduce(0) { $0 + $1.count })
+        let head = LogHead(position: 7, hash: try #require(ChainHash(hex: String(repeating: "cd", count: 32))))
+        try h.log.saveCheckpoint(head: head, parts: writer.parts, named: "chunked")
+        let loaded = try #require(h.log.loadCheckpoint(named: "chunked"))
+        #expect(loaded.head == head)
+        #expect(loaded.state == joined)
+        var reader = StateReader(loaded.state)
+        #expect(try reader.string() == "participant-0")
+        #expect(try reader.int() == 0)
+    }
+}
