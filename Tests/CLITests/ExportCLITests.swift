@@ -89,4 +89,26 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
             #expect(try cli.run(["verify", "--json"], store: target).stdout.contains("\"events\":0"))
         }
     }
+
+    @Test func whoeverImportsAnExportWhoseGrantsLeaveThemOutIsMadeAdmin() throws {
+        try withCLI { cli in
+            let source = cli.storePath("source"), target = cli.storePath("target")
+            try #require(cli.run(["init"], store: source).succeeded)
+            try #require(cli.run(["access", "grant", "lead-1", "safeguarding-lead"], store: source).succeeded)
+            // The export as another organisation's store would give it: its admin is someone else.
+            let me = "\"actor\":\"\(osUserName())\""
+            let lines = try cli.run(["export", "--format", "cloudevents"], store: source).lines.map {
+                $0.replacingOccurrences(of: me, with: "\"actor\":\"admin-elsewhere\"")
+            }
+            let file = cli.storePath("export.jsonl")
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try #require(cli.run(["init"], store: target).succeeded)
+            let imported = try cli.run(["import", "--format", "cloudevents", file], store: target)
+            #expect(imported.succeeded && imported.stdout.contains("granted \(osUserName())"), "\(imported)")
+            let list = try cli.run(["access", "list", "--json"], store: target).json()
+            let actors = (list["actors"]?.arrayValue ?? []).compactMap { $0.objectValue?["actor"]?.stringValue }
+            #expect(actors.sorted() == ["admin-elsewhere", "lead-1", osUserName()].sorted())
+            #expect(try cli.run(["audit"], store: target).succeeded, "the importer is not locked out")
+        }
+    }
 }

@@ -28,6 +28,16 @@ public enum AccessRecords {
         return data
     }
 
+    /// An `AccessGranted` for the `access` stream, recorded now by `recorder`.
+    public static func grantEvent(_ actor: String, _ role: Role, scope: Scope = .everywhere, by recorder: String) -> ProposedEvent {
+        ProposedEvent(stream: accessStream, type: granted, occurredAt: .now, actor: recorder, data: grant(actor: actor, role: role, scope: scope))
+    }
+
+    /// An `AccessRevoked` for the `access` stream, recorded now by `recorder`.
+    public static func revokeEvent(_ actor: String, _ role: Role, by recorder: String) -> ProposedEvent {
+        ProposedEvent(stream: accessStream, type: revoked, occurredAt: .now, actor: recorder, data: revoke(actor: actor, role: role))
+    }
+
     public static func revoke(actor: String, role: Role) -> JSONObject {
         ["actor": .string(actor), "role": .string(role.rawValue)]
     }

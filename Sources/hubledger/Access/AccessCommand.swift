@@ -60,16 +60,14 @@ enum AccessCommand: Command {
         guard let target else { return list(state, owner: AccessGate.storeOwner(log), head: folded.head, json: arguments.has("json")) }
 
         let held = state.roles(of: target.actor, fallbackAdmin: AccessGate.storeOwner(log))
-        let type: String
-        let data: JSONObject
+        let change: ProposedEvent
         if verb == "grant" {
             let existing = held.contains(target.role) ? (state.grants[target.actor]?[target.role] ?? .everywhere) : nil
             if let existing, existing.union(scope) == existing {
                 Console.out("\(target.actor) already has the \(target.role.rawValue) role for \(AccessGate.describe(existing)); nothing written")
                 return
             }
-            type = AccessRecords.granted
-            data = AccessRecords.grant(actor: target.actor, role: target.role, scope: scope)
+            change = AccessRecords.grantEvent(target.actor, target.role, scope: scope, by: admin)
         } else {
             guard held.contains(target.role) else {
                 throw CLIError.failure("\(target.actor) does not hold the \(target.role.rawValue) role; nothing written")
@@ -77,16 +75,14 @@ enum AccessCommand: Command {
             if target.role == .admin, state.holders(of: .admin).filter({ $0 != target.actor }).isEmpty {
                 throw CLIError.failure("\(target.actor) is the last admin: grant another admin first, so the store is never left without one; nothing written")
             }
-            type = AccessRecords.revoked
-            data = AccessRecords.revoke(actor: target.actor, role: target.role)
+            change = AccessRecords.revokeEvent(target.actor, target.role, by: admin)
         }
         var events: [ProposedEvent] = []
         if !state.hasRecordedGrants, let owner = AccessGate.storeOwner(log) {
             // A store from before roles: its implicit admin is written down first, so it stays one.
-            events.append(ProposedEvent(stream: AccessRecords.accessStream, type: AccessRecords.granted, occurredAt: .now, actor: admin,
-                                        data: AccessRecords.grant(actor: owner, role: .admin)))
+            events.append(AccessRecords.grantEvent(owner, .admin, by: admin))
         }
-        events.append(ProposedEvent(stream: AccessRecords.accessStream, type: type, occurredAt: .now, actor: admin, data: data))
+        events.append(change)
         let result = try log.append(events, to: AccessRecords.accessStream)
         let done = verb == "grant" ? "granted \(target.actor) the \(target.role.rawValue) role for \(AccessGate.describe(scope))"
             : "revoked the \(target.role.rawValue) role of \(target.actor)"

@@ -93,9 +93,7 @@ enum ImportCommand: Command {
         // The export's grants now count; whoever imported it must not be locked out of their own store.
         let access = try ProjectionRunner(log: log).run(AccessProjection.self).model.state
         if access.hasRecordedGrants, !access.roles(of: importer).contains(.admin) {
-            let grant = ProposedEvent(stream: AccessRecords.accessStream, type: AccessRecords.granted, occurredAt: .now, actor: importer,
-                                      data: AccessRecords.grant(actor: importer, role: .admin))
-            try log.append([grant], to: AccessRecords.accessStream)
+            try log.append([AccessRecords.grantEvent(importer, .admin, by: importer)], to: AccessRecords.accessStream)
             Console.out("granted \(importer), who imported it, the admin role (the export's grants did not include them)")
         }
     }
