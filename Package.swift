@@ -29,8 +29,10 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore"], path: "Tests/EventStoreTests"),
         .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),
-        .testTarget(name: "CLITests", dependencies: ["EventStore"], path: "Tests/CLITests"),
-        .testTarget(name: "ReliabilityTests", dependencies: ["EventStore"], path: "Tests/ReliabilityTests"),
+        // Finding the binary and spawning it, shared by the two targets that run the real executable.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["EventStore", "TestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "ReliabilityTests", dependencies: ["EventStore", "TestSupport"], path: "Tests/ReliabilityTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// How one run of the `hubledger` binary ended.
@@ -30,15 +31,10 @@ struct CLIResult: Sendable, CustomStringConvertible {
 }
 
 enum CLIHarnessError: Error, CustomStringConvertible {
-    case binaryNotFound(searched: [String])
-    case spawnFailed(errno: Int32)
     case timedOut([String])
 
     var description: String {
         switch self {
-        case .binaryNotFound(let searched):
-            return "the hubledger binary was not found (set HUBLEDGER_BIN, or build it: swift build --build-tests); searched: \(searched.joined(separator: ", "))"
-        case .spawnFailed(let code): return "posix_spawn failed: \(String(cString: strerror(code)))"
         case .timedOut(let args): return "hubledger \(args.joined(separator: " ")) did not finish in time"
         }
     }
@@ -132,34 +128,7 @@ final class CLIHarness: @unchecked Sendable {
     /// A store path inside the scratch directory (not created).
     func storePath(_ name: String = "store") -> String { root.appendingPathComponent(name).path }
 
-    static func locateBinary() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["HUBLEDGER_BIN"], !explicit.isEmpty { return explicit }
-        var starts: [URL] = [Bundle.main.bundleURL]
-        if let executable = Bundle.main.executableURL { starts.append(executable.deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            starts.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        starts.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
-        if let first = CommandLine.arguments.first {
-            starts.append(URL(fileURLWithPath: first).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        var searched: [String] = []
-        for start in starts {
-            var directory = start.standardizedFileURL
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("hubledger").path
-                searched.append(candidate)
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: candidate) {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw CLIHarnessError.binaryNotFound(searched: searched)
-    }
+    static func locateBinary() throws -> String { try locateHubledgerBinary() }
 
     /// Starts `hubledger args…` with `stdin` as its standard input and `HUBLEDGER_STORE=store`.
     func start(_ arguments: [String], stdin: String = "", store: String?,
@@ -194,41 +163,6 @@ func withCLI(_ body: (CLIHarness) throws -> Void) throws {
     let cli = try CLIHarness()
     defer { cli.cleanup() }
     try body(cli)
-}
-
-/// Spawns a child with its standard streams redirected to files, default signal handling and an
-/// empty signal mask (whatever the test runner set up for itself). `searchPath` looks the
-/// executable up in PATH. The caller reaps it, so signals sent to the pid reach only this child.
-func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String],
-                stdin: String, stdout: String, stderr: String, searchPath: Bool = false) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var mask = sigset_t(), defaults = sigset_t()
-    sigemptyset(&mask)
-    sigfillset(&defaults)
-    sigdelset(&defaults, SIGKILL)
-    sigdelset(&defaults, SIGSTOP)
-    posix_spawnattr_setsigmask(&attributes, &mask)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { for p in argv { free(p) }; for p in envp { free(p) } }
-
-    var pid: pid_t = 0
-    let rc = searchPath ? posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
-                        : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-    guard rc == 0 else { throw CLIHarnessError.spawnFailed(errno: rc) }
-    return pid
 }
 
 /// The operating-system user running the tests: the actor of every command the harness runs.

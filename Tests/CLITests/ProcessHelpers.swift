@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import TestSupport
 
 /// Bounded polling: tests never wait on a child without a deadline.
 enum Poll {

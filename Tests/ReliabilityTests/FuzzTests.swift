@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 extension Reliability {
@@ -386,7 +387,7 @@ extension Reliability {
 
                 // Fixed cases first: store paths relative to the working directory, including one-character ones.
                 // (Only when children start in the scratch directory, so that nothing lands in the working directory.)
-                var lines: [[String]] = Hub.addChdir == nil ? [] : [
+                var lines: [[String]] = !canSpawnInAWorkingDirectory ? [] : [
                     ["init", "--store", "w"], ["init", "--store", "v/"], ["init", "--store", "ab"], ["init", "--store", "./u"],
                     ["verify", "--store", "q"], ["--store", "y", "verify"], ["--store=z", "log"], ["status", "--store", "t"]]
                 // What each command expects in place of positionals, so that many lines get past the parser.

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 
@@ -203,40 +204,7 @@ final class Hub: @unchecked Sendable {
         try FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 
-    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    static let addChdir: AddChdir? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddChdir.self)
-    }()
-
-    static func locateBinary() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["HUBLEDGER_BIN"], !explicit.isEmpty { return explicit }
-        var starts: [URL] = [Bundle.main.bundleURL]
-        if let executable = Bundle.main.executableURL { starts.append(executable.deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            starts.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        starts.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
-        if let first = CommandLine.arguments.first {
-            starts.append(URL(fileURLWithPath: first).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        var searched: [String] = []
-        for start in starts {
-            var directory = start.standardizedFileURL
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("hubledger").path
-                searched.append(candidate)
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: candidate) {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw HarnessError(description: "no hubledger binary (set HUBLEDGER_BIN or `swift build --build-tests`); searched \(searched.joined(separator: ", "))")
-    }
+    static func locateBinary() throws -> String { try locateHubledgerBinary() }
 
     /// Starts `hubledger arguments…` with HUBLEDGER_STORE=`store`, stdin from `stdin` (bytes) or /dev/null,
     /// and the working directory set to this hub's root. With `shell`, runs
@@ -258,44 +226,18 @@ final class Hub: @unchecked Sendable {
         environment["HUBLEDGER_STORE"] = store ?? ""
         for (key, value) in overrides { environment[key] = value }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        // Relative paths a command is given land in the scratch directory (glibc ≥ 2.29; not in Swift's Glibc module).
-        if let chdir = Hub.addChdir { _ = chdir(&actions, root) }
-
-        // Default dispositions and an empty mask, whatever the test runner set for itself.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t(), defaults = sigset_t()
-        sigemptyset(&mask)
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         let executable: String
         let argv: [String]
         if let shell {
             executable = "/bin/sh"
-            argv = ["/bin/sh", "-c", "\(shell); exec \"$0\" \"$@\"", binary] + arguments
+            argv = ["-c", "\(shell); exec \"$0\" \"$@\"", binary] + arguments
         } else {
             executable = binary
-            argv = [binary] + arguments
+            argv = arguments
         }
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in cArgs { free(p) }; for p in cEnv { free(p) } }
-
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, cArgs, cEnv)
-        guard rc == 0 else { throw HarnessError(description: "posix_spawn failed: \(String(cString: strerror(rc)))") }
+        // Relative paths a command is given land in the scratch directory.
+        let pid = try spawnChild(executable, argv, environment: environment, stdin: inPath, stdout: outPath, stderr: errPath,
+                                 workingDirectory: root)
         return Child(pid: pid, arguments: arguments, stdoutPath: outPath, stderrPath: errPath)
     }
 
