@@ -44,7 +44,7 @@ enum DemoCommand: Command {
           hubledger audit                       recompute the published figures
           hubledger referrals --status awaiting-first-attendance
           hubledger review                      the safeguarding review
-          hubledger history P-0001              one participant's chronology
+          hubledger history P-0001 --purpose "trying the demo"   one participant's chronology (the view is recorded)
         (add --store \(path) if it is not your default store)
         """)
     }
