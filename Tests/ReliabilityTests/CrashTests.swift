@@ -156,10 +156,14 @@ extension Reliability {
                     ["record", "ParticipantRegistered", "--participant", participant, "--generation", "adult", "--hub", "Synthetic hub",
                      "--region", "london", "--occurred-at", "2024-03-01T10:00:00Z", "--id", id]
                 }
-                // How long one record takes, uninterrupted.
-                let probe = try hub.run(arguments("Q-PROBE", data.uuid()), store: store)
-                try #require(probe.succeeded, "\(probe)")
-                let duration = probe.seconds
+                // How long one record takes, uninterrupted, once warm: the first run also folds the small
+                // read models it checks roles with from position 0, which later runs do not.
+                var duration = Double.infinity
+                for n in 0..<3 {
+                    let probe = try hub.run(arguments("Q-PROBE-\(n)", data.uuid()), store: store)
+                    try #require(probe.succeeded, "\(probe)")
+                    duration = min(duration, probe.seconds)
+                }
 
                 var acknowledged: [String: Int64?] = [:]    // id → the position it printed (nil: "already recorded")
                 var pending: (participant: String, id: String)?
