@@ -71,8 +71,11 @@ public struct ProjectionRunner: Sendable {
         while let chunk = try pipe.next() {
             chunk.withUnsafeBufferPointer { items in
                 for k in items.indices {
-                    for i in models.indices where items[k].position >= starts[i] {
-                        if let domain = items[k].event { models[i].apply(domain) }
+                    let position = items[k].position
+                    // One copy of the event for every projection (each copy retains all of its strings).
+                    let domain = items[k].event
+                    for i in models.indices where position >= starts[i] {
+                        if let domain { models[i].apply(domain) }
                         folded[i] += 1
                     }
                 }

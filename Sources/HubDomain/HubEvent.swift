@@ -37,15 +37,15 @@ public enum HubEvent: Sendable, Hashable {
 
     /// Decodes a stored event; nil for types that are not hub events (or malformed data).
     public init?(type: String, data: JSONObject) {
-        if type == AlertRecord.type {
-            guard let key = AlertRecord.key(of: data) else { return nil }
-            self = .alertRaised(key: key); return
-        }
-        if AccessRecords.types.contains(type) {
-            guard let event = HubEvent.access(type: type, data: data) else { return nil }
+        // Hub events first: this runs once per event on every rebuild.
+        guard let kind = EventType(rawValue: type) else {
+            if type == AlertRecord.type {
+                guard let key = AlertRecord.key(of: data) else { return nil }
+                self = .alertRaised(key: key); return
+            }
+            guard AccessRecords.types.contains(type), let event = HubEvent.access(type: type, data: data) else { return nil }
             self = event; return
         }
-        guard let kind = EventType(rawValue: type) else { return nil }
         func s(_ k: String) -> String? { data[k]?.stringValue }
         func b(_ k: String) -> Bool? { data[k]?.boolValue }
         func e<T: RawRepresentable>(_ k: String, _: T.Type) -> T? where T.RawValue == String { s(k).flatMap(T.init(rawValue:)) }

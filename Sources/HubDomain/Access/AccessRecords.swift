@@ -19,7 +19,7 @@ public enum AccessRecords {
     /// Where the views of one participant's record are kept (`history P --views` reads it).
     public static func viewsStream(of participant: String) -> StreamID { StreamID("views-" + participant) }
 
-    public static var types: Set<String> { [granted, revoked, denied, viewed, erased] }
+    public static let types: Set<String> = [granted, revoked, denied, viewed, erased]
 
     public static func grant(actor: String, role: Role, scope: Scope = .everywhere) -> JSONObject {
         var data: JSONObject = ["actor": .string(actor), "role": .string(role.rawValue)]
