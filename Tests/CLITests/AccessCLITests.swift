@@ -206,7 +206,8 @@ struct AccessCLITests {
             #expect(before.stdout.contains("Low mood after a bereavement (synthetic)"))
             let erased = try cli.run(["erase", "P-0003", "--reason", "The person asked (synthetic)"], store: store)
             #expect(erased.succeeded, "\(erased)")
-            #expect(erased.stdout.contains("erased 2 sensitive value(s)"), "\(erased)")
+            // The referral's referrer and reason, and the purpose given for the view before it.
+            #expect(erased.stdout.contains("erased 3 sensitive value(s)"), "\(erased)")
             let after = try cli.run(["history", "P-0003", "--purpose", "after erasure", "--json"], store: store).json()
             let entries = after["entries"]?.arrayValue?.compactMap(\.objectValue) ?? []
             let referral = try #require(entries.first { $0["type"] == "ReferralReceived" })
@@ -216,7 +217,7 @@ struct AccessCLITests {
             #expect(entries.last?["type"] == "ParticipantErased")
             let verify = try cli.run(["verify", "--json"], store: store)
             #expect(verify.succeeded, "\(verify)")
-            #expect(try verify.json()["vault"]?.objectValue?["erased"]?.intValue == 2)
+            #expect(try verify.json()["vault"]?.objectValue?["erased"]?.intValue == 3)
             #expect(try auditWithoutHead() == audit)
             let export = try cli.run(["export", "--format", "cloudevents", "--include-sensitive"], store: store).stdout
             #expect(!export.contains("Low mood after a bereavement") && export.contains("[erased]"))
@@ -226,8 +227,14 @@ struct AccessCLITests {
                 guard let data = FileManager.default.contents(atPath: store + "/" + file) else { continue }
                 #expect(data.range(of: Data("bereavement".utf8)) == nil, "\(file) still holds the erased text")
             }
+            let views = try cli.run(["history", "P-0003", "--views", "--json"], store: store).json()
+            #expect((views["views"]?.arrayValue ?? []).compactMap { $0.objectValue?["purpose"]?.stringValue } == ["[erased]", "after erasure"],
+                    "who viewed and when stay; the purpose given before the erasure is erased")
+            // Erasing again removes what was written about them since (the later view's purpose), then nothing.
             let twice = try cli.run(["erase", "P-0003", "--reason", "again"], store: store)
-            #expect(twice.succeeded && twice.stdout.contains("nothing left to erase"), "\(twice)")
+            #expect(twice.succeeded && twice.stdout.contains("erased 1 sensitive value(s)"), "\(twice)")
+            let thrice = try cli.run(["erase", "P-0003", "--reason", "again"], store: store)
+            #expect(thrice.succeeded && thrice.stdout.contains("nothing left to erase"), "\(thrice)")
         }
     }
 

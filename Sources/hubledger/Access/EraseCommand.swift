@@ -15,7 +15,7 @@ enum EraseCommand: Command {
         positionals: 1...1,
         details: """
         Deletes the vault values of every sensitive field in the participant's own record (their stream,
-        their referrals and concerns) and appends ParticipantErased. Events, counts and hashes stay:
+        their referrals and concerns, and the purposes given for viewing it) and appends ParticipantErased. Events, counts and hashes stay:
         every output shows [erased] for those fields, `verify` still passes and `audit` is unchanged.
         A participant with any concern is under a retention hold (safeguarding records are kept):
         erase refuses unless --override-retention is given.
@@ -41,7 +41,9 @@ enum EraseCommand: Command {
                 To erase anyway, add --override-retention "WHY" (the reason is recorded).
                 """)
         }
-        let events = try log.events(inStreamsEndingAt: chronology.recordStreams(of: participant)).filter(\.hasSealedValues)
+        // Their own record, and the purposes given for viewing it (who viewed it, and when, stay).
+        let events = try (log.events(inStreamsEndingAt: chronology.recordStreams(of: participant))
+                          + log.events(in: AccessRecords.viewsStream(of: participant))).filter(\.hasSealedValues)
         let values = try log.sealedValues(of: events)
         let remaining = events.filter { e in e.sealedDigests.keys.contains { values.value(of: $0, in: e) != .erased } }
         guard !remaining.isEmpty else {

@@ -39,7 +39,9 @@ enum HistoryCommand: Command {
         var view = AccessRecords.view(participant: participant, viewer: viewer, purpose: purpose)
         if let asOf = arguments.value("as-of") { view["asOf"] = .string(asOf) }
         let stream = AccessRecords.viewsStream(of: participant)
-        try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view)], to: stream)
+        // The purpose is free text about the person: sealed like every other, so `erase` can remove it too.
+        try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view,
+                                      sealedFields: ["purpose"])], to: stream)
 
         if let path = arguments.value("html") {
             try ReportFile.write(ChronologyReport.html(participant: participant, flags: flags, entries: entries, head: folded.head,
@@ -88,7 +90,8 @@ enum HistoryCommand: Command {
     static func listViews(of participant: String, _ arguments: ParsedArguments) throws {
         let (folded, log, _) = try ReadSupport.fold(ChronologyProjection.self, arguments, permission: .readViews,
                                                     command: spec.name, about: [.participant(participant)])
-        let views = try log.events(in: AccessRecords.viewsStream(of: participant)).filter { $0.type == AccessRecords.viewed }
+        let views = try SensitiveText.revealed(log.events(in: AccessRecords.viewsStream(of: participant)).filter { $0.type == AccessRecords.viewed },
+                                               from: log)
         guard folded.model.knows(participant) || !views.isEmpty else {
             throw CLIError.failure("unknown participant \(participant): nothing in the log concerns them")
         }
