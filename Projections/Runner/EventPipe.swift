@@ -17,7 +17,7 @@ final class EventPipe: @unchecked Sendable {
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
-    private let capacity = 8
+    private let capacity = 4
     static let chunkSize = 2048
 
     /// Starts reading from `start`, stopping at the first event outside `limit`.
