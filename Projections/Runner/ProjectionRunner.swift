@@ -63,11 +63,24 @@ public struct ProjectionRunner: Sendable {
             }
             models.append(model); starts.append((head?.position ?? -1) + 1); heads.append(head)
         }
-        let from = starts.min() ?? 0
         var head: LogHead? = heads.compactMap { $0 }.min { $0.position < $1.position }
-        var folded = [Int](repeating: 0, count: types.count)
-        let groups = FoldGroups(types)
-        let pipe = EventPipe(log: log, from: from, limit: limit)
+        let (last, folded) = try foldForward(&models, starts: starts, limit: limit)
+        if let last { head = last }
+        if starts.min() ?? 0 > 0 && last == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
+        if limit == nil, let head {
+            // One at a time, so only one encoded state is in memory at once.
+            for i in models.indices where folded[i] >= minimumEventsToSave { try save(models[i], head: head) }
+        }
+        return (models, head)
+    }
+
+    /// Folds every event from the earliest start into the models (each from its own start), on two
+    /// threads; returns the last event folded and how many each model took.
+    func foldForward(_ models: inout [any Projection], starts: [LogPosition], limit: ReadLimit?) throws -> (LogHead?, [Int]) {
+        var head: LogHead?
+        var folded = [Int](repeating: 0, count: models.count)
+        let groups = FoldGroups(models.map { type(of: $0) })
+        let pipe = EventPipe(log: log, from: starts.min() ?? 0, limit: limit)
         defer { pipe.cancel() }
         while let chunk = try pipe.next() {
             // Two groups of projections fold each chunk side by side (decoding runs on a third thread);
@@ -85,12 +98,49 @@ public struct ProjectionRunner: Sendable {
             }
             if let last = chunk.last { head = LogHead(position: last.position, hash: last.hash) }
         }
-        if from > 0 && head == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
-        if limit == nil, let head {
-            // One at a time, so only one encoded state is in memory at once.
-            for i in models.indices where folded[i] >= minimumEventsToSave { try save(models[i], head: head) }
+        return (head, folded)
+    }
+
+    /// Read models a long-lived process keeps in memory between questions (the daemon between cycles),
+    /// with how many events each has folded since its checkpoint was last written.
+    public struct HeldModels: Sendable {
+        public internal(set) var models: [any Projection]
+        public internal(set) var head: LogHead?
+        var unsaved: [Int]
+    }
+
+    /// Folds the projections from their checkpoints (saving as `runAll` does) and keeps them.
+    public func hold(_ types: [any Projection.Type]) throws -> HeldModels {
+        let (models, head) = try runAll(types)
+        return HeldModels(models: models, head: head, unsaved: [Int](repeating: 0, count: models.count))
+    }
+
+    /// Held models brought up to the head, each checkpoint rewritten once `minimumEventsToSave` events
+    /// have gathered since it was. A log that no longer holds the models' head means folding them
+    /// again from their checkpoints.
+    public func catchUp(_ held: HeldModels) throws -> HeldModels {
+        guard let head = held.head else { return try hold(held.models.map { type(of: $0) }) }
+        guard let event = try? log.event(at: head.position), event.hash == head.hash else {
+            return try hold(held.models.map { type(of: $0) })
         }
-        return (models, head)
+        var next = held
+        let (last, folded) = try foldForward(&next.models, starts: [LogPosition](repeating: head.position + 1, count: held.models.count), limit: nil)
+        guard let last else { return held }
+        next.head = last
+        for i in next.models.indices {
+            next.unsaved[i] += folded[i]
+            if next.unsaved[i] >= minimumEventsToSave {
+                try save(next.models[i], head: last)
+                next.unsaved[i] = 0
+            }
+        }
+        return next
+    }
+
+    /// Writes the checkpoint of every held model with unsaved events (a daemon stopping).
+    public func saveUnsaved(_ held: HeldModels) throws {
+        guard let head = held.head else { return }
+        for i in held.models.indices where held.unsaved[i] > 0 { try save(held.models[i], head: head) }
     }
 
     /// A model already in memory, brought up to the head: what a long-lived reader (a service, the

@@ -16,9 +16,17 @@ struct AlertDaemon {
     /// Alerts some of their webhooks accepted while another did not (`index|key`): not sent to those
     /// again while this daemon runs, until the rest accept and the alert is raised.
     private var acceptedBy: Set<String> = []
+    /// The read models, kept between cycles and caught up at the start of each (checkpoints are
+    /// rewritten every thousand events and when the daemon stops), instead of loaded and saved every cycle.
+    private var held: ProjectionRunner.HeldModels?
 
     init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
+    }
+
+    /// Writes every checkpoint the held models are ahead of (when the daemon stops).
+    func saveCheckpoints() throws {
+        if let held { try ProjectionRunner(log: log).saveUnsaved(held) }
     }
 
     /// Whether the alert lies within the actor's scope (an alert with no known place only for an unlimited one).
@@ -35,8 +43,10 @@ struct AlertDaemon {
     /// accepted it. A webhook that fails after its retries gets nothing more this cycle, so alerts for it wait
     /// for the next one, while alerts that go only to other webhooks still go out.
     mutating func cycle(now: Timestamp) throws -> (LogHead?, Int) {
-        let runner = ProjectionRunner(log: log)
-        let result = try runner.runAll(ProjectionRunner.all)
+        let runner = ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold)
+        let current = try held.map(runner.catchUp) ?? ProjectionRunner(log: log).hold(ProjectionRunner.all)
+        held = current
+        let result = (models: current.models, head: current.head)
         guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
               let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
               let review = result.models.compactMap({ $0 as? ReviewProjection }).first,

@@ -68,6 +68,7 @@ enum WatchCommand: Command {
             StopSignal.sleep(interval) { (try? log.head()) != head }
             if StopSignal.isRequested { break }
         }
+        try daemon.saveCheckpoints()
         Console.err("watch: stopped")
     }
 }
