@@ -215,11 +215,12 @@ extension Demo {
     }
 }
 
-/// A small, fast, seedable generator (SplitMix64), so the demo is the same everywhere.
-struct SplitMix64 {
+/// A small, fast, seedable generator (SplitMix64), so the demo (and the benchmark's sampling) is the
+/// same everywhere.
+public struct SplitMix64: Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

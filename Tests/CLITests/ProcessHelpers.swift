@@ -21,44 +21,9 @@ enum Poll {
     }
 }
 
-extension RunningCommand {
-    /// Sends `signal` if the child has not been reaped yet (so the pid is still ours).
-    func send(_ signal: Int32) {
-        if poll() == nil { _ = Glibc.kill(pid, signal) }
-    }
-
-    /// Asks the child to stop as a service manager would.
-    func terminate() { send(SIGTERM) }
-
-    /// What the child has written to stdout so far (all of it once it has ended).
-    var stdoutSoFar: String {
-        if let done = poll() { return done.stdout }
-        return (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-    }
-
-    /// What the child has written to stderr so far.
-    var stderrSoFar: String {
-        if let done = poll() { return done.stderr }
-        return (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-    }
-
-    /// Complete (newline-terminated) stdout lines written so far.
-    var completeStdoutLines: [String] {
-        var text = stdoutSoFar
-        if let last = text.lastIndex(of: "\n") { text = String(text[...last]) } else { text = "" }
-        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-    }
-
-    /// Kills the child if it is still running and reaps it; never throws, never hangs for long.
-    func stopAndReap() {
-        kill()
-        _ = try? wait(timeout: 10)
-    }
-}
-
 /// A helper process that is not `hubledger` (e.g. a local HTTP server), with its output in files.
 ///
-/// Like `RunningCommand`, it is reaped only by `wait`/`stop`, so signals can only reach this child.
+/// Like `RunningProcess`, it is reaped only by `wait`/`stop`, so signals can only reach this child.
 final class HelperProcess: @unchecked Sendable {
     let pid: pid_t
     let stdoutPath: String

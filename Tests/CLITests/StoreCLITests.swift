@@ -270,7 +270,7 @@ struct StoreCLITests {
             for bad in badLines {
                 let result = try cli.run(["append", "--stream", "s"], stdin: [good, bad, good].joined(separator: "\n"), store: store)
                 #expect(result.status != 0, "\(result)")
-                #expect(result.wasKilled == false)
+                #expect(result.endedBySignal == false)
                 #expect(result.stdout.isEmpty, "\(result)")
                 #expect(result.stderr.contains("stdin:2"), "\(result)")
             }
@@ -344,7 +344,7 @@ struct StoreCLITests {
                     retry = nil
                     completed += 1
                     if completed % 10 != 0 { continue }   // check after every kill, and now and then after a success
-                } else if result.wasKilled {
+                } else if result.endedBySignal {
                     killed += 1
                     retry = (stream, batch)   // never acknowledged: the client retries it, unchanged
                 } else {
@@ -366,7 +366,7 @@ struct StoreCLITests {
                 // A killed batch is all there or not there at all.
                 let present = batch.filter { positions[$0.0] != nil }.count
                 #expect(present == 0 || present == batch.count, "a batch landed in part (\(present) of \(batch.count))")
-                if result.wasKilled && present > 0 { landedUnacknowledged += 1 }
+                if result.endedBySignal && present > 0 { landedUnacknowledged += 1 }
                 if killed % 20 == 0 || killed == kills {
                     // The same, through the binary's own log output.
                     let logged = try StoreCLITests.logEvents(cli, store).compactMap { $0["id"]?.stringValue }

@@ -183,7 +183,7 @@ case "history":
     let runner = ProjectionRunner(log: log)
     _ = try runner.runAll([ChronologyProjection.self])
     let rounds = max(1, Int((try log.head()?.position ?? 0) / 20_000))
-    var generator = SplitMixBench(seed: 42)
+    var generator = SplitMix64(seed: 42)
     var held: [Double] = [], reloaded: [Double] = []
     // A long-lived reader holds the read model and catches it up before each question.
     var folded = try runner.run(ChronologyProjection.self)
@@ -206,16 +206,4 @@ case "history":
 
 default:
     print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
-}
-
-struct SplitMixBench {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
