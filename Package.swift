@@ -26,11 +26,11 @@ let package = Package(
         // Speed is measured here, in a release build, never in tests (bench/run).
         .executableTarget(name: "hubledger-bench", dependencies: ["EventStore", "HubDomain", "Projections"],
                           path: "bench/HubLedgerBench", swiftSettings: strict),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore"], path: "Tests/EventStoreTests"),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "TestSupport"], path: "Tests/EventStoreTests"),
         .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),
-        // Finding the binary and spawning it, shared by the two targets that run the real executable.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What several test targets share: finding and spawning the binary, reading a segment to damage it.
+        .target(name: "TestSupport", dependencies: ["EventStore"], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["EventStore", "TestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "ReliabilityTests", dependencies: ["EventStore", "TestSupport"], path: "Tests/ReliabilityTests"),
     ],

@@ -1,61 +1,7 @@
 import EventStore
 import Foundation
+import TestSupport
 import Testing
-
-/// The bytes of one segment file and where its frames are.
-///
-/// Layout (docs/FORMAT.md): a 16-byte header, then frames of
-/// `[u32 LE body length][u32 LE crc32c(body)][body]`, the body starting with its u64 LE position
-/// and ending with the previous record's hash and its own (32 bytes each); zeros after the data.
-struct SegmentImage {
-    var bytes: [UInt8]
-    /// Byte ranges of the frames, in file order.
-    var frames: [Range<Int>]
-
-    init(path: String) throws {
-        bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        frames = []
-        var offset = 16
-        while offset + 8 <= bytes.count {
-            let length = Int(SegmentImage.u32(bytes, offset))
-            guard length > 0, offset + 8 + length <= bytes.count else { break }
-            frames.append(offset..<(offset + 8 + length))
-            offset += 8 + length
-        }
-    }
-
-    static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[at + $1]) << (8 * $1) }
-    }
-
-    static func u64(_ b: [UInt8], _ at: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * $1) }
-    }
-
-    func body(_ i: Int) -> [UInt8] { Array(bytes[(frames[i].lowerBound + 8)..<frames[i].upperBound]) }
-    func position(_ i: Int) -> UInt64 { SegmentImage.u64(bytes, frames[i].lowerBound + 8) }
-    func storedCRC(_ i: Int) -> UInt32 { SegmentImage.u32(bytes, frames[i].lowerBound + 4) }
-    /// Where the data ends: just after the last frame.
-    var dataEnd: Int { frames.last?.upperBound ?? 16 }
-
-    /// Rewrites frame `i`'s CRC to match its (possibly edited) body.
-    mutating func recomputeCRC(_ i: Int) {
-        let crc = CRC32C.checksum(body(i))
-        for k in 0..<4 { bytes[frames[i].lowerBound + 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
-    }
-
-    /// Rewrites frame `i`'s own hash (the body's last 32 bytes) to match the rest of its body.
-    mutating func recomputeHash(_ i: Int) {
-        let body = body(i)
-        let hash = SHA256.hash(Array(body[0..<(body.count - 32)]))
-        let start = frames[i].upperBound - 32
-        bytes.replaceSubrange(start..<(start + 32), with: hash)
-    }
-
-    func write(to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-}
 
 struct CorruptionTests {
     static let eventCount = 50
@@ -122,7 +68,7 @@ struct CorruptionTests {
             #expect(image.frames.first?.lowerBound == 16)
             for i in 0..<CorruptionTests.eventCount {
                 let body = image.body(i)
-                #expect(image.position(i) == UInt64(i))
+                #expect(image.position(i) == Int64(i))
                 #expect(CRC32C.checksum(body) == image.storedCRC(i))
                 #expect(Array(body.suffix(32)) == events[i].hash.bytes)
                 #expect(Array(body.suffix(64).prefix(32)) == events[i].previousHash.bytes)

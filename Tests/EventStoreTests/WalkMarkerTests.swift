@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// A writer opening after a clean close walks only from the last writer's head, and only while

@@ -5,42 +5,8 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
-
-/// One segment file's bytes and where its frames are (docs/FORMAT.md: a 16-byte header, then
-/// `[u32 length][u32 crc32c][body]` frames, the body starting with its u64 position).
-struct SegmentImage {
-    var bytes: [UInt8]
-    var frames: [Range<Int>]
-
-    init(path: String) throws {
-        bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        frames = []
-        var offset = 16
-        while offset + 8 <= bytes.count {
-            let length = Int(Self.u32(bytes, offset))
-            guard length > 0, offset + 8 + length <= bytes.count else { break }
-            frames.append(offset..<(offset + 8 + length))
-            offset += 8 + length
-        }
-    }
-
-    static func u32(_ b: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[at + $1]) << (8 * $1) } }
-    static func u64(_ b: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * $1) } }
-
-    var dataEnd: Int { frames.last?.upperBound ?? 16 }
-    var firstPosition: Int64 { Int64(bitPattern: Self.u64(bytes, 8)) }
-    func position(_ i: Int) -> Int64 { Int64(bitPattern: Self.u64(bytes, frames[i].lowerBound + 8)) }
-    /// The frame holding byte `offset`.
-    func frame(containing offset: Int) -> Int? { frames.firstIndex { $0.contains(offset) } }
-
-    mutating func recomputeCRC(_ i: Int) {
-        let crc = CRC32C.checksum(Array(bytes[(frames[i].lowerBound + 8)..<frames[i].upperBound]))
-        for k in 0..<4 { bytes[frames[i].lowerBound + 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
-    }
-
-    func write(to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
-}
 
 extension Reliability {
     /// Scenario 4: damage to the segment files, found by `verify --json` at the right position through the

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 extension Reliability {
