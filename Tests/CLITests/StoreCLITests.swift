@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 
@@ -286,7 +287,7 @@ struct StoreCLITests {
         let environment = ProcessInfo.processInfo.environment
         let kills = environment["HUBLEDGER_KILLS"].flatMap { Int($0) } ?? 200
         let seed = environment["HUBLEDGER_CRASH_SEED"].flatMap { UInt64($0) } ?? 0xC0FF_EE00_2024
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         try withCLI { cli in
             let store = cli.storePath()
             let warmUp = try StoreCLITests.initWarmStore(cli, store, chunk: 1 << 19)
@@ -456,19 +457,6 @@ struct StoreCLITests {
     }
 }
 
-/// SplitMix64: a small seeded generator, so a failing crash run can be replayed (HUBLEDGER_CRASH_SEED).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(below n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 @Suite struct StorePermissionCLITests {
     @Test func aStoreOthersCanReadIsRefusedWithTheChmodThatFixesIt() throws {

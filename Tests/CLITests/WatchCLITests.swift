@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 5: `hubledger watch` (the alert daemon), `hubledger project` and `hubledger status`,
@@ -378,17 +379,6 @@ struct WatchCLITests {
 
     // MARK: - 3. SIGKILL at any moment
 
-    /// A small seeded generator, so a failing kill schedule can be replayed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// 60 adults, each with a referral received 30 days and 2 hours before T: 120 alerts due.
     static let manyOverdue: [String] = (0..<60).map { registered(String(format: "P-K%02d", $0), "adult", "2024-01-02T09:00:00Z") }
@@ -400,7 +390,7 @@ struct WatchCLITests {
 
     @Test func aDaemonKilledAtRandomMomentsAndRestartedRaisesEachAlertOnceAndMissesNone() throws {
         let seed: UInt64 = 0x5EED_0005
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         var inFlightDuplicates = 0
         var midStreamKills = 0
         try withCLI { cli in

@@ -42,15 +42,10 @@ enum Knobs {
 
 /// SplitMix64: small, seeded, reproducible.
 struct Rng: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64, stream: UInt64 = 0) { state = seed ^ (stream &* 0xD1B5_4A32_D192_ED03) }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var base: SplitMix64
+    /// Independent streams from one seed, so adding draws to one scenario leaves the others as they were.
+    init(_ seed: UInt64, stream: UInt64 = 0) { base = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03)) }
+    mutating func next() -> UInt64 { base.next() }
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
