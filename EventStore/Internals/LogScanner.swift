@@ -55,6 +55,21 @@ struct LogScanner {
             }
         }
 
+        /// Why a record read where position `expected` belongs breaks the chain, or nil: the same checks
+        /// for the cheap walk and for decoded records.
+        func chainProblem(position: LogPosition, previous: ChainHash, body: UnsafeRawBufferPointer) -> String? {
+            if position != expected {
+                return "found position \(position) where \(expected) was expected (records reordered, deleted or duplicated)"
+            }
+            if let previousHash, previous != previousHash {
+                return "previous-hash link broken (the record before it was changed, removed or reordered)"
+            }
+            if depth == .full && !RecordCodec.hashMatches(body: body) {
+                return "record hash does not match its content (edited after it was written)"
+            }
+            return nil
+        }
+
         var pending: [(RecordedEvent, Location)] = []
         var pendingLight = 0
         let tail: Location? = expected == 0 ? Location(segment: segments[segmentIndex], offset: StoreLayout.segmentHeaderSize, size: 0) : nil
@@ -86,20 +101,9 @@ struct LogScanner {
                         return false
                     }
                     let position = LogPosition(bitPattern: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
-                    if position != expected {
-                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                                                reason: "found position \(position) where \(expected) was expected (records reordered, deleted or duplicated)")
-                        return false
-                    }
                     let previous = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 64)..<(body.count - 32)]))
-                    if let previousHash, previous != previousHash {
-                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                                                reason: "previous-hash link broken (the record before it was changed, removed or reordered)")
-                        return false
-                    }
-                    if depth == .full && !RecordCodec.hashMatches(body: body) {
-                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                                                reason: "record hash does not match its content (edited after it was written)")
+                    if let reason = chainProblem(position: position, previous: previous, body: body) {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: reason)
                         return false
                     }
                     let own = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
@@ -118,19 +122,8 @@ struct LogScanner {
                     failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
                     return false
                 }
-                if event.position != expected {
-                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                             reason: "found position \(event.position) where \(expected) was expected (records reordered, deleted or duplicated)")
-                    return false
-                }
-                if let previousHash, event.previousHash != previousHash {
-                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                             reason: "previous-hash link broken (the record before it was changed, removed or reordered)")
-                    return false
-                }
-                if depth == .full && !RecordCodec.hashMatches(body: body) {
-                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected,
-                                             reason: "record hash does not match its content (edited after it was written)")
+                if let reason = chainProblem(position: event.position, previous: event.previousHash, body: body) {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: reason)
                     return false
                 }
                 previousHash = event.hash
