@@ -54,12 +54,13 @@ enum AccessCommand: Command {
             target = (actor, role)
         }
         let log = try Environment.openLog(arguments)
-        let admin = try AccessGate.authorize(.administer, command: spec.name, subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log).actor
-        let folded = try ProjectionRunner(log: log).run(AccessProjection.self)
-        let state = folded.model.state
-        guard let target else { return list(state, owner: AccessGate.storeOwner(log), head: folded.head, json: arguments.has("json")) }
+        // The gate has just folded the roles: they are the state to change or list.
+        let authorization = try AccessGate.authorize(.administer, command: spec.name,
+                                                     subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log)
+        let admin = authorization.actor, state = authorization.state, owner = authorization.fallbackAdmin
+        guard let target else { return list(state, owner: owner, head: try log.head(), json: arguments.has("json")) }
 
-        let held = state.roles(of: target.actor, fallbackAdmin: AccessGate.storeOwner(log))
+        let held = state.roles(of: target.actor, fallbackAdmin: owner)
         let change: ProposedEvent
         if verb == "grant" {
             let existing = held.contains(target.role) ? (state.grants[target.actor]?[target.role] ?? .everywhere) : nil
@@ -78,7 +79,7 @@ enum AccessCommand: Command {
             change = AccessRecords.revokeEvent(target.actor, target.role, by: admin)
         }
         var events: [ProposedEvent] = []
-        if !state.hasRecordedGrants, let owner = AccessGate.storeOwner(log) {
+        if !state.hasRecordedGrants, let owner {
             // A store from before roles: its implicit admin is written down first, so it stays one.
             events.append(AccessRecords.grantEvent(owner, .admin, by: admin))
         }
