@@ -29,6 +29,15 @@ enum AccessGate {
             state.scope(of: actor, for: permission, fallbackAdmin: fallbackAdmin)
         }
 
+        /// For a list of people (`review`, `referrals`): nil when the actor's roles for `permission` reach
+        /// every hub, else whether a participant is within their scope (and a note on stderr saying so).
+        func participantFilter(for permission: Permission, log: EventLog, listing what: String) -> ((String) -> Bool)? {
+            guard let scope = scope(for: permission), !scope.isEverywhere else { return nil }
+            let locations = AccessGate.places(log)
+            Console.err("showing only \(what) in \(AccessGate.describe(scope)) (the scope of \(actor)'s roles)")
+            return { covers(locations.place(ofParticipant: $0), for: permission) }
+        }
+
         /// Whether something at `place` is within scope; something with no known place only for an unlimited scope.
         func covers(_ place: Place?, for permission: Permission) -> Bool {
             guard let scope = scope(for: permission) else { return false }

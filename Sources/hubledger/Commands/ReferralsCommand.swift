@@ -28,10 +28,8 @@ enum ReferralsCommand: Command {
         let (folded, log, authorization) = try ReadSupport.fold(ReferralProjection.self, arguments, permission: .readReferrals, command: spec.name)
         var all = folded.model.pipeline(now: now)
         // Need-to-know by hub: a scoped role sees, and counts in the KPIs, only its own hubs' referrals.
-        if let scope = authorization.scope(for: .readReferrals), !scope.isEverywhere {
-            let locations = AccessGate.places(log)
-            all = all.filter { authorization.covers(locations.place(ofParticipant: $0.participant), for: .readReferrals) }
-            Console.err("showing only referrals of participants in \(AccessGate.describe(scope)) (the scope of \(authorization.actor)'s roles)")
+        if let inScope = authorization.participantFilter(for: .readReferrals, log: log, listing: "referrals of participants") {
+            all = all.filter { inScope($0.participant) }
         }
         let shown = all.filter { wanted == nil || $0.status == wanted }
         var bySource: [String: Int] = [:], byStatus: [String: Int] = [:]

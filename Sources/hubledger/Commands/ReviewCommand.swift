@@ -11,10 +11,8 @@ enum ReviewCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         let (folded, log, authorization) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
         var review = folded.model.review(now: try ReadSupport.now(arguments))
-        if let scope = authorization.scope(for: .readReview), !scope.isEverywhere {
-            let locations = AccessGate.places(log)
-            review = review.limited { authorization.covers(locations.place(ofParticipant: $0), for: .readReview) }
-            Console.err("showing only participants in \(AccessGate.describe(scope)) (the scope of \(authorization.actor)'s roles)")
+        if let inScope = authorization.participantFilter(for: .readReview, log: log, listing: "participants") {
+            review = review.limited(to: inScope)
         }
         if arguments.has("json") { Console.out(review.json(head: folded.head).jsonText); return }
         printFlags(review.activeFlags)
