@@ -111,7 +111,7 @@ public struct AlertProjection: Projection {
         case .concernRaised(let c, _, _, _, _): positions["concern:" + c] = event.position
         case .alertRaised(let key):
             raised.insert(key)
-            alertsStreamVersion = event.recorded.streamVersion
+            alertsStreamVersion = event.streamVersion
         default: break
         }
     }

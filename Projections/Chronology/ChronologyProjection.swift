@@ -22,13 +22,13 @@ public struct ChronologyProjection: Projection {
         lastPosition = event.position
         switch event.event {
         case .referralReceived(_, let participant, _, _), .concernRaised(_, let participant, _, _, _):
-            linkedStreams[participant, default: []].append(event.recorded.stream.name)
+            linkedStreams[participant, default: []].append(event.stream.name)
         case .alertRaised:
             return
         default:
             break
         }
-        streamHeads[event.recorded.stream.name] = event.position
+        streamHeads[event.stream.name] = event.position
     }
 
     /// Whether the log holds anything about this participant.

@@ -5,15 +5,23 @@ import HubDomain
 /// Reads and decodes the log on a second thread while the caller folds, so a
 /// rebuild uses both cores: one turning bytes into domain events, one applying them.
 final class EventPipe: @unchecked Sendable {
-    // Every mutable property below is guarded by `condition`.
-    struct Item: Sendable {
-        var position: LogPosition
-        var hash: ChainHash
-        var event: DomainEvent?
+    /// A run of consecutive log positions: the hub events among them (other events, such as views
+    /// and refusals, are skipped but still counted), and the last position and hash it reached.
+    struct Chunk: Sendable {
+        var events: [DomainEvent] = []
+        var first: LogPosition = -1
+        var last: LogHead?
+
+        /// How many of the chunk's positions are at or after `start`.
+        func count(from start: LogPosition) -> Int {
+            guard let last else { return 0 }
+            return Int(max(0, last.position - max(first, start) + 1))
+        }
     }
 
+    // Every mutable property below is guarded by `condition`.
     private let condition = NSCondition()
-    private var chunks: [[Item]] = []
+    private var chunks: [Chunk] = []
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
@@ -23,19 +31,25 @@ final class EventPipe: @unchecked Sendable {
     /// Starts reading from `start`, stopping at the first event outside `limit`.
     init(log: EventLog, from start: LogPosition, limit: ReadLimit?) {
         Thread.detachNewThread { [self] in
-            var chunk: [Item] = []
-            chunk.reserveCapacity(EventPipe.chunkSize)
+            var chunk = Chunk()
+            var size = 0
+            chunk.events.reserveCapacity(EventPipe.chunkSize)
             do {
                 try log.forEach(from: start) { event in
                     if let limit, !limit.includes(event) { return false }
-                    chunk.append(Item(position: event.position, hash: event.hash, event: DomainEvent(event)))
-                    if chunk.count == EventPipe.chunkSize {
+                    if chunk.last == nil { chunk.first = event.position }
+                    chunk.last = LogHead(position: event.position, hash: event.hash)
+                    if let domain = DomainEvent(event) { chunk.events.append(domain) }
+                    size += 1
+                    if size == EventPipe.chunkSize {
                         guard self.push(chunk) else { return false }
-                        chunk.removeAll(keepingCapacity: true)
+                        chunk = Chunk()
+                        chunk.events.reserveCapacity(EventPipe.chunkSize)
+                        size = 0
                     }
                     return true
                 }
-                if !chunk.isEmpty { _ = self.push(chunk) }
+                if chunk.last != nil { _ = self.push(chunk) }
                 self.finish(nil)
             } catch {
                 self.finish(error)
@@ -43,7 +57,7 @@ final class EventPipe: @unchecked Sendable {
         }
     }
 
-    private func push(_ chunk: [Item]) -> Bool {
+    private func push(_ chunk: Chunk) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while chunks.count >= capacity && !cancelled { condition.wait() }
@@ -62,7 +76,7 @@ final class EventPipe: @unchecked Sendable {
     }
 
     /// The next chunk, or nil at the end; rethrows what the reader hit.
-    func next() throws -> [Item]? {
+    func next() throws -> Chunk? {
         condition.lock()
         defer { condition.unlock() }
         while chunks.isEmpty && !finished { condition.wait() }

@@ -12,10 +12,19 @@ public protocol Projection: Sendable {
     static var name: String { get }
     init()
     mutating func apply(_ event: DomainEvent)
+    /// Folds a run of events in log order, skipping those before `start`. Implemented once below;
+    /// a requirement so each projection gets its own specialised loop (no per-event dynamic call).
+    mutating func apply(_ events: UnsafeBufferPointer<DomainEvent>, from start: LogPosition)
     /// Writes the whole state for a checkpoint.
     func encode(to writer: inout StateWriter)
     /// Reads a state written by `encode(to:)`.
     init(from reader: inout StateReader) throws
+}
+
+extension Projection {
+    public mutating func apply(_ events: UnsafeBufferPointer<DomainEvent>, from start: LogPosition) {
+        for k in events.indices where events[k].position >= start { apply(events[k]) }
+    }
 }
 
 /// How far into the log a read model is computed: the whole log, up to a

@@ -93,10 +93,8 @@ public struct ProjectionRunner: Sendable {
                     DispatchQueue.concurrentPerform(iterations: groups.count) { shared.fold(groups.members[$0]) }
                 }
             }
-            for i in models.indices {
-                folded[i] += chunk.reduce(0) { $0 + ($1.position >= starts[i] ? 1 : 0) }
-            }
-            if let last = chunk.last { head = LogHead(position: last.position, hash: last.hash) }
+            for i in models.indices { folded[i] += chunk.count(from: starts[i]) }
+            if let last = chunk.last { head = last }
         }
         return (head, folded)
     }
@@ -154,10 +152,8 @@ public struct ProjectionRunner: Sendable {
         let pipe = EventPipe(log: log, from: head.position + 1, limit: nil)
         defer { pipe.cancel() }
         while let chunk = try pipe.next() {
-            for item in chunk {
-                if let domain = item.event { model.apply(domain) }
-                newHead = LogHead(position: item.position, hash: item.hash)
-            }
+            for event in chunk.events { model.apply(event) }
+            if let last = chunk.last { newHead = last }
         }
         return Folded(model: model, head: newHead)
     }
@@ -216,15 +212,11 @@ struct FoldGroups: Sendable {
 struct FoldTarget: @unchecked Sendable {
     let models: UnsafeMutableBufferPointer<any Projection>
     let starts: [LogPosition]
-    let chunk: [EventPipe.Item]
+    let chunk: EventPipe.Chunk
 
     func fold(_ group: [Int]) {
-        chunk.withUnsafeBufferPointer { items in
-            for k in items.indices {
-                let position = items[k].position
-                guard let domain = items[k].event else { continue }
-                for i in group where position >= starts[i] { models[i].apply(domain) }
-            }
+        chunk.events.withUnsafeBufferPointer { events in
+            for i in group { models[i].apply(events, from: starts[i]) }
         }
     }
 }

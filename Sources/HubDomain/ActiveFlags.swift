@@ -63,7 +63,7 @@ public struct ActiveFlags: Sendable {
 
     /// Folds one recorded event in.
     public mutating func apply(_ event: DomainEvent) {
-        apply(event.event, id: event.id, position: event.position, occurredAt: event.occurredAt, actor: event.recorded.actor)
+        apply(event.event, id: event.id, position: event.position, occurredAt: event.occurredAt, actor: event.actor)
     }
 
     mutating func record(_ mark: Mark) {

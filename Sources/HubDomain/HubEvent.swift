@@ -148,19 +148,29 @@ public enum HubEvent: Sendable, Hashable {
     }
 }
 
-/// A recorded hub event: the store's metadata with the typed meaning.
+/// A recorded hub event: the typed meaning with the store's metadata that read models use.
+///
+/// It keeps only those fields (not the record's `data`, type name or hashes): a rebuild hands each
+/// event to every projection, and carrying the whole record made each hand-over cost more than the fold.
 public struct DomainEvent: Sendable {
-    public var recorded: RecordedEvent
-    public var event: HubEvent
+    public let event: HubEvent
+    public let id: UUID
+    public let position: LogPosition
+    public let occurredAt: Timestamp
+    public let recordedAt: Timestamp
+    public let stream: StreamID
+    public let streamVersion: StreamVersion
+    public let actor: String
 
     public init?(_ recorded: RecordedEvent) {
         guard let event = HubEvent(type: recorded.type, data: recorded.data) else { return nil }
-        self.recorded = recorded
         self.event = event
+        id = recorded.id
+        position = recorded.position
+        occurredAt = recorded.occurredAt
+        recordedAt = recorded.recordedAt
+        stream = recorded.stream
+        streamVersion = recorded.streamVersion
+        actor = recorded.actor
     }
-
-    public var id: UUID { recorded.id }
-    public var position: LogPosition { recorded.position }
-    public var occurredAt: Timestamp { recorded.occurredAt }
-    public var recordedAt: Timestamp { recorded.recordedAt }
 }

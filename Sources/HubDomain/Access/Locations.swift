@@ -32,6 +32,8 @@ public struct Locations: Sendable, Equatable {
     public private(set) var sessions: [String: Place] = [:]
     public private(set) var referrals: [String: String] = [:]
     public private(set) var concerns: [String: String] = [:]
+    /// Whose registration or move each event was, so a retraction finds it without a search.
+    private var owners: [UUID: String] = [:]
 
     public struct Move: Sendable, Equatable {
         public var event: UUID
@@ -44,12 +46,14 @@ public struct Locations: Sendable, Equatable {
     /// A state as a checkpoint saved it.
     public init(moves: [String: [Move]], sessions: [String: Place], referrals: [String: String], concerns: [String: String]) {
         self.moves = moves; self.sessions = sessions; self.referrals = referrals; self.concerns = concerns
+        for (participant, list) in moves { for move in list { owners[move.event] = participant } }
     }
 
     public mutating func apply(_ event: DomainEvent) {
         switch event.event {
         case .participantRegistered(let p, _, _, let hub, let region), .participantMoved(let p, let hub, let region):
             moves[p, default: []].append(Move(event: event.id, place: Place(hub: hub, region: region.rawValue)))
+            owners[event.id] = p
         case .sessionHeld(let session, let hub, let region, _, _, _):
             sessions[session] = Place(hub: hub, region: region.rawValue)
         case .referralReceived(let referral, let participant, _, _):
@@ -58,9 +62,8 @@ public struct Locations: Sendable, Equatable {
             concerns[concern] = participant
         case .eventRetracted(let target):
             // A retracted registration or move no longer places anyone.
-            for (p, list) in moves where list.contains(where: { $0.event == target }) {
-                moves[p] = list.filter { $0.event != target }
-            }
+            guard let p = owners.removeValue(forKey: target) else { break }
+            moves[p]?.removeAll { $0.event == target }
         default:
             break
         }
