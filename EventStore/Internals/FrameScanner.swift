@@ -27,7 +27,9 @@ struct FrameScanner {
     static func scan(_ file: RawFile, from start: Int, thorough: Bool = true,
                      visit: (Int, UnsafeRawBufferPointer) throws -> Bool) throws -> Outcome {
         let fileSize = try file.size()
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        // Start small and grow: most scans (a reader catching up, a writer's walk) cover a short
+        // tail, and a fresh multi-megabyte buffer costs a page fault for every page it touches.
+        var buffer = uninitializedBuffer(min(firstReadSize, max(fileSize - start, 1)))
         var bufferStart = start
         var bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: start) }
         var offset = start
@@ -38,6 +40,7 @@ struct FrameScanner {
                 if offset + RecordCodec.frameHeaderSize > fileSize {
                     return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "incomplete frame header at end of segment")
                 }
+                if buffer.count < chunkSize { buffer = uninitializedBuffer(min(chunkSize, buffer.count * 4)) }
                 bufferStart = offset; relative = 0
                 bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
             }
@@ -55,7 +58,7 @@ struct FrameScanner {
             }
             let frameSize = RecordCodec.frameHeaderSize + length
             if relative + frameSize > bufferLength {
-                if buffer.count < frameSize { buffer = [UInt8](repeating: 0, count: frameSize) }
+                if buffer.count < frameSize { buffer = uninitializedBuffer(max(frameSize, min(chunkSize, buffer.count * 4))) }
                 bufferStart = offset; relative = 0
                 bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
                 guard bufferLength >= frameSize else {
@@ -73,6 +76,13 @@ struct FrameScanner {
             if !keepGoing { return .stopped(offset: offset + frameSize) }
             offset += frameSize
         }
+    }
+
+    static let firstReadSize = 256 << 10
+
+    /// A read buffer whose bytes are not zeroed first: only what a read fills is ever looked at.
+    static func uninitializedBuffer(_ count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// Zeros at `offset`: a clean end if only zeros follow, else damage (a zeroed block inside the data).

@@ -26,6 +26,9 @@ final class LogWriter {
     var streamTailsComplete = false
     /// Keys the index (before `indexedCount`) holds no event of.
     var absentKeys = Set<UInt64>()
+    /// Which stream keys the log holds (`StreamFilter`): loaded on the first lookup the cache cannot
+    /// answer, then kept up to date with every event this writer appends or catches up with.
+    var streamFilter: StreamFilter?
     /// How many index entries were checked at open: lookups read only those; later events are in `streamLast`.
     var indexedCount = 0
     var openSegments: [Int: RawFile] = [:]
@@ -50,16 +53,25 @@ final class LogWriter {
         if trusted > 0, try !entryMatchesLog(at: LogPosition(trusted - 1)) {
             trusted = 0
         }
-        if try !index.isComplete(upTo: trusted) {
+        // A marker that still holds lets the opening walk start at its head, and vouches that the
+        // index entries it synced were not zeroed by a crash; otherwise both cover the whole log.
+        let marker = WalkMarker.load(layout)
+        var walkFrom = try soundPrefix(marker, trusted: trusted)
+        let vouched = walkFrom > 0 ? min(marker?.syncedIndexEntries ?? 0, trusted) : 0
+        if try !index.isComplete(from: vouched, upTo: trusted) {
             // An entry was lost (zeros after a crash): rebuild the index from the log itself.
             trusted = 0
         }
-        if trusted == 0 { try index.truncate(to: 0) }
+        if trusted == 0 {
+            // The marker vouched for entries about to be rewritten: it must not outlive them.
+            WalkMarker.remove(layout)
+            try index.truncate(to: 0)
+            walkFrom = 0
+        }
         indexedCount = trusted
-        // Opening for append walks the whole log (CRC, positions, links, hashes), so damage anywhere
-        // is refused here rather than written past; only the unindexed tail is decoded. A marker left
-        // by the last writer, with every segment unchanged since, lets the walk start at its head.
-        try catchUp(knownCount: trusted, walkFrom: try soundPrefix(trusted: trusted))
+        // Opening for append walks the log (CRC, positions, links, hashes) from there, so damage is
+        // refused here rather than written past; only the unindexed tail is decoded.
+        try catchUp(knownCount: trusted, walkFrom: walkFrom)
         saveWalkMarker()
     }
 
@@ -72,8 +84,8 @@ final class LogWriter {
     }
 
     /// Where the opening walk may start: the head of a marker that still holds, else 0 (the whole log).
-    func soundPrefix(trusted: Int) throws -> LogPosition {
-        guard let marker = WalkMarker.load(layout), marker.head.position < LogPosition(trusted),
+    func soundPrefix(_ marker: WalkMarker?, trusted: Int) throws -> LogPosition {
+        guard let marker, marker.head.position < LogPosition(trusted),
               marker.stamps == (try? WalkMarker.stamps(layout)),
               let entry = try index.entry(at: marker.head.position), entry.segment > 0,
               let event = try? scanner.readRecord(segment: entry.segment, offset: entry.offset),
@@ -82,15 +94,53 @@ final class LogWriter {
     }
 
     /// Records the head this writer knows to be sound with the segments as they are now (best effort).
+    /// The index is synced first (only pages written since the last sync cost anything), so the
+    /// marker can vouch that no entry before the head was lost.
     func saveWalkMarker() {
         guard let head = currentHead, let stamps = try? WalkMarker.stamps(layout) else { return }
-        try? WalkMarker(head: head, stamps: stamps).save(layout)
+        let synced = (try? index.file.sync(metadata: false)) != nil ? Int(head.position) + 1 : 0
+        try? WalkMarker(head: head, stamps: stamps, syncedIndexEntries: synced).save(layout)
+        saveStreamFilter()
+    }
+
+    /// The stream filter covering every event before `indexedCount` (and every one appended since):
+    /// the saved one if it belongs to this log and is not crowded, topped up from the index; else
+    /// one built from the whole index.
+    func loadedStreamFilter() throws -> StreamFilter {
+        if let streamFilter { return streamFilter }
+        var filter: StreamFilter
+        if let saved = StreamFilter.load(layout), saved.covered <= indexedCount, !saved.isCrowded,
+           try saved.covered == 0 || record(at: LogPosition(saved.covered - 1))?.hash == saved.coveredHash {
+            filter = saved
+        } else {
+            // Sized for a stream per eight events (the hub mix has about one per ten), or twice a crowded one.
+            filter = StreamFilter(capacityFor: max(indexedCount / 8, 2 * (StreamFilter.load(layout)?.inserted ?? 0)))
+        }
+        try index.forEach(from: filter.covered, upTo: indexedCount) { _, entry in filter.insert(entry.streamKey) }
+        // Events after the index's checked part were appended or caught up with here: their keys are in streamLast.
+        for key in streamLast.keys { filter.insert(key) }
+        filter.cover(upTo: Int(nextPosition), hash: lastHash)
+        streamFilter = filter
+        return filter
+    }
+
+    /// Leaves the filter for the next writer when it learnt something (best effort: it is derived data).
+    func saveStreamFilter() {
+        guard var filter = streamFilter else { return }
+        filter.cover(upTo: Int(nextPosition), hash: lastHash)
+        guard filter.isDirty else { return }
+        try? filter.save(layout)
+        streamFilter = StreamFilter.load(layout) ?? filter
     }
 
     /// The stream's last event as far as this writer knows: cached, or found in the index.
     func streamTail(_ key: UInt64) throws -> StreamTail? {
         if let tail = streamLast[key] { return tail }
         if streamTailsComplete || absentKeys.contains(key) { return nil }
+        if try !loadedStreamFilter().mightContain(key) {
+            absentKeys.insert(key)
+            return nil
+        }
         guard let position = try index.lastPosition(withKey: key, before: indexedCount) else {
             absentKeys.insert(key)
             return nil
@@ -103,7 +153,14 @@ final class LogWriter {
     /// Before touching many streams at once, reads every tail in one pass instead of one search each.
     func prepareTails<Keys: Sequence>(for keys: Keys) throws where Keys.Element == UInt64 {
         guard !streamTailsComplete else { return }
-        let unknown = Set(keys).filter { streamLast[$0] == nil && !absentKeys.contains($0) }
+        var unknown = Set(keys).filter { streamLast[$0] == nil && !absentKeys.contains($0) }
+        guard unknown.count > 8 else { return }
+        // New streams need no search: only keys the filter may hold are worth a pass over the index.
+        let filter = try loadedStreamFilter()
+        for key in unknown where !filter.mightContain(key) {
+            absentKeys.insert(key)
+            unknown.remove(key)
+        }
         guard unknown.count > 8 else { return }
         try index.forEach(upTo: indexedCount) { position, entry in
             // Tails found since opening are later than anything in the index: keep them.
@@ -164,6 +221,7 @@ final class LogWriter {
             entries.append(.init(id: event.id, streamKey: key, segment: location.segment, offset: location.offset,
                                  previousInStream: try streamTail(key)?.position ?? -1))
             streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
+            streamFilter?.insert(key)
             ids?[event.id] = event.position
         }
         if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
@@ -318,6 +376,7 @@ final class LogWriter {
             entries[k].offset = logicalEnd + offset
             let event = batch.events[newIndices[k]]
             streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
+            streamFilter?.insert(entries[k].streamKey)
             ids?[entries[k].id] = nextPosition + LogPosition(k)
         }
         try? index.write(entries, startingAt: nextPosition)

@@ -24,6 +24,11 @@ struct PositionIndex {
         file = try RawFile.open(path, flags: O_RDWR | O_CREAT)
     }
 
+    /// A buffer for `count` entries, not zeroed first: only the bytes a read fills are looked at.
+    static func readBuffer(entries count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count * entrySize) { _, initialized in initialized = count * entrySize }
+    }
+
     func count() throws -> Int { try file.size() / PositionIndex.entrySize }
 
     static func encode(_ entry: Entry, into out: inout [UInt8]) {
@@ -59,11 +64,11 @@ struct PositionIndex {
 
     func truncate(to count: Int) throws { try file.truncate(to: count * PositionIndex.entrySize) }
 
-    /// Whether every entry before `limit` points at a segment (a zeroed one was lost in a crash).
-    /// Reads only that field, so it costs little more than reading the file.
-    func isComplete(upTo limit: Int) throws -> Bool {
+    /// Whether every entry from `start` to `limit` points at a segment (a zeroed one was lost in a crash).
+    /// Reads only that field, so it costs little more than reading that part of the file.
+    func isComplete(from start: Int = 0, upTo limit: Int) throws -> Bool {
         var complete = true
-        try forEachChunk(from: 0, upTo: limit) { raw, _, count in
+        try forEachChunk(from: start, upTo: limit) { raw, _, count in
             for i in 0..<count where raw.loadUnaligned(fromByteOffset: i * PositionIndex.entrySize + 24, as: UInt32.self) == 0 {
                 complete = false
                 return false
@@ -76,7 +81,7 @@ struct PositionIndex {
     /// The last position before `limit` whose entry carries `key`, found by reading backwards.
     func lastPosition(withKey key: UInt64, before limit: Int) throws -> LogPosition? {
         let perChunk = 32_768
-        var buffer = [UInt8](repeating: 0, count: perChunk * PositionIndex.entrySize)
+        var buffer = PositionIndex.readBuffer(entries: perChunk)
         var end = limit
         let wanted = key.littleEndian
         while end > 0 {
@@ -102,7 +107,7 @@ struct PositionIndex {
     /// Calls `visit(bytes, first position, count)` for each chunk of raw entries from `start`, until it returns false.
     func forEachChunk(from start: Int, upTo limit: Int, _ visit: (UnsafeRawBufferPointer, Int, Int) -> Bool) throws {
         let perChunk = 32_768
-        var buffer = [UInt8](repeating: 0, count: perChunk * PositionIndex.entrySize)
+        var buffer = PositionIndex.readBuffer(entries: perChunk)
         var position = start
         while position < limit {
             let want = min(perChunk, limit - position)

@@ -8,6 +8,9 @@ import Foundation
 /// marker's head: nothing before it can have changed without changing a segment's stamp. Any
 /// difference (damage, a copy, a writer killed after appending) means a walk of the whole log.
 /// The marker is derived data (`index/walked`), never synced: lost or torn, it is ignored.
+///
+/// It also says how many index entries were synced to disk before it was written: those cannot
+/// have been zeroed by a crash, so the next writer checks the index for lost entries only after them.
 struct WalkMarker: Equatable {
     struct Stamp: Equatable {
         var segment: UInt32
@@ -18,6 +21,8 @@ struct WalkMarker: Equatable {
 
     var head: LogHead
     var stamps: [Stamp]
+    /// Index entries known to be on disk when the marker was written (0: none vouched for).
+    var syncedIndexEntries: Int = 0
 
     static func path(_ layout: StoreLayout) -> String { layout.indexDirectory + "/walked" }
 
@@ -42,9 +47,12 @@ struct WalkMarker: Equatable {
             ByteWriter.append(s.seconds, to: &out)
             ByteWriter.append(s.nanoseconds, to: &out)
         }
+        ByteWriter.append(UInt64(syncedIndexEntries), to: &out)
         ByteWriter.append(out.withUnsafeBytes { CRC32C.checksum($0) }, to: &out)
         try Directory.writeAtomically(out, to: Self.path(layout), directory: layout.indexDirectory, durable: false)
     }
+
+    static func remove(_ layout: StoreLayout) { unlink(path(layout)) }
 
     static func load(_ layout: StoreLayout) -> WalkMarker? {
         guard let bytes = Directory.readFile(path(layout)), bytes.count >= 4 + 32 + 8 + 4 else { return nil }
@@ -59,8 +67,11 @@ struct WalkMarker: Equatable {
                 guard let segment = r.readUInt32(), let size = r.readInt64(), let seconds = r.readInt64(), let nanoseconds = r.readInt64() else { return nil }
                 stamps.append(Stamp(segment: segment, size: size, seconds: seconds, nanoseconds: nanoseconds))
             }
-            guard r.remaining == 0 else { return nil }
-            return WalkMarker(head: LogHead(position: LogPosition(bitPattern: position), hash: ChainHash(raw: hash)), stamps: stamps)
+            // A marker from before the synced count was written ends here: it vouches for no entries.
+            let synced = r.remaining == 0 ? 0 : r.readUInt64().map { Int(clamping: $0) }
+            guard let synced, r.remaining == 0 else { return nil }
+            return WalkMarker(head: LogHead(position: LogPosition(bitPattern: position), hash: ChainHash(raw: hash)), stamps: stamps,
+                              syncedIndexEntries: synced)
         }
     }
 }

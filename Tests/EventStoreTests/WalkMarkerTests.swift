@@ -70,6 +70,33 @@ struct WalkMarkerTests {
     }
 }
 
+extension WalkMarkerTests {
+    /// The marker vouches that the index entries it counts were synced, but only while it holds: once
+    /// a segment changed (another writer appended, then crashed before its index reached the disk),
+    /// zeroed entries anywhere are found and the index is rebuilt, so stream versions stay right.
+    @Test func lostIndexEntriesAreFoundWhenTheMarkerNoLongerHolds() throws {
+        try withTemporaryStore { _, path in
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                for n in 0..<20 { try log.append([makeEvent(StreamID(n % 2 == 0 ? "x" : "y"), n)], to: StreamID(n % 2 == 0 ? "x" : "y")) }
+            }
+            let indexPath = path + "/index/positions.idx"
+            var index = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexPath)))
+            try #require(index.count == 20 * 40)
+            for i in (10 * 40)..<(19 * 40) { index[i] = 0 }  // the last entry stays: it alone checks out
+            try Data(index).write(to: URL(fileURLWithPath: indexPath))
+            // The segment's stamp moves on, as another writer's append would move it.
+            var times = [timespec(tv_sec: 2_000_000_000, tv_nsec: 0), timespec(tv_sec: 2_000_000_000, tv_nsec: 0)]
+            try #require(utimensat(AT_FDCWD, path + "/segments/00000001.seg", &times, 0) == 0)
+            let log = try EventLog(path: path, options: .forTests)
+            try log.append([makeEvent(StreamID("x"), 100)], to: StreamID("x"), expecting: .exact(9))
+            #expect(throws: EventStoreError.self) { try log.append([makeEvent(StreamID("y"), 101)], to: StreamID("y"), expecting: .noStream) }
+            #expect(try log.verify().isOK)
+            #expect(try log.events(in: StreamID("x")).map(\.streamVersion) == Array(0...10))
+        }
+    }
+}
+
 /// A writer opening a big log looks up only the streams it appends to; the answers must be the
 /// same as with every stream loaded.
 struct LazyStreamTailTests {
