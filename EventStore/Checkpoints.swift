@@ -58,6 +58,45 @@ extension EventLog {
         try Directory.writeAtomically(parts: [header] + parts, to: checkpointPath(name), directory: layout.checkpoints, durable: false)
     }
 
+    /// The same, for a state written part by part as it is encoded: each part goes to the file when
+    /// `write` gets it, so a state of tens of megabytes is never held whole in memory. The header
+    /// (with the state's CRC) is written last, then the file is renamed into place.
+    public func saveCheckpoint(head: LogHead, named name: String,
+                               writing body: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
+        try? Directory.create(layout.checkpoints)
+        let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
+        try lock.lockExclusive()
+        defer { lock.unlock() }
+        if let saved = savedCheckpointPosition(named: name), saved >= head.position,
+           let existing = loadCheckpoint(named: name), existing.head.position >= head.position { return }
+        let headerSize = 8 + 8 + 32 + 4
+        let path = checkpointPath(name)
+        let temporary = path + ".tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        do {
+            let file = try RawFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            var offset = headerSize
+            var crc: UInt32 = 0
+            try body { part in
+                try file.write(part, at: offset)
+                offset += part.count
+                crc = part.withUnsafeBytes { CRC32C.checksum($0, seed: crc) }
+            }
+            var header = EventLog.checkpointMagic
+            ByteWriter.append(UInt64(head.position), to: &header)
+            header += head.hash.bytes
+            ByteWriter.append(crc, to: &header)
+            try file.write(header, at: 0)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw EventStoreError.io(operation: "rename", path: path, errno: code)
+        }
+    }
+
     /// The position a saved checkpoint's header names, read without the (possibly large) state.
     func savedCheckpointPosition(named name: String) -> LogPosition? {
         guard let file = try? RawFile.open(checkpointPath(name), flags: O_RDONLY),

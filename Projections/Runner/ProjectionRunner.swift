@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import Synchronization
 import HubDomain
 
 /// A read model and the head of the log it was folded from.
@@ -67,10 +68,7 @@ public struct ProjectionRunner: Sendable {
         let (last, folded) = try foldForward(&models, starts: starts, limit: limit)
         if let last { head = last }
         if starts.min() ?? 0 > 0 && last == nil, let latest = heads.compactMap({ $0 }).max(by: { $0.position < $1.position }) { head = latest }
-        if limit == nil, let head {
-            // One at a time, so only one encoded state is in memory at once.
-            for i in models.indices where folded[i] >= minimumEventsToSave { try save(models[i], head: head) }
-        }
+        if limit == nil, let head { try save(models.indices.filter { folded[$0] >= minimumEventsToSave }.map { models[$0] }, head: head) }
         return (models, head)
     }
 
@@ -176,10 +174,31 @@ public struct ProjectionRunner: Sendable {
         return (model, checkpoint.head)
     }
 
+    /// Encodes the state straight into its checkpoint file, a chunk at a time (never whole in memory).
     func save(_ model: any Projection, head: LogHead) throws {
-        var writer = StateWriter()
-        model.encode(to: &writer)
-        try log.saveCheckpoint(head: head, parts: writer.parts, named: type(of: model).name)
+        try log.saveCheckpoint(head: head, named: type(of: model).name) { write in
+            try withoutActuallyEscaping(write) { write in
+                var writer = StateWriter(spillingTo: write)
+                model.encode(to: &writer)
+                try writer.finish()
+            }
+        }
+    }
+
+    /// Saves several models' checkpoints on two threads, split as their folding is (`FoldGroups`).
+    func save(_ models: [any Projection], head: LogHead) throws {
+        let groups = FoldGroups(models.map { type(of: $0) })
+        guard groups.count > 1 else {
+            for model in models { try save(model, head: head) }
+            return
+        }
+        let failures = Mutex<[any Error]>([])
+        DispatchQueue.concurrentPerform(iterations: groups.count) { g in
+            for i in groups.members[g] {
+                do { try save(models[i], head: head) } catch { failures.withLock { $0.append(error) } }
+            }
+        }
+        if let first = failures.withLock({ $0.first }) { throw first }
     }
 
     /// Discards checkpoints (all, or one projection's) so the next run folds from position 0.

@@ -15,7 +15,29 @@ public struct StateWriter {
     private var current: [UInt8] = []
     static let chunkSize = 1 << 20
 
-    public init() { current.reserveCapacity(1 << 16) }
+    /// Where full chunks go instead of `chunks` (a checkpoint file being written), and the first error it threw.
+    private let sink: (([UInt8]) throws -> Void)?
+    private var sinkError: (any Error)?
+
+    public init() {
+        sink = nil
+        current.reserveCapacity(1 << 16)
+    }
+
+    /// A writer that hands each full chunk to `sink` and keeps nothing: call `finish()` at the end.
+    public init(spillingTo sink: @escaping ([UInt8]) throws -> Void) {
+        self.sink = sink
+        current.reserveCapacity(Self.chunkSize + 4096)
+    }
+
+    /// Hands the last chunk to the sink; throws the first error the sink threw.
+    public mutating func finish() throws {
+        if let sink, sinkError == nil, !current.isEmpty {
+            do { try sink(current) } catch { sinkError = error }
+            current.removeAll(keepingCapacity: true)
+        }
+        if let sinkError { throw sinkError }
+    }
 
     /// Every byte written, in order, as one array (for small states and tests).
     public var bytes: [UInt8] { chunks.isEmpty ? current : chunks.flatMap { $0 } + current }
@@ -24,6 +46,13 @@ public struct StateWriter {
 
     private mutating func spillIfFull() {
         guard current.count >= Self.chunkSize else { return }
+        if let sink {
+            if sinkError == nil {
+                do { try sink(current) } catch { sinkError = error }
+            }
+            current.removeAll(keepingCapacity: true)
+            return
+        }
         chunks.append(current)
         current = []
         current.reserveCapacity(Self.chunkSize + 4096)

@@ -58,6 +58,45 @@ import Testing
     }
 }
 
+/// Streamed straight to its file, the same state gives the same checkpoint; a save that fails part
+/// way leaves the checkpoint there before it, and no stray file.
+@Test func aStateStreamedToItsCheckpointReadsBackTheSameAndAFailedSaveChangesNothing() throws {
+    try withHandLog { h in
+        func encode(_ writer: inout StateWriter) { for n in 0..<300_000 { writer.string("participant-\(n)"); writer.int(n) } }
+        var whole = StateWriter()
+        encode(&whole)
+        var parts = 0
+        let head = LogHead(position: 7, hash: try #require(ChainHash(hex: String(repeating: "cd", count: 32))))
+        try h.log.saveCheckpoint(head: head, named: "streamed") { write in
+            try withoutActuallyEscaping(write) { write in
+                var writer = StateWriter(spillingTo: { parts += 1; try write($0) })
+                encode(&writer)
+                try writer.finish()
+            }
+        }
+        #expect(parts >= 3, "written a chunk at a time")
+        let loaded = try #require(h.log.loadCheckpoint(named: "streamed"))
+        #expect(loaded.head == head)
+        #expect(loaded.state == whole.bytes)
+
+        struct DiskFull: Error {}
+        let later = LogHead(position: 9, hash: head.hash)
+        #expect(throws: DiskFull.self) {
+            try h.log.saveCheckpoint(head: later, named: "streamed") { write in
+                try withoutActuallyEscaping(write) { write in
+                    var count = 0
+                    var writer = StateWriter(spillingTo: { count += 1; if count == 2 { throw DiskFull() }; try write($0) })
+                    encode(&writer)
+                    try writer.finish()
+                }
+            }
+        }
+        #expect(h.log.loadCheckpoint(named: "streamed") == loaded)
+        let files = try FileManager.default.contentsOfDirectory(atPath: h.log.path + "/checkpoints")
+        #expect(!files.contains { $0.contains(".tmp.") }, "\(files)")
+    }
+}
+
 /// The daemon's way: every projection held between cycles, caught up, checkpoints written only every
 /// thousand events or when it stops — and always the same state as a fold from scratch.
 @Test func heldModelsCaughtUpEqualAFreshFoldAndTheirCheckpointsAreWrittenWhenDue() throws {
