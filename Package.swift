@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "hubledger", targets: ["hubledger"]),
+        .executable(name: "hubledger-webhook", targets: ["hubledger-webhook"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Projections", targets: ["Projections"]),
     ],
@@ -20,9 +21,12 @@ let package = Package(
         .target(name: "HubDomain", dependencies: ["EventStore"], path: "Sources/HubDomain", swiftSettings: strict),
         // Pure folds of the log into read models. Never opens a file.
         .target(name: "Projections", dependencies: ["HubDomain", "EventStore"], path: "Projections", swiftSettings: strict),
-        // Parses arguments, calls one library function, prints.
-        .executableTarget(name: "hubledger", dependencies: ["EventStore", "HubDomain", "Projections"],
+        // Parses arguments, calls one library function, prints. Depends on the webhook sender only so
+        // that building hubledger builds it too (it is run, never linked).
+        .executableTarget(name: "hubledger", dependencies: ["EventStore", "HubDomain", "Projections", "hubledger-webhook"],
                           path: "Sources/hubledger", swiftSettings: strict),
+        // One webhook POST per run, for `watch --webhook`: the HTTP client stays out of hubledger's start-up.
+        .executableTarget(name: "hubledger-webhook", path: "Sources/hubledger-webhook", swiftSettings: strict),
         // Speed is measured here, in a release build, never in tests (bench/run).
         .executableTarget(name: "hubledger-bench", dependencies: ["EventStore", "HubDomain", "Projections"],
                           path: "bench/HubLedgerBench", swiftSettings: strict),

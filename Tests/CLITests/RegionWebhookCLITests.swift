@@ -137,4 +137,39 @@ struct RegionWebhookCLITests {
             #expect(try W.recordedAlerts(cli, store).isEmpty, "nothing raised on a usage error")
         }
     }
+
+    /// Webhooks go out through `hubledger-webhook`, built with and installed beside `hubledger`: it answers
+    /// --help and refuses a bad URL (exit 2); a daemon that cannot find it refuses to start and writes nothing.
+    @Test func theWebhookSenderStandsBesideTheBinaryAndADaemonWithoutItRefusesToStart() throws {
+        try withCLI { cli in
+            let sender = URL(fileURLWithPath: cli.binary).deletingLastPathComponent().appendingPathComponent("hubledger-webhook").path
+            func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: path)
+                process.arguments = arguments
+                let errors = Pipe()
+                process.standardError = errors
+                process.standardOutput = FileHandle.nullDevice
+                process.standardInput = FileHandle.nullDevice
+                try process.run()
+                let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (process.terminationStatus, text)
+            }
+            #expect(try runProgram(sender, ["--help"]).status == 0)
+            #expect(try runProgram(sender, ["ftp://example.invalid/"]).status == 2)
+            #expect(try runProgram(sender, []).status == 2)
+
+            let store = try W.newStore(cli, Self.log)
+            let before = try W.logEvents(cli, store).count
+            let lonely = cli.root.appendingPathComponent("bin")
+            try FileManager.default.createDirectory(at: lonely, withIntermediateDirectories: true)
+            let copy = lonely.appendingPathComponent("hubledger").path
+            try FileManager.default.copyItem(atPath: cli.binary, toPath: copy)
+            let refused = try runProgram(copy, ["--store", store, "watch", "--once", "--now", W.T, "--webhook", "http://127.0.0.1:9/"])
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("hubledger-webhook"), "\(refused.stderr)")
+            #expect(try W.logEvents(cli, store).count == before, "nothing raised, nothing appended")
+        }
+    }
 }

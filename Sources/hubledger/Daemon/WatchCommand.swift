@@ -28,7 +28,8 @@ enum WatchCommand: Command {
         across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
         Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
         alerts of those regions; a --webhook with none gets every alert. An alert is raised once every
-        webhook it goes to has accepted it.
+        webhook it goes to has accepted it. The POSTs are made by hubledger-webhook, which must sit
+        beside this binary (it is built with it).
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -44,6 +45,7 @@ enum WatchCommand: Command {
             apply(v)
         }
         let webhooks = try WebhookRoute.routes(arguments)
+        if !webhooks.isEmpty { try Webhook.checkSenderInstalled() }
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
         let authorization = try AccessGate.authorize(.administer, command: spec.name, log: log)

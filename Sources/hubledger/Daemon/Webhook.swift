@@ -1,12 +1,26 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Synchronization
 
 /// POSTs an alert as JSON; retried with backoff, so a webhook that is down delays an alert but never drops it.
+///
+/// Each attempt is one run of `hubledger-webhook`, installed beside `hubledger`: the HTTP client it
+/// links would otherwise slow the start of every `hubledger` command by ~8 ms.
 struct Webhook: Sendable {
     let url: URL
+
+    /// Where the sender is: beside this executable.
+    static var senderPath: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("hubledger-webhook").path
+    }
+
+    /// Refuses to start a daemon whose alerts could never leave.
+    static func checkSenderInstalled() throws {
+        let path = senderPath
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CLIError.failure("cannot send webhooks: \(path) is missing. It is built with hubledger "
+                                   + "(`swift build -c release`, or `swift build -c release --product hubledger-webhook`) and must sit beside it")
+        }
+    }
 
     /// Tries a few times with growing pauses; false when it never got a 2xx answer (the caller tries again next cycle).
     func deliver(_ body: String, attempts: Int = 4) -> Bool {
@@ -21,26 +35,28 @@ struct Webhook: Sendable {
     }
 
     private func post(_ body: String) -> Bool {
-        var request = URLRequest(url: url, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(body.utf8)
-        let outcome = Mutex<Bool?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let task = URLSession.shared.dataTask(with: request) { _, response, error in
-            let ok = error == nil && ((response as? HTTPURLResponse).map { (200..<300).contains($0.statusCode) } ?? false)
-            outcome.withLock { $0 = ok }
-            done.signal()
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: Self.senderPath)
+        sender.arguments = [url.absoluteString]
+        let input = Pipe()
+        sender.standardInput = input
+        sender.standardOutput = FileHandle.nullDevice
+        do { try sender.run() } catch {
+            Console.err("watch: could not run \(Self.senderPath): \(error)")
+            return false
         }
-        task.resume()
+        input.fileHandleForWriting.write(Data(body.utf8))
+        try? input.fileHandleForWriting.close()
         // Wait in short slices so that SIGTERM is honoured even while a webhook hangs.
-        let deadline = Date().addingTimeInterval(10)
-        while done.wait(timeout: .now() + 0.1) == .timedOut {
+        let deadline = Date().addingTimeInterval(15)
+        while sender.isRunning {
             if StopSignal.isRequested || Date() > deadline {
-                task.cancel()
+                sender.terminate()
+                sender.waitUntilExit()
                 return false
             }
+            usleep(10_000)
         }
-        return outcome.withLock { $0 } ?? false
+        return sender.terminationReason == .exit && sender.terminationStatus == 0
     }
 }
