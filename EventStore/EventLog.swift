@@ -116,6 +116,30 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The same walk and checks, handing each record over as a `RecordView` to read in place (what a
+    /// rebuild uses to make its own events straight from the bytes; `read` must copy out what it keeps).
+    ///
+    /// Records come as they are read, so the caller keeps what it made of them until `batchEnded`
+    /// says their batch is complete; what it made after the last `batchEnded` belongs to an
+    /// interrupted write that was never acknowledged, and must be dropped. Either returns false to stop.
+    public func forEachRecord(from start: LogPosition = 0, _ read: (RecordView) -> Bool, batchEnded: () -> Bool) throws {
+        let index = try? PositionIndex(path: layout.indexFile)
+        var stop = false
+        let summary = try LogScanner(layout: layout, depth: .links).walk(from: start, index: index, record: { body, _ in
+            guard !stop else { return true }
+            guard let view = RecordView(body: body) else { return false }
+            stop = !read(view)
+            return true
+        }, batchEnded: {
+            // A reader that stopped still gets the end of the batch it stopped in: what it read is complete.
+            let more = batchEnded()
+            return more && !stop
+        })
+        if let damage = summary.damage {
+            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+        }
+    }
+
     /// All events from `start` through `end`, in order.
     public func events(from start: LogPosition = 0, through end: LogPosition? = nil) throws -> [RecordedEvent] {
         var out: [RecordedEvent] = []

@@ -38,6 +38,25 @@ struct LogScanner {
     ///   checks only (CRC, position, chain link, own hash at `.full` depth, batch boundaries).
     func scan(from start: LogPosition, index: PositionIndex?, decodeFrom: LogPosition? = nil,
               visit: (RecordedEvent, Location) throws -> Bool) throws -> Summary {
+        var pending: [(RecordedEvent, Location)] = []
+        return try walk(from: start, index: index, decodeFrom: decodeFrom, record: { body, location in
+            guard let event = RecordCodec.decode(body: body) else { return false }
+            pending.append((event, location))
+            return true
+        }, batchEnded: {
+            defer { pending.removeAll(keepingCapacity: true) }
+            for (event, location) in pending where try !visit(event, location) { return false }
+            return true
+        })
+    }
+
+    /// The walk every scan is made of. Each record from `start` (past the cheap walk) goes to
+    /// `record` with its location, after its CRC, position and chain link were checked; `record`
+    /// returns false when its fields are malformed. `batchEnded` is called when a batch is complete:
+    /// only then may what `record` was given since the last call be delivered; it returns false to stop.
+    /// Records after the last complete batch belong to an interrupted write (`Summary.tornRecords`).
+    func walk(from start: LogPosition, index: PositionIndex?, decodeFrom: LogPosition? = nil,
+              record: (UnsafeRawBufferPointer, Location) -> Bool, batchEnded: () throws -> Bool) throws -> Summary {
         let segments = try layout.segmentNumbers()
         var summary = Summary()
         guard !segments.isEmpty else { return summary }
@@ -70,8 +89,8 @@ struct LogScanner {
             return nil
         }
 
-        var pending: [(RecordedEvent, Location)] = []
-        var pendingLight = 0
+        // Records since the last complete batch: all of them, and those past the cheap walk.
+        var sinceBatchEnd = 0, deliveredSinceBatchEnd = 0
         let tail: Location? = expected == 0 ? Location(segment: segments[segmentIndex], offset: StoreLayout.segmentHeaderSize, size: 0) : nil
         while segmentIndex < segments.count {
             let number = segments[segmentIndex]
@@ -84,7 +103,7 @@ struct LogScanner {
                 break
             }
             let firstPosition = header.withUnsafeBytes { LogPosition(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) }
-            if offset == StoreLayout.segmentHeaderSize && firstPosition != expected && pending.isEmpty {
+            if offset == StoreLayout.segmentHeaderSize && firstPosition != expected && deliveredSinceBatchEnd == 0 {
                 let reason = firstPosition > expected
                     ? "segment \(segmentName) starts at position \(firstPosition) but position \(expected) is missing (a segment was deleted or truncated)"
                     : "segment \(segmentName) starts at position \(firstPosition), overlapping earlier records"
@@ -94,49 +113,37 @@ struct LogScanner {
             var failure: EventStoreError?
             let outcome = try FrameScanner.scan(file, from: offset, thorough: thorough) { frameOffset, body throws -> Bool in
                 let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
-                if let decodeFrom, expected < decodeFrom {
-                    // The cheap walk: read the few fixed fields in place.
-                    guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else {
-                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record too short")
-                        return false
-                    }
-                    let position = LogPosition(bitPattern: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
-                    let previous = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 64)..<(body.count - 32)]))
-                    if let reason = chainProblem(position: position, previous: previous, body: body) {
-                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: reason)
-                        return false
-                    }
-                    let own = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
-                    previousHash = own
-                    expected += 1
-                    pendingLight += 1
-                    if body[50] & RecordCodec.Flag.endsBatch != 0 {
-                        pendingLight = 0
-                        summary.head = LogHead(position: position, hash: own)
-                        summary.recordedAt = Timestamp(microseconds: body.loadUnaligned(fromByteOffset: 24, as: Int64.self).littleEndian)
-                        summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
-                    }
-                    return true
-                }
-                guard let event = RecordCodec.decode(body: body) else {
-                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
+                // The fixed fields are read in place: every record gets these checks, decoded or not.
+                guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else {
+                    failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record too short")
                     return false
                 }
-                if let reason = chainProblem(position: event.position, previous: event.previousHash, body: body) {
+                let position = LogPosition(bitPattern: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 0, as: UInt64.self)))
+                let previous = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 64)..<(body.count - 32)]))
+                if let reason = chainProblem(position: position, previous: previous, body: body) {
                     failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: reason)
                     return false
                 }
-                previousHash = event.hash
-                expected += 1
-                pending.append((event, location))
-                if event.endsBatch {
-                    summary.head = LogHead(position: event.position, hash: event.hash)
-                    summary.recordedAt = event.recordedAt
-                    summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
-                    defer { pending.removeAll(keepingCapacity: true) }
-                    for i in pending.indices where pending[i].0.position >= start {
-                        if try !visit(pending[i].0, pending[i].1) { summary.stoppedEarly = true; return false }
+                let own = ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...]))
+                let endsBatch = body[50] & RecordCodec.Flag.endsBatch != 0
+                // The cheap walk reads nothing more; records before `start` (from an earlier indexed probe) neither.
+                if !(decodeFrom.map { expected < $0 } ?? false) {
+                    if position >= start, !record(body, location) {
+                        failure = EventStoreError.damagedRecord(segment: segmentName, position: expected, reason: "record fields are malformed")
+                        return false
                     }
+                    deliveredSinceBatchEnd += 1
+                }
+                previousHash = own
+                expected += 1
+                sinceBatchEnd += 1
+                if endsBatch {
+                    sinceBatchEnd = 0
+                    deliveredSinceBatchEnd = 0
+                    summary.head = LogHead(position: position, hash: own)
+                    summary.recordedAt = Timestamp(microseconds: body.loadUnaligned(fromByteOffset: 24, as: Int64.self).littleEndian)
+                    summary.tail = Location(segment: number, offset: frameOffset + location.size, size: 0)
+                    if try !batchEnded() { summary.stoppedEarly = true; return false }
                 }
                 return true
             }
@@ -161,7 +168,7 @@ struct LogScanner {
             segmentIndex += 1
             offset = StoreLayout.segmentHeaderSize
         }
-        summary.tornRecords = pending.count + pendingLight
+        summary.tornRecords = sinceBatchEnd
         if summary.tornRecords > 0 { summary.hasTornBytes = true }
         if summary.tail == nil { summary.tail = tail }
         return summary

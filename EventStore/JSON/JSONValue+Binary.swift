@@ -61,4 +61,29 @@ extension JSONValue {
             return .object(JSONObject(pairs))
         }
     }
+
+    /// Steps over one binary value, checking it as `decodeBinary` would (tags, lengths, depth, UTF-8)
+    /// without building it; false when the bytes are not a well-formed value.
+    /// - Parameter validating: false for bytes already checked (a `RecordView`'s data): lengths only.
+    static func skipBinary(_ reader: inout ByteReader, depth: Int = 0, validating: Bool = true) -> Bool {
+        guard let raw = reader.readUInt8(), let tag = BinaryTag(rawValue: raw) else { return false }
+        if (tag == .array || tag == .object) && depth >= JSONParser.maximumDepth { return false }
+        func string(_ reader: inout ByteReader) -> Bool {
+            guard let n = reader.readUInt32(), let bytes = reader.readBytes(Int(n)) else { return false }
+            return !validating || JSONParser.isValidUTF8(bytes)
+        }
+        switch tag {
+        case .null, .false, .true: return true
+        case .int, .double: return reader.readUInt64() != nil
+        case .string: return string(&reader)
+        case .array:
+            guard let count = reader.readUInt32(), Int(count) <= reader.remaining else { return false }
+            for _ in 0..<count where !skipBinary(&reader, depth: depth + 1, validating: validating) { return false }
+            return true
+        case .object:
+            guard let count = reader.readUInt32(), Int(count) <= reader.remaining else { return false }
+            for _ in 0..<count where !(string(&reader) && skipBinary(&reader, depth: depth + 1, validating: validating)) { return false }
+            return true
+        }
+    }
 }

@@ -33,22 +33,39 @@ final class EventPipe: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             var chunk = Chunk()
             var size = 0
-            chunk.events.reserveCapacity(EventPipe.chunkSize)
+            chunk.events.reserveCapacity(EventPipe.chunkSize + 1024)
+            // Events read since the last complete batch stay at the end of the chunk, unconfirmed,
+            // until their batch is complete: only then are they handed on.
+            var confirmed = 0
+            var waitingFirst: LogPosition = -1, waitingLast: LogHead?, waitingCount = 0
             do {
-                try log.forEach(from: start) { event in
-                    if let limit, !limit.includes(event) { return false }
-                    if chunk.last == nil { chunk.first = event.position }
-                    chunk.last = LogHead(position: event.position, hash: event.hash)
-                    if let domain = DomainEvent(event) { chunk.events.append(domain) }
-                    size += 1
-                    if size == EventPipe.chunkSize {
-                        guard self.push(chunk) else { return false }
-                        chunk = Chunk()
-                        chunk.events.reserveCapacity(EventPipe.chunkSize)
-                        size = 0
-                    }
+                // Hub events are made straight from the stored bytes: no RecordedEvent on the way.
+                try log.forEachRecord(from: start, { view in
+                    let position = view.position
+                    if let limit, !limit.includes(position: position, recordedAt: view.recordedAt) { return false }
+                    if waitingLast == nil { waitingFirst = position }
+                    waitingLast = LogHead(position: position, hash: view.hash)
+                    waitingCount += 1
+                    if let event = DomainEvent(view) { chunk.events.append(event) }
                     return true
-                }
+                }, batchEnded: {
+                    guard let last = waitingLast else { return true }
+                    if chunk.last == nil { chunk.first = waitingFirst }
+                    chunk.last = last
+                    confirmed = chunk.events.count
+                    size += waitingCount
+                    waitingLast = nil
+                    waitingCount = 0
+                    guard size >= EventPipe.chunkSize else { return true }
+                    guard self.push(chunk) else { return false }
+                    chunk = Chunk()
+                    chunk.events.reserveCapacity(EventPipe.chunkSize + 1024)
+                    confirmed = 0
+                    size = 0
+                    return true
+                })
+                // What follows the last complete batch was never acknowledged: dropped.
+                chunk.events.removeSubrange(confirmed...)
                 if chunk.last != nil { _ = self.push(chunk) }
                 self.finish(nil)
             } catch {

@@ -20,6 +20,18 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
     case concernClosed = "ConcernClosed"
     case eventRetracted = "EventRetracted"
 
+    /// The type named by these UTF-8 bytes, matched without making a String of them.
+    public init?(utf8 bytes: UnsafeRawBufferPointer) {
+        guard let match = EventType.byName.first(where: { $0.name.elementsEqual(bytes) }) else { return nil }
+        self = match.type
+    }
+
+    /// The names as bytes, the most frequent kinds first.
+    private static let byName: [(name: [UInt8], type: EventType)] = {
+        let frequent: [EventType] = [.attendanceRecorded, .surveyCompleted, .sessionHeld, .consentGiven, .participantRegistered]
+        return (frequent + allCases.filter { !frequent.contains($0) }).map { (Array($0.rawValue.utf8), $0) }
+    }()
+
     /// The entity whose stream holds this event (retractions go to the retracted event's stream).
     public var entity: EntityKind? {
         switch self {

@@ -39,15 +39,26 @@ public enum HubEvent: Sendable, Hashable {
     public init?(type: String, data: JSONObject) {
         // Hub events first: this runs once per event on every rebuild.
         guard let kind = EventType(rawValue: type) else {
-            if type == AlertRecord.type {
-                guard let key = AlertRecord.key(of: data) else { return nil }
-                self = .alertRaised(key: key); return
-            }
-            guard AccessRecords.types.contains(type), let event = HubEvent.access(type: type, data: data) else { return nil }
+            guard let event = HubEvent.other(type: type, data: data) else { return nil }
             self = event; return
         }
-        func s(_ k: String) -> String? { data[k]?.stringValue }
-        func b(_ k: String) -> Bool? { data[k]?.boolValue }
+        self.init(kind: kind, fields: data)
+    }
+
+    /// The events that are not hub events but that read models fold: alerts raised, and access.
+    static func other(type: String, data: JSONObject) -> HubEvent? {
+        if type == AlertRecord.type {
+            guard let key = AlertRecord.key(of: data) else { return nil }
+            return .alertRaised(key: key)
+        }
+        guard AccessRecords.types.contains(type) else { return nil }
+        return HubEvent.access(type: type, data: data)
+    }
+
+    /// A hub event of a known kind, its fields read through `fields` (a decoded object, or the stored bytes).
+    init?<Fields: EventFields>(kind: EventType, fields data: Fields) {
+        func s(_ k: String) -> String? { data.string(k) }
+        func b(_ k: String) -> Bool? { data.bool(k) }
         func e<T: RawRepresentable>(_ k: String, _: T.Type) -> T? where T.RawValue == String { s(k).flatMap(T.init(rawValue:)) }
         switch kind {
         case .participantRegistered:
@@ -173,4 +184,44 @@ public struct DomainEvent: Sendable {
         streamVersion = recorded.streamVersion
         actor = recorded.actor
     }
+
+    /// Made straight from the stored bytes (a rebuild's path): nil for events no read model folds.
+    public init?(_ view: RecordView) {
+        if let kind = view.withTypeBytes(EventType.init(utf8:)) {
+            guard let event = HubEvent(kind: kind, fields: view.data) else { return nil }
+            self.event = event
+        } else {
+            // Alerts and access changes are few: decode those whole; views and refusals are skipped unread.
+            guard view.withTypeBytes(HubEvent.mayBeOther), let event = HubEvent.other(type: view.type, data: view.data.object) else { return nil }
+            self.event = event
+        }
+        id = view.id
+        position = view.position
+        occurredAt = view.occurredAt
+        recordedAt = view.recordedAt
+        stream = view.stream
+        streamVersion = view.streamVersion
+        actor = view.actor
+    }
 }
+
+extension HubEvent {
+    /// Whether a type that is not a hub event's may still be one read models fold (`other`).
+    static func mayBeOther(_ type: UnsafeRawBufferPointer) -> Bool {
+        ([AlertRecord.type] + [AccessRecords.granted, AccessRecords.revoked, AccessRecords.erased]).contains { type.elementsEqual($0.utf8) }
+    }
+}
+
+/// What `HubEvent` reads an event's data through: a decoded object, or the stored bytes in place.
+public protocol EventFields {
+    func string(_ key: String) -> String?
+    func bool(_ key: String) -> Bool?
+    subscript(key: String) -> JSONValue? { get }
+}
+
+extension JSONObject: EventFields {
+    public func string(_ key: String) -> String? { self[key]?.stringValue }
+    public func bool(_ key: String) -> Bool? { self[key]?.boolValue }
+}
+
+extension DataView: EventFields {}

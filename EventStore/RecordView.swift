@@ -1,0 +1,124 @@
+import Foundation
+
+/// One stored event read in place: its fields are read from the record's bytes when asked for,
+/// without building a `RecordedEvent` (strings, a data object, a copy of everything).
+///
+/// A rebuild turns a million records into typed events; building each as a `RecordedEvent` first
+/// cost more than everything the projections then did with it. A view is valid only inside the
+/// `EventLog.forEach(from:through:decoding:_:)` call that handed it over: keep what you read from
+/// it, never the view. Its record's CRC, position and chain link were checked before it was made,
+/// and its layout (every string valid UTF-8, the data a well-formed object) when it was made.
+public struct RecordView {
+    private let body: UnsafeRawBufferPointer
+    private let streamRange: Range<Int>, typeRange: Range<Int>, actorRange: Range<Int>, dataRange: Range<Int>
+
+    /// Checks the layout of a record body whose CRC has been checked; nil when it is malformed.
+    init?(body: UnsafeRawBufferPointer) {
+        var r = ByteReader(body, offset: RecordCodec.fixedBodySize)
+        guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else { return nil }
+        let flags = body[50]
+        func string16(_ r: inout ByteReader) -> Range<Int>? {
+            guard let n = r.readUInt16() else { return nil }
+            let start = r.position
+            guard let raw = r.readBytes(Int(n)), JSONParser.isValidUTF8(raw) else { return nil }
+            return start..<start + Int(n)
+        }
+        guard let stream = string16(&r), let type = string16(&r), let actor = string16(&r) else { return nil }
+        if flags & RecordCodec.Flag.hasCorrelation != 0 { guard string16(&r) != nil else { return nil } }
+        if flags & RecordCodec.Flag.hasCausation != 0 { guard string16(&r) != nil else { return nil } }
+        guard let dataLength = r.readUInt32() else { return nil }
+        let dataStart = r.position
+        guard let data = r.readBytes(Int(dataLength)), r.remaining == RecordCodec.hashesSize else { return nil }
+        var dataReader = ByteReader(data)
+        guard data.first == JSONValue.BinaryTag.object.rawValue, JSONValue.skipBinary(&dataReader), dataReader.remaining == 0 else { return nil }
+        self.body = body
+        streamRange = stream; typeRange = type; actorRange = actor; dataRange = dataStart..<dataStart + Int(dataLength)
+    }
+
+    private func int64(at offset: Int) -> Int64 { Int64(littleEndian: body.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+    private func string(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: body[range]), as: UTF8.self)
+    }
+
+    public var position: LogPosition { int64(at: 0) }
+    public var streamVersion: StreamVersion { int64(at: 8) }
+    public var occurredAt: Timestamp { Timestamp(microseconds: int64(at: 16)) }
+    public var recordedAt: Timestamp { Timestamp(microseconds: int64(at: 24)) }
+    public var id: UUID {
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: body[32..<48])) }
+        return UUID(uuid: uuid)
+    }
+    public var hash: ChainHash { ChainHash(raw: UnsafeRawBufferPointer(rebasing: body[(body.count - 32)...])) }
+    public var stream: StreamID { StreamID(string(streamRange)) }
+    public var type: String { string(typeRange) }
+    public var actor: String { string(actorRange) }
+
+    /// Whether the event's type is `name`, compared in place.
+    public func hasType(_ name: StaticString) -> Bool {
+        name.withUTF8Buffer { UnsafeRawBufferPointer($0).elementsEqual(UnsafeRawBufferPointer(rebasing: body[typeRange])) }
+    }
+
+    /// Calls `body` with the type's UTF-8 bytes (for matching against known names without a String).
+    public func withTypeBytes<T>(_ read: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try read(UnsafeRawBufferPointer(rebasing: body[typeRange]))
+    }
+
+    /// The data object's fields, read in place.
+    public var data: DataView { DataView(bytes: UnsafeRawBufferPointer(rebasing: body[dataRange])) }
+
+    /// The whole event, decoded (what `forEach(from:through:_:)` hands over).
+    public func recorded() -> RecordedEvent? { RecordCodec.decode(body: body) }
+}
+
+/// The fields of a stored event's data object, looked up by key in the binary form.
+public struct DataView {
+    fileprivate let bytes: UnsafeRawBufferPointer
+
+    fileprivate init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// The reader positioned at the value of `key`, or nil when the object has no such field.
+    private func reader(at key: String) -> ByteReader? {
+        var r = ByteReader(bytes, offset: 1)
+        guard let count = r.readUInt32() else { return nil }
+        var key = key
+        return key.withUTF8 { wanted -> ByteReader? in
+            let wanted = UnsafeRawBufferPointer(wanted)
+            for _ in 0..<count {
+                guard let n = r.readUInt32(), let name = r.readBytes(Int(n)) else { return nil }
+                if name.elementsEqual(wanted) { return r }
+                guard JSONValue.skipBinary(&r, validating: false) else { return nil }
+            }
+            return nil
+        }
+    }
+
+    /// The field's value, decoded (nil when absent).
+    public subscript(key: String) -> JSONValue? {
+        guard var r = reader(at: key) else { return nil }
+        return JSONValue.decodeBinary(&r, depth: 1)
+    }
+
+    /// The field as a string, without decoding anything else; nil when absent or not a string.
+    public func string(_ key: String) -> String? {
+        guard var r = reader(at: key), r.readUInt8() == JSONValue.BinaryTag.string.rawValue else { return nil }
+        return r.readString32()
+    }
+
+    /// The field as a boolean; nil when absent or not a boolean.
+    public func bool(_ key: String) -> Bool? {
+        guard var r = reader(at: key), let tag = r.readUInt8() else { return nil }
+        switch tag {
+        case JSONValue.BinaryTag.true.rawValue: return true
+        case JSONValue.BinaryTag.false.rawValue: return false
+        default: return nil
+        }
+    }
+
+    /// The whole object, decoded.
+    public var object: JSONObject {
+        var r = ByteReader(bytes)
+        guard case .object(let o)? = JSONValue.decodeBinary(&r) else { return JSONObject() }
+        return o
+    }
+}
