@@ -64,7 +64,7 @@ struct StreamHeads: Sendable {
     }
 
     func encode(to w: inout StateWriter) {
-        w.dictionary(all) { $0.int($1) }
+        w.sortedDictionary(all) { $0.int($1) }
     }
 
     init(from r: inout StateReader) throws {

@@ -6,8 +6,12 @@ import HubDomain
 ///
 /// Read commands load a checkpoint on every run, so it must decode in
 /// milliseconds; Foundation's JSON coders are far too slow for that. Each
-/// projection writes its fields in a fixed order; dictionaries are written in
-/// key order, so the same state always gives the same bytes.
+/// projection writes its fields in a fixed order. A writer made with `init()`
+/// writes dictionaries in key order, so the same state always gives the same
+/// bytes (what tests compare); one saving a checkpoint (`init(spillingTo:)`)
+/// writes them in the dictionary's own order, which reads back the same state
+/// without sorting hundreds of thousands of keys. `sortedDictionary` is always in
+/// key order, for tables read by binary search.
 public struct StateWriter {
     /// Filled chunks of about a megabyte, then the one being filled: a state of tens of megabytes is
     /// never one contiguous buffer, so encoding it never doubles and copies a buffer that large.
@@ -19,14 +23,19 @@ public struct StateWriter {
     private let sink: (([UInt8]) throws -> Void)?
     private var sinkError: (any Error)?
 
+    /// Whether `dictionary` writes keys in order (the same state, the same bytes).
+    public let sortsKeys: Bool
+
     public init() {
         sink = nil
+        sortsKeys = true
         current.reserveCapacity(1 << 16)
     }
 
     /// A writer that hands each full chunk to `sink` and keeps nothing: call `finish()` at the end.
     public init(spillingTo sink: @escaping ([UInt8]) throws -> Void) {
         self.sink = sink
+        sortsKeys = false
         current.reserveCapacity(Self.chunkSize + 4096)
     }
 
@@ -73,11 +82,22 @@ public struct StateWriter {
         for item in items { write(&self, item) }
     }
     public mutating func dictionary<V>(_ d: [String: V], _ write: (inout StateWriter, V) -> Void) {
+        guard !sortsKeys else { return sortedDictionary(d, write) }
+        int(d.count)
+        for (key, value) in d { string(key); write(&self, value) }
+    }
+    public mutating func sortedDictionary<V>(_ d: [String: V], _ write: (inout StateWriter, V) -> Void) {
         int(d.count)
         for key in d.keys.sorted() { string(key); if let v = d[key] { write(&self, v) } }
     }
     public mutating func uuids(_ set: Set<UUID>) {
-        array(set.sorted { $0.uuidString < $1.uuidString }) { $0.uuid($1) }
+        guard sortsKeys else { return array(Array(set)) { $0.uuid($1) } }
+        // In byte order (the same as uuidString order), compared as two integers rather than as strings.
+        func key(_ u: UUID) -> (UInt64, UInt64) {
+            withUnsafeBytes(of: u.uuid) { (UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)),
+                                          UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) }
+        }
+        array(set.map { (key($0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)) { $0.uuid($1) }
     }
 }
 
