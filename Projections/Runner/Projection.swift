@@ -14,7 +14,7 @@ public protocol Projection: Sendable {
     mutating func apply(_ event: DomainEvent)
     /// Folds a run of events in log order, skipping those before `start`. Implemented once below;
     /// a requirement so each projection gets its own specialised loop (no per-event dynamic call).
-    mutating func apply(_ events: UnsafeBufferPointer<DomainEvent>, from start: LogPosition)
+    mutating func apply(_ events: [DomainEvent], from start: LogPosition)
     /// Writes the whole state for a checkpoint.
     func encode(to writer: inout StateWriter)
     /// Reads a state written by `encode(to:)`.
@@ -22,8 +22,15 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
-    public mutating func apply(_ events: UnsafeBufferPointer<DomainEvent>, from start: LogPosition) {
-        for k in events.indices where events[k].position >= start { apply(events[k]) }
+    public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
+        // Indexing an array the caller lends (not a buffer pointer) lets each event be lent on to
+        // `apply` without a copy: nothing can change the array while it is borrowed.
+        var k = events.startIndex
+        while k < events.endIndex && events[k].position < start { k += 1 }
+        while k < events.endIndex {
+            apply(events[k])
+            k += 1
+        }
     }
 }
 
