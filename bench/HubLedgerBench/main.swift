@@ -12,7 +12,7 @@ import Projections
 ///   hubledger-bench probe    --dir D --count N    the disk: 300-byte pwrite+fdatasync, sequential read
 ///   hubledger-bench verify   --dir D              full verify
 ///   hubledger-bench read     --dir D              full read
-///   hubledger-bench rebuild  --dir D              every projection from position 0, checkpoints written
+///   hubledger-bench rebuild  --dir D [--only NAME] every projection (or one) from position 0, checkpoints written
 ///   hubledger-bench catchup  --dir D --count N    append N events, catch every projection up from its checkpoint
 ///   hubledger-bench history  --dir D --count N    history of random participants, in-process
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -62,148 +62,154 @@ func domainEvents(count: Int, round: Int) -> [ProposedEvent] {
     return proposals
 }
 
-switch command {
-case "generate":
-    // Retractions go to the retracted event's stream: resolve them after the round's events are known.
-    let target = intOption("--events", 20_000)
-    try? FileManager.default.removeItem(atPath: dir)
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let log = try EventLog.create(at: dir + "/store")
-    _ = FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
-    _ = FileManager.default.createFile(atPath: dir + "/import.jsonl", contents: nil)
-    guard let out = FileHandle(forWritingAtPath: dir + "/events.jsonl"), let importFile = FileHandle(forWritingAtPath: dir + "/import.jsonl") else { exit(1) }
-    var total = 0, round = 0, appendTime = 0.0
-    while total < target {
-        var events = domainEvents(count: target - total, round: round)
-        var streamOf: [UUID: StreamID] = [:]
-        for e in events where e.type != EventType.eventRetracted.rawValue { streamOf[e.id] = e.stream }
-        for i in events.indices where events[i].type == EventType.eventRetracted.rawValue {
-            if let raw = events[i].data["event"]?.stringValue, let id = UUID(uuidString: raw), let s = streamOf[id] { events[i].stream = s }
-        }
-        if total + events.count > target { events = Array(events.prefix(target - total)) }
-        var start = 0
-        var versions: [StreamID: Int64] = [:]
-        var lines: [UInt8] = []
-        var importLines: [UInt8] = []
-        while start < events.count {
-            let batch = Array(events[start..<min(start + 1000, events.count)])
-            appendTime += try seconds { try log.append(AppendBatch(events: batch)) }
-            for e in batch {
-                let v = (versions[e.stream] ?? -1) + 1
-                versions[e.stream] = v
-                let line: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "stream": .string(e.stream.name), "streamVersion": .int(v),
-                                       "type": .string(e.type), "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
-                line.write(to: &lines)
-                lines.append(0x0A)
-                let importLine: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "type": .string(e.type),
-                                             "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
-                importLine.write(to: &importLines)
-                importLines.append(0x0A)
+// A failure (no store at --dir, a damaged log) is a message and exit 1, never a crash.
+do {
+    switch command {
+    case "generate":
+        // Retractions go to the retracted event's stream: resolve them after the round's events are known.
+        let target = intOption("--events", 20_000)
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let log = try EventLog.create(at: dir + "/store")
+        _ = FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/import.jsonl", contents: nil)
+        guard let out = FileHandle(forWritingAtPath: dir + "/events.jsonl"), let importFile = FileHandle(forWritingAtPath: dir + "/import.jsonl") else { exit(1) }
+        var total = 0, round = 0, appendTime = 0.0
+        while total < target {
+            var events = domainEvents(count: target - total, round: round)
+            var streamOf: [UUID: StreamID] = [:]
+            for e in events where e.type != EventType.eventRetracted.rawValue { streamOf[e.id] = e.stream }
+            for i in events.indices where events[i].type == EventType.eventRetracted.rawValue {
+                if let raw = events[i].data["event"]?.stringValue, let id = UUID(uuidString: raw), let s = streamOf[id] { events[i].stream = s }
             }
-            start += 1000
+            if total + events.count > target { events = Array(events.prefix(target - total)) }
+            var start = 0
+            var versions: [StreamID: Int64] = [:]
+            var lines: [UInt8] = []
+            var importLines: [UInt8] = []
+            while start < events.count {
+                let batch = Array(events[start..<min(start + 1000, events.count)])
+                appendTime += try seconds { try log.append(AppendBatch(events: batch)) }
+                for e in batch {
+                    let v = (versions[e.stream] ?? -1) + 1
+                    versions[e.stream] = v
+                    let line: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "stream": .string(e.stream.name), "streamVersion": .int(v),
+                                           "type": .string(e.type), "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
+                    line.write(to: &lines)
+                    lines.append(0x0A)
+                    let importLine: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "type": .string(e.type),
+                                                 "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
+                    importLine.write(to: &importLines)
+                    importLines.append(0x0A)
+                }
+                start += 1000
+            }
+            out.write(Data(lines))
+            importFile.write(Data(importLines))
+            total += events.count
+            round += 1
         }
-        out.write(Data(lines))
-        importFile.write(Data(importLines))
-        total += events.count
-        round += 1
-    }
-    try out.close()
-    try importFile.close()
-    report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
+        try out.close()
+        try importFile.close()
+        report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
 
-case "singles":
-    let count = intOption("--count", 5000)
-    try? FileManager.default.removeItem(atPath: dir + "/singles")
-    let log = try EventLog.create(at: dir + "/singles")
-    let events = domainEvents(count: count, round: 999).prefix(count)
-    let t = try seconds { for e in events { try log.append([e], to: e.stream) } }
-    report("single-append", ["appends": .int(Int64(events.count)), "appendsPerSecond": rate(events.count, t)])
+    case "singles":
+        let count = intOption("--count", 5000)
+        try? FileManager.default.removeItem(atPath: dir + "/singles")
+        let log = try EventLog.create(at: dir + "/singles")
+        let events = domainEvents(count: count, round: 999).prefix(count)
+        let t = try seconds { for e in events { try log.append([e], to: e.stream) } }
+        report("single-append", ["appends": .int(Int64(events.count)), "appendsPerSecond": rate(events.count, t)])
 
-case "probe":
-    let count = intOption("--count", 5000)
-    let path = dir + "/probe"
-    let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-    _ = posix_fallocate(fd, 0, off_t(count * 300 + 4096)); fsync(fd)
-    let buffer = [UInt8](repeating: 7, count: 300)
-    let t = seconds { for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) } }
-    close(fd); unlink(path)
-    // Sequential read of the log's own segments (page cache permitting).
-    var bytes = 0
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    let segments = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/store/segments")) ?? []
-    let tr = seconds {
-        for name in segments {
-            let f = open(dir + "/store/segments/" + name, O_RDONLY)
-            while true { let n = chunk.withUnsafeMutableBytes { read(f, $0.baseAddress, 1 << 20) }; if n <= 0 { break }; bytes += n }
-            close(f)
+    case "probe":
+        let count = intOption("--count", 5000)
+        let path = dir + "/probe"
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        _ = posix_fallocate(fd, 0, off_t(count * 300 + 4096)); fsync(fd)
+        let buffer = [UInt8](repeating: 7, count: 300)
+        let t = seconds { for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) } }
+        close(fd); unlink(path)
+        // Sequential read of the log's own segments (page cache permitting).
+        var bytes = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        let segments = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/store/segments")) ?? []
+        let tr = seconds {
+            for name in segments {
+                let f = open(dir + "/store/segments/" + name, O_RDONLY)
+                while true { let n = chunk.withUnsafeMutableBytes { read(f, $0.baseAddress, 1 << 20) }; if n <= 0 { break }; bytes += n }
+                close(f)
+            }
         }
+        report("disk-probe", ["writes": .int(Int64(count)), "fdatasyncsPerSecond": rate(count, t),
+                              "sequentialReadMBPerSecond": .double((Double(bytes) / 1e6 / max(tr, 1e-9)).rounded())])
+
+    case "verify":
+        let log = try EventLog(path: dir + "/store")
+        var events = 0
+        let t = try seconds { events = try log.verify().events }
+        report("verify", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+
+    case "read":
+        let log = try EventLog(path: dir + "/store")
+        var events = 0
+        let t = try seconds { try log.forEach { _ in events += 1; return true } }
+        report("read", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+
+    case "rebuild":
+        let log = try EventLog(path: dir + "/store")
+        let runner = ProjectionRunner(log: log)
+        // --only NAME rebuilds one projection, to see what each costs in time and memory.
+        let only = stringOption("--only")
+        let types = ProjectionRunner.all.filter { only == nil || $0.name == only }
+        try runner.discardCheckpoints()
+        var head: LogHead?
+        let t = try seconds { head = try runner.runAll(types).head }
+        let events = Int((head?.position ?? -1) + 1)
+        var fields: JSONObject = ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)]
+        if let only { fields["projection"] = .string(only) }
+        report("rebuild", fields)
+
+    case "catchup":
+        let count = intOption("--count", 1000)
+        let log = try EventLog(path: dir + "/store")
+        let runner = ProjectionRunner(log: log)
+        _ = try runner.runAll(ProjectionRunner.all)
+        let extra = domainEvents(count: count, round: 777).prefix(count)
+        try log.append(AppendBatch(events: Array(extra)))
+        let t = try seconds { _ = try runner.runAll(ProjectionRunner.all) }
+        report("catch-up", ["newEvents": .int(Int64(extra.count)), "ms": ms(t)])
+
+    case "history":
+        let count = intOption("--count", 1000)
+        let log = try EventLog(path: dir + "/store")
+        let runner = ProjectionRunner(log: log)
+        _ = try runner.runAll([ChronologyProjection.self])
+        let rounds = max(1, Int((try log.head()?.position ?? 0) / 20_000))
+        var generator = SplitMix64(seed: 42)
+        var held: [Double] = [], reloaded: [Double] = []
+        // A long-lived reader holds the read model and catches it up before each question.
+        var folded = try runner.run(ChronologyProjection.self)
+        for _ in 0..<count {
+            let participant = String(format: "P-%04d", 1 + Int(generator.next() % 1200)) + "-\(Int(generator.next() % UInt64(rounds)))"
+            held.append(try seconds {
+                folded = try runner.catchUp(folded)
+                _ = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
+            })
+            // A one-shot reader (like the CLI) loads the checkpoint every time.
+            reloaded.append(try seconds {
+                let fresh = try runner.run(ChronologyProjection.self)
+                _ = try fresh.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
+            })
+        }
+        held.sort(); reloaded.sort()
+        func p(_ s: [Double], _ q: Int) -> JSONValue { ms(s[min(count - 1, count * q / 100)]) }
+        report("history-in-process", ["samples": .int(Int64(count)), "p50ms": p(held, 50), "p99ms": p(held, 99),
+                                      "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
+
+    default:
+        print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
     }
-    report("disk-probe", ["writes": .int(Int64(count)), "fdatasyncsPerSecond": rate(count, t),
-                          "sequentialReadMBPerSecond": .double((Double(bytes) / 1e6 / max(tr, 1e-9)).rounded())])
-
-case "verify":
-    let log = try EventLog(path: dir + "/store")
-    var events = 0
-    let t = try seconds { events = try log.verify().events }
-    report("verify", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
-
-case "read":
-    let log = try EventLog(path: dir + "/store")
-    var events = 0
-    let t = try seconds { try log.forEach { _ in events += 1; return true } }
-    report("read", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
-
-case "rebuild":
-    let log = try EventLog(path: dir + "/store")
-    let runner = ProjectionRunner(log: log)
-    try runner.discardCheckpoints()
-    // --only NAME rebuilds one projection, to see what each costs in time and memory.
-    let only = stringOption("--only")
-    let types = ProjectionRunner.all.filter { only == nil || $0.name == only }
-    var head: LogHead?
-    let t = try seconds { head = try runner.runAll(types).head }
-    let events = Int((head?.position ?? -1) + 1)
-    var fields: JSONObject = ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)]
-    if let only { fields["projection"] = .string(only) }
-    report("rebuild", fields)
-
-case "catchup":
-    let count = intOption("--count", 1000)
-    let log = try EventLog(path: dir + "/store")
-    let runner = ProjectionRunner(log: log)
-    _ = try runner.runAll(ProjectionRunner.all)
-    let extra = domainEvents(count: count, round: 777).prefix(count)
-    try log.append(AppendBatch(events: Array(extra)))
-    let t = try seconds { _ = try runner.runAll(ProjectionRunner.all) }
-    report("catch-up", ["newEvents": .int(Int64(extra.count)), "ms": ms(t)])
-
-case "history":
-    let count = intOption("--count", 1000)
-    let log = try EventLog(path: dir + "/store")
-    let runner = ProjectionRunner(log: log)
-    _ = try runner.runAll([ChronologyProjection.self])
-    let rounds = max(1, Int((try log.head()?.position ?? 0) / 20_000))
-    var generator = SplitMix64(seed: 42)
-    var held: [Double] = [], reloaded: [Double] = []
-    // A long-lived reader holds the read model and catches it up before each question.
-    var folded = try runner.run(ChronologyProjection.self)
-    for _ in 0..<count {
-        let participant = String(format: "P-%04d", 1 + Int(generator.next() % 1200)) + "-\(Int(generator.next() % UInt64(rounds)))"
-        held.append(try seconds {
-            folded = try runner.catchUp(folded)
-            _ = try folded.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
-        })
-        // A one-shot reader (like the CLI) loads the checkpoint every time.
-        reloaded.append(try seconds {
-            let fresh = try runner.run(ChronologyProjection.self)
-            _ = try fresh.model.chronology(of: participant) { try log.events(inStreamsEndingAt: $0) }
-        })
-    }
-    held.sort(); reloaded.sort()
-    func p(_ s: [Double], _ q: Int) -> JSONValue { ms(s[min(count - 1, count * q / 100)]) }
-    report("history-in-process", ["samples": .int(Int64(count)), "p50ms": p(held, 50), "p99ms": p(held, 99),
-                                  "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
-
-default:
-    print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
+} catch {
+    FileHandle.standardError.write(Data("hubledger-bench \(command): \(error)\n".utf8))
+    exit(1)
 }
