@@ -8,11 +8,12 @@ rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
 by = {}
 for r in rows: by.setdefault((r["size"], r["measure"]), []).append(r)
 for key, runs in list(by.items()):
-    # A measure run several times (rebuild) is reported by its median run, with every run's figure and the highest peak.
-    if len(runs) > 1 and all("eventsPerSecond" in r for r in runs):
-        ordered = sorted(runs, key=lambda r: r["eventsPerSecond"])
+    # A measure run several times (rebuild, single appends, the disk probe) is reported by its median run, with every run's figure and the highest peak.
+    rate = next((k for k in ("eventsPerSecond", "appendsPerSecond", "fdatasyncsPerSecond") if all(k in r for r in runs)), None)
+    if len(runs) > 1 and rate:
+        ordered = sorted(runs, key=lambda r: r[rate])
         median = dict(ordered[len(ordered) // 2])
-        median["runs"] = [r["eventsPerSecond"] for r in runs]
+        median["runs"] = [r[rate] for r in runs]
         median["peakRSSMiB"] = max(r.get("peakRSSMiB", 0) for r in runs)
         by[key] = median
     else:
@@ -23,6 +24,10 @@ for r in rows:
 
 def get(size, measure, key):
     r = by.get((size, measure)); return None if r is None else r.get(key)
+
+def runs_of(size, measure):
+    runs = get(size, measure, "runs")
+    return f" (median of {len(runs)}, taking turns: {' / '.join(fmt(v) for v in runs)})" if runs else ""
 
 def fmt(v, unit=""):
     if v is None: return "—"
@@ -58,9 +63,9 @@ single, probe = get(last, "single-append", "appendsPerSecond"), get(last, "disk-
 sqlite_single = get(last, "sqlite-single-insert", "appendsPerSecond")
 lines += ["## Single durable appends and the disk", "",
           "| measure | per second | ratio |", "|---|---|---|",
-          f"| HubLedger single append, one fdatasync each | {fmt(single)} | {ratio(single, probe)} of the disk probe, {ratio(single, sqlite_single)} SQLite |",
+          f"| HubLedger single append, one fdatasync each{runs_of(last, 'single-append')} | {fmt(single)} | {ratio(single, probe)} of the disk probe, {ratio(single, sqlite_single)} SQLite |",
           f"| SQLite one-row transaction | {fmt(sqlite_single)} | |",
-          f"| disk probe: 300-byte pwrite + fdatasync, preallocated | {fmt(probe)} | |",
+          f"| disk probe: 300-byte pwrite + fdatasync, preallocated{runs_of(last, 'disk-probe')} | {fmt(probe)} | |",
           f"| disk: sequential read of the segments (MB/s, page cache permitting) | {fmt(get(last,'disk-probe','sequentialReadMBPerSecond'))} | |", ""]
 if len(sizes) >= 2:
     small, big = sizes[-2], sizes[-1]
