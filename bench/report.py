@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Turns bench/run's JSON lines into the table it prints and bench/RESULTS.md."""
-import datetime, json, sys
+import datetime, json, os, sys
 
 path, cores = sys.argv[1], sys.argv[2]
 target = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "--quick" else None
@@ -77,4 +77,7 @@ if len(sizes) >= 2:
 text = "\n".join(lines)
 print(text)
 if target:
-    open(target, "w").write(text + "\n")
+    # The hand-written profile notes follow the measured tables.
+    notes = os.path.join(os.path.dirname(os.path.abspath(target)), "PROFILE.md")
+    extra = "\n" + open(notes).read() if os.path.exists(notes) else ""
+    open(target, "w").write(text + "\n" + extra)
