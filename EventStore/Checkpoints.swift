@@ -43,19 +43,7 @@ extension EventLog {
 
     /// The same, for a state given in parts (written one after another, never joined in memory).
     public func saveCheckpoint(head: LogHead, parts: [[UInt8]], named name: String) throws {
-        try? Directory.create(layout.checkpoints)
-        let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
-        try lock.lockExclusive()
-        defer { lock.unlock() }
-        // The header says whether a later one is saved; only then is the whole file read, to be sure it is sound.
-        if let saved = savedCheckpointPosition(named: name), saved >= head.position,
-           let existing = loadCheckpoint(named: name), existing.head.position >= head.position { return }
-        var header = EventLog.checkpointMagic
-        ByteWriter.append(UInt64(head.position), to: &header)
-        header += head.hash.bytes
-        let crc = parts.reduce(UInt32(0)) { crc, part in part.withUnsafeBytes { CRC32C.checksum($0, seed: crc) } }
-        ByteWriter.append(crc, to: &header)
-        try Directory.writeAtomically(parts: [header] + parts, to: checkpointPath(name), directory: layout.checkpoints, durable: false)
+        try saveCheckpoint(head: head, named: name) { write in for part in parts { try write(part) } }
     }
 
     /// The same, for a state written part by part as it is encoded: each part goes to the file when
@@ -67,6 +55,7 @@ extension EventLog {
         let lock = try RawFile.open(layout.checkpoints + "/" + name + ".lock", flags: O_RDWR | O_CREAT)
         try lock.lockExclusive()
         defer { lock.unlock() }
+        // The header says whether a later one is saved; only then is the whole file read, to be sure it is sound.
         if let saved = savedCheckpointPosition(named: name), saved >= head.position,
            let existing = loadCheckpoint(named: name), existing.head.position >= head.position { return }
         let headerSize = 8 + 8 + 32 + 4

@@ -173,35 +173,31 @@ public struct DomainEvent: Sendable {
     public let streamVersion: StreamVersion
     public let actor: String
 
+    private init(_ event: HubEvent, id: UUID, position: LogPosition, occurredAt: Timestamp, recordedAt: Timestamp,
+                 stream: StreamID, streamVersion: StreamVersion, actor: String) {
+        self.event = event; self.id = id; self.position = position; self.occurredAt = occurredAt
+        self.recordedAt = recordedAt; self.stream = stream; self.streamVersion = streamVersion; self.actor = actor
+    }
+
     public init?(_ recorded: RecordedEvent) {
         guard let event = HubEvent(type: recorded.type, data: recorded.data) else { return nil }
-        self.event = event
-        id = recorded.id
-        position = recorded.position
-        occurredAt = recorded.occurredAt
-        recordedAt = recorded.recordedAt
-        stream = recorded.stream
-        streamVersion = recorded.streamVersion
-        actor = recorded.actor
+        self.init(event, id: recorded.id, position: recorded.position, occurredAt: recorded.occurredAt, recordedAt: recorded.recordedAt,
+                  stream: recorded.stream, streamVersion: recorded.streamVersion, actor: recorded.actor)
     }
 
     /// Made straight from the stored bytes (a rebuild's path): nil for events no read model folds.
     public init?(_ view: RecordView) {
+        let event: HubEvent
         if let kind = view.withTypeBytes(EventType.init(utf8:)) {
-            guard let event = HubEvent(kind: kind, fields: view.data) else { return nil }
-            self.event = event
+            guard let hub = HubEvent(kind: kind, fields: view.data) else { return nil }
+            event = hub
         } else {
             // Alerts and access changes are few: decode those whole; views and refusals are skipped unread.
-            guard view.withTypeBytes(HubEvent.mayBeOther), let event = HubEvent.other(type: view.type, data: view.data.object) else { return nil }
-            self.event = event
+            guard view.withTypeBytes(HubEvent.mayBeOther), let other = HubEvent.other(type: view.type, data: view.data.object) else { return nil }
+            event = other
         }
-        id = view.id
-        position = view.position
-        occurredAt = view.occurredAt
-        recordedAt = view.recordedAt
-        stream = view.stream
-        streamVersion = view.streamVersion
-        actor = view.actor
+        self.init(event, id: view.id, position: view.position, occurredAt: view.occurredAt, recordedAt: view.recordedAt,
+                  stream: view.stream, streamVersion: view.streamVersion, actor: view.actor)
     }
 }
 

@@ -32,14 +32,18 @@ struct StreamFilterTests {
 
     func filterPath(_ path: String) -> String { path + "/index/streams" }
 
+    /// `fill`, then one more writer whose lookup of a new stream builds the filter, saved when it closes.
+    func fillAndLeaveAFilter(_ path: String, prefix: String = "s") throws {
+        try fill(path, prefix: prefix)
+        let log = try EventLog(path: path, options: .forTests)
+        let stream = StreamID("other-\(prefix)")
+        try log.append([makeEvent(stream, 1)], to: stream, expecting: .noStream)
+    }
+
     @Test func aClosingWriterLeavesAFilterThatTheNextOneUses() throws {
         try withTemporaryStore { _, path in
-            try fill(path)
             // The first lookup a writer cannot answer from what it appended builds the filter.
-            do {
-                let log = try EventLog(path: path, options: .forTests)
-                try log.append([makeEvent(StreamID("other"), 1)], to: StreamID("other"), expecting: .noStream)
-            }
+            try fillAndLeaveAFilter(path)
             #expect(FileManager.default.fileExists(atPath: filterPath(path)))
             try expectEveryStreamKnown(path)
         }
@@ -47,11 +51,7 @@ struct StreamFilterTests {
 
     @Test func aDamagedFilterIsRebuiltFromTheIndex() throws {
         try withTemporaryStore { _, path in
-            try fill(path)
-            do {
-                let log = try EventLog(path: path, options: .forTests)
-                try log.append([makeEvent(StreamID("other"), 1)], to: StreamID("other"), expecting: .noStream)
-            }
+            try fillAndLeaveAFilter(path)
             // Clear every bit of the filter (a stale or damaged file): without its CRC it must not be believed.
             var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: filterPath(path))))
             for i in 64..<(bytes.count - 4) { bytes[i] = 0 }
@@ -65,11 +65,7 @@ struct StreamFilterTests {
             try withTemporaryStore { _, otherPath in
                 // The other log's filter is sound and covers as many events, but knows none of these streams.
                 try fill(path)
-                try fill(otherPath, prefix: "elsewhere")
-                do {
-                    let otherLog = try EventLog(path: otherPath, options: .forTests)
-                    try otherLog.append([makeEvent(StreamID("x"), 1)], to: StreamID("x"), expecting: .noStream)
-                }
+                try fillAndLeaveAFilter(otherPath, prefix: "elsewhere")
                 try? FileManager.default.removeItem(atPath: filterPath(path))
                 try FileManager.default.copyItem(atPath: filterPath(otherPath), toPath: filterPath(path))
                 try expectEveryStreamKnown(path)
@@ -79,11 +75,7 @@ struct StreamFilterTests {
 
     @Test func aFilterBehindTheLogIsToppedUpFromTheIndex() throws {
         try withTemporaryStore { _, path in
-            try fill(path)
-            do {
-                let log = try EventLog(path: path, options: .forTests)
-                try log.append([makeEvent(StreamID("other"), 1)], to: StreamID("other"), expecting: .noStream)
-            }
+            try fillAndLeaveAFilter(path)
             let early = try Data(contentsOf: URL(fileURLWithPath: filterPath(path)))
             // More streams, then the older filter put back: it covers only the first part of the log.
             try fill(path, prefix: "later")
