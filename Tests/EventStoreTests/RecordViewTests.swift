@@ -54,3 +54,39 @@ struct RecordViewTests {
         }
     }
 }
+
+extension RecordViewTests {
+    /// A record whose CRC and hash are right but whose data is not a well-formed object (a writer's bug,
+    /// or a forger who recomputed both) is refused the same way whether it is read whole or in place.
+    @Test func malformedDataIsDamageOnBothPaths() throws {
+        try withTemporaryStore { log, path in
+            for n in 0..<3 { try log.append([makeEvent("s", n)], to: "s") }
+            let segment = path + "/segments/00000001.seg"
+            var image = try SegmentImage(path: segment)
+            let frame = image.frames[2]
+            var body = image.body(2)
+            // Walk the three length-prefixed strings after the fixed fields, then the data length, to the data's tag.
+            var at = 52
+            for _ in 0..<3 { at += 2 + Int(body[at]) + Int(body[at + 1]) << 8 }
+            at += 4
+            #expect(body[at] == 7, "an object's tag")
+            body[at] = 9
+            let hash = body.withUnsafeBytes { SHA256.chainHash(of: UnsafeRawBufferPointer(rebasing: $0[0..<(body.count - 32)])) }
+            body.replaceSubrange((body.count - 32)..., with: hash.bytes)
+            let crc = CRC32C.checksum(body)
+            image.bytes.replaceSubrange((frame.lowerBound + 8)..<frame.upperBound, with: body)
+            image.bytes.replaceSubrange((frame.lowerBound + 4)..<(frame.lowerBound + 8), with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+            try image.write(to: segment)
+
+            let reader = try EventLog(path: path, options: .forTests)
+            func damage(_ read: () throws -> Void) -> (LogPosition, String)? {
+                do { try read() } catch EventStoreError.damagedRecord(_, let position, let reason) { return (position, reason) } catch { return nil }
+                return nil
+            }
+            let whole = damage { _ = try reader.events() }
+            let inPlace = damage { try reader.forEachRecord({ _ in true }, batchEnded: { true }) }
+            #expect(whole?.0 == 2 && whole?.1 == "record fields are malformed", "\(String(describing: whole))")
+            #expect(inPlace?.0 == whole?.0 && inPlace?.1 == whole?.1, "\(String(describing: inPlace))")
+        }
+    }
+}
