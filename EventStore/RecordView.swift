@@ -5,7 +5,7 @@ import Foundation
 ///
 /// A rebuild turns a million records into typed events; building each as a `RecordedEvent` first
 /// cost more than everything the projections then did with it. A view is valid only inside the
-/// `EventLog.forEach(from:through:decoding:_:)` call that handed it over: keep what you read from
+/// `EventLog.forEachRecord(from:_:batchEnded:)` call that handed it over: keep what you read from
 /// it, never the view. Its record's CRC, position and chain link were checked before it was made,
 /// and its layout (every string valid UTF-8, the data a well-formed object) when it was made.
 public struct RecordView {

@@ -32,9 +32,13 @@ final class LogWriter {
     /// How many index entries were checked at open: lookups read only those; later events are in `streamLast`.
     var indexedCount = 0
     var openSegments: [Int: RawFile] = [:]
-    /// Every id's position: loaded only when an append carries a caller-given id (a possible retry)
-    /// or an erasure asks, since at a million events the map alone costs ~0.3 s to build.
+    /// Every id's position: loaded only when an append carries a caller-given id the id filter
+    /// cannot rule out (a possible retry) or an erasure asks, since at a million events the map
+    /// alone costs ~0.3 s to build and ~40 MB to hold.
     var ids: [UUID: LogPosition]?
+    /// Which ids the log holds (`KeyFilter`), built from the index when a batch first carries
+    /// caller-given ids: a batch of ids it has never seen is new without the map.
+    var idFilter: KeyFilter?
     var pendingRecovery: String?
     /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
     var needsReload = false
@@ -171,6 +175,36 @@ final class LogWriter {
         absentKeys = []
     }
 
+    /// Whether the log may already hold an event with this id (false: it certainly does not).
+    func mightHold(id: UUID) throws -> Bool {
+        if let ids { return ids[id] != nil }
+        if idFilter == nil || idFilter?.isCrowded == true {
+            // Room for twice the log (or twice a crowded filter's keys), so a growing log rebuilds it rarely.
+            idFilter = try idFilterFromIndex(capacity: max(2 * Int(nextPosition), 2 * (idFilter?.inserted ?? 0), 65_536))
+        }
+        return idFilter?.mightContain(KeyFilter.key(id)) ?? true
+    }
+
+    /// Every id in the log, from the index (or, if the index has a gap, also from the log itself:
+    /// ids read from the index stay in, since a filter may answer "maybe" too often but never "no" wrongly).
+    func idFilterFromIndex(capacity: Int) throws -> KeyFilter {
+        var filter = KeyFilter(capacityFor: capacity)
+        var sound = try index.count() >= Int(nextPosition)
+        if sound {
+            try index.forEach(upTo: Int(nextPosition)) { _, entry in
+                if entry.segment == 0 { sound = false }
+                filter.insert(KeyFilter.key(entry.id))
+            }
+        }
+        if !sound {
+            let summary = try scanner.scan(from: 0, index: nil) { event, _ in filter.insert(KeyFilter.key(event.id)); return true }
+            if let damage = summary.damage {
+                throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+            }
+        }
+        return filter
+    }
+
     /// The position of every event by id, from the index (or, if the index has a gap, the log).
     func idPositions() throws -> [UUID: LogPosition] {
         if let ids { return ids }
@@ -223,6 +257,7 @@ final class LogWriter {
             streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
             streamFilter?.insert(key)
             ids?[event.id] = event.position
+            idFilter?.insert(KeyFilter.key(event.id))
         }
         if let first = fresh.first?.0.position { try index.write(entries, startingAt: first) }
         if let head = summary.head {
@@ -287,7 +322,7 @@ final class LogWriter {
         var positions = [LogPosition?](repeating: nil, count: batch.events.count)
         var streamsWithNewEvents = Set<StreamID>()
         // A fresh random id cannot be in the log; only a caller-given one may be a retry.
-        let known = batch.events.allSatisfy(\.hasFreshID) ? [:] : try idPositions()
+        let known = try batch.events.allSatisfy({ try $0.hasFreshID || !mightHold(id: $0.id) }) ? [:] : try idPositions()
         for (i, event) in batch.events.enumerated() {
             if let existing = known[event.id] {
                 guard let stored = try record(at: existing), try isRetry(stored, of: event) else {
@@ -378,6 +413,7 @@ final class LogWriter {
             streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
             streamFilter?.insert(entries[k].streamKey)
             ids?[entries[k].id] = nextPosition + LogPosition(k)
+            idFilter?.insert(KeyFilter.key(entries[k].id))
         }
         try? index.write(entries, startingAt: nextPosition)
         logicalEnd += bytes.count

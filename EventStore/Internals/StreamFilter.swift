@@ -12,67 +12,34 @@ import Foundation
 /// guarded by a CRC, and tied to one log by the chain hash at its last covered position. A filter
 /// that fails either check, or has grown too full to be useful, is rebuilt from the index.
 struct StreamFilter: Equatable {
-    private(set) var words: [UInt64]
+    private(set) var keys: KeyFilter
     /// Every event before this position has its stream's key in the filter.
     private(set) var covered: Int
     /// The hash of the event at `covered - 1` (genesis when nothing is covered).
     private(set) var coveredHash: ChainHash
-    /// Keys whose insertion set a new bit: about how many streams there are.
-    private(set) var inserted: Int
     /// Whether the filter changed since it was loaded or saved.
     private(set) var isDirty = false
 
     static let magic = Array("HLSFLT01".utf8)
     static let headerSize = 8 + 8 + 8 + 8 + 32
-    static let hashCount = 4
-    /// At most one stream per this many bits, or the filter is rebuilt larger.
-    static let bitsPerStream = 16
 
     /// An empty filter with room for about `streams` streams.
     init(capacityFor streams: Int) {
-        var bits = 1 << 16
-        while bits < max(streams, 1) * Self.bitsPerStream { bits <<= 1 }
-        words = [UInt64](repeating: 0, count: bits / 64)
+        keys = KeyFilter(capacityFor: streams)
         covered = 0
         coveredHash = .genesis
-        inserted = 0
     }
 
-    private init(words: [UInt64], covered: Int, coveredHash: ChainHash, inserted: Int) {
-        self.words = words; self.covered = covered; self.coveredHash = coveredHash; self.inserted = inserted
+    private init(keys: KeyFilter, covered: Int, coveredHash: ChainHash) {
+        self.keys = keys; self.covered = covered; self.coveredHash = coveredHash
     }
 
-    /// Whether more streams were added than the filter was sized for.
-    var isCrowded: Bool { inserted * Self.bitsPerStream > words.count * 64 }
-
-    /// The bit positions of a key: the stream key is an FNV hash, mixed again so low bits spread.
-    private func bits(_ key: UInt64) -> (UInt64, UInt64, Int) {
-        var h = key ^ (key >> 33)
-        h &*= 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h &*= 0xc4ce_b9fe_1a85_ec53
-        h ^= h >> 33
-        return (h, (h >> 32 | h << 32) | 1, words.count * 64 - 1)
-    }
-
-    func mightContain(_ key: UInt64) -> Bool {
-        let (h1, h2, mask) = bits(key)
-        for i in 0..<UInt64(Self.hashCount) {
-            let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
-            if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
-        }
-        return true
-    }
+    var inserted: Int { keys.inserted }
+    var isCrowded: Bool { keys.isCrowded }
+    func mightContain(_ key: UInt64) -> Bool { keys.mightContain(key) }
 
     mutating func insert(_ key: UInt64) {
-        let (h1, h2, mask) = bits(key)
-        var changed = false
-        for i in 0..<UInt64(Self.hashCount) {
-            let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
-            let flag: UInt64 = 1 << UInt64(bit & 63)
-            if words[bit >> 6] & flag == 0 { words[bit >> 6] |= flag; changed = true }
-        }
-        if changed { inserted += 1; isDirty = true }
+        if keys.insert(key) { isDirty = true }
     }
 
     /// Records that every event before `count`, the last with `hash`, is in the filter.
@@ -87,12 +54,12 @@ struct StreamFilter: Equatable {
 
     func save(_ layout: StoreLayout) throws {
         var out = Self.magic
-        out.reserveCapacity(Self.headerSize + words.count * 8 + 4)
-        ByteWriter.append(UInt64(words.count), to: &out)
+        out.reserveCapacity(Self.headerSize + keys.words.count * 8 + 4)
+        ByteWriter.append(UInt64(keys.words.count), to: &out)
         ByteWriter.append(UInt64(covered), to: &out)
-        ByteWriter.append(UInt64(inserted), to: &out)
+        ByteWriter.append(UInt64(keys.inserted), to: &out)
         out += coveredHash.bytes
-        for word in words { ByteWriter.append(word, to: &out) }
+        for word in keys.words { ByteWriter.append(word, to: &out) }
         ByteWriter.append(out.withUnsafeBytes { CRC32C.checksum($0) }, to: &out)
         try Directory.writeAtomically(out, to: Self.path(layout), directory: layout.indexDirectory, durable: false)
     }
@@ -114,7 +81,7 @@ struct StreamFilter: Equatable {
                 guard let word = r.readUInt64() else { return nil }
                 words[i] = word
             }
-            return StreamFilter(words: words, covered: Int(covered), coveredHash: ChainHash(raw: hash), inserted: Int(inserted))
+            return StreamFilter(keys: KeyFilter(words: words, inserted: Int(inserted)), covered: Int(covered), coveredHash: ChainHash(raw: hash))
         }
     }
 }

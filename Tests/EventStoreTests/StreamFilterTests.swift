@@ -107,3 +107,45 @@ struct StreamFilterTests {
         }
     }
 }
+
+/// Caller-given ids (imports, retries) are checked against an id filter before the full id map is
+/// loaded: new ids pass, a retry is still recognised, a changed event under an old id still refused,
+/// also when the index has lost entries.
+struct IDFilterTests {
+    func check(_ path: String, _ events: [ProposedEvent]) throws {
+        let log = try EventLog(path: path, options: .forTests)
+        // New ids: appended.
+        let fresh = (100..<110).map { makeEvent("s", $0, id: UUID()) }
+        #expect(try log.append(fresh, to: "s").appendedCount == 10)
+        // A retry of an old event: nothing new, its old position.
+        let retry = try log.append([events[3]], to: "s")
+        #expect(retry.appendedCount == 0 && retry.positions == [3])
+        // The same id with other content: refused.
+        var changed = events[5]
+        changed.data = ["n": 999]
+        #expect(throws: EventStoreError.self) { try log.append([changed], to: "s") }
+        #expect(try log.verify().isOK)
+        #expect(try log.events().count == events.count + 10)
+    }
+
+    @Test func newIdsPassAndRetriesAreStillRecognised() throws {
+        try withTemporaryStore { log, path in
+            let events = (0..<50).map { makeEvent("s", $0, id: UUID()) }
+            try log.append(events, to: "s")
+            try check(path, events)
+        }
+    }
+
+    @Test func aRetryIsRecognisedWhenTheIndexLostEntriesAndWasRebuilt() throws {
+        try withTemporaryStore { log, path in
+            let events = (0..<50).map { makeEvent("s", $0, id: UUID()) }
+            for e in events { try log.append([e], to: "s") }
+            // Entries 2…9 zeroed (a crash before the index reached the disk), the last one intact.
+            let indexPath = path + "/index/positions.idx"
+            var index = [UInt8](try Data(contentsOf: URL(fileURLWithPath: indexPath)))
+            for i in (2 * 40)..<(10 * 40) { index[i] = 0 }
+            try Data(index).write(to: URL(fileURLWithPath: indexPath))
+            try check(path, events)
+        }
+    }
+}

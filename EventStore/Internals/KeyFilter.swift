@@ -1,0 +1,65 @@
+import Foundation
+
+/// A Bloom filter over 64-bit keys: no false negatives, so a key it has never seen is certainly
+/// absent. The writer keeps one of stream keys (`StreamFilter`, saved) and one of event ids (in
+/// memory), so that proving something new never needs a search through the index.
+struct KeyFilter: Equatable {
+    private(set) var words: [UInt64]
+    /// Keys whose insertion set a new bit: about how many distinct keys it holds.
+    private(set) var inserted: Int
+
+    static let hashCount = 4
+    /// At most one key per this many bits, or the filter is rebuilt larger.
+    static let bitsPerKey = 16
+
+    /// An empty filter with room for about `keys` keys.
+    init(capacityFor keys: Int) {
+        var bits = 1 << 16
+        while bits < max(keys, 1) * Self.bitsPerKey { bits <<= 1 }
+        words = [UInt64](repeating: 0, count: bits / 64)
+        inserted = 0
+    }
+
+    init(words: [UInt64], inserted: Int) { self.words = words; self.inserted = inserted }
+
+    /// Whether more keys were added than the filter was sized for.
+    var isCrowded: Bool { inserted * Self.bitsPerKey > words.count * 64 }
+
+    /// The bit positions of a key, mixed again so that low bits spread (stream keys are FNV hashes).
+    private func bits(_ key: UInt64) -> (UInt64, UInt64, Int) {
+        var h = key ^ (key >> 33)
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return (h, (h >> 32 | h << 32) | 1, words.count * 64 - 1)
+    }
+
+    func mightContain(_ key: UInt64) -> Bool {
+        let (h1, h2, mask) = bits(key)
+        for i in 0..<UInt64(Self.hashCount) {
+            let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
+            if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+        }
+        return true
+    }
+
+    /// Adds a key; true when that set a new bit.
+    @discardableResult
+    mutating func insert(_ key: UInt64) -> Bool {
+        let (h1, h2, mask) = bits(key)
+        var changed = false
+        for i in 0..<UInt64(Self.hashCount) {
+            let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
+            let flag: UInt64 = 1 << UInt64(bit & 63)
+            if words[bit >> 6] & flag == 0 { words[bit >> 6] |= flag; changed = true }
+        }
+        if changed { inserted += 1 }
+        return changed
+    }
+
+    /// The key an event id is filed under.
+    static func key(_ id: UUID) -> UInt64 {
+        withUnsafeBytes(of: id.uuid) { $0.loadUnaligned(as: UInt64.self) ^ $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).byteSwapped }
+    }
+}
