@@ -7,10 +7,11 @@ import Foundation
 struct Webhook: Sendable {
     let url: URL
 
-    /// Where the sender is: beside this executable.
+    /// Where the sender is: beside this executable (followed through symlinks, so a `hubledger` linked
+    /// into a bin directory still finds the sender installed with it).
     static var senderPath: String {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("hubledger-webhook").path
+        URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("hubledger-webhook").path
     }
 
     /// Refuses to start a daemon whose alerts could never leave.
