@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "hubledger-bench", dependencies: ["EventStore", "HubDomain", "Projections"],
                           path: "bench/HubLedgerBench", swiftSettings: strict),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "TestSupport"], path: "Tests/EventStoreTests"),
-        .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore"], path: "Tests/HubDomainTests"),
+        .testTarget(name: "HubDomainTests", dependencies: ["HubDomain", "EventStore", "TestSupport"], path: "Tests/HubDomainTests"),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "HubDomain", "EventStore"], path: "Tests/ProjectionsTests"),
         // What several test targets share: finding and spawning the binary, reading a segment to damage it.
         .target(name: "TestSupport", dependencies: ["EventStore"], path: "Tests/TestSupport"),

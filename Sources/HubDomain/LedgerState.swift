@@ -6,17 +6,25 @@ import Foundation
 /// each referral has come. Folded from the log, then
 /// extended line by line as an import is checked, so a line may refer to
 /// something created earlier in the same file.
+///
+/// Every `record` and `import` folds the whole log, so the fold reads records in place
+/// (`RecordView`) and keeps a few bytes per event: stream names once each, event types as an enum.
 public struct LedgerState: Sendable {
     struct EventFacts: Sendable {
-        var stream: String
-        var type: String
+        /// The event's stream, as a number into `streamNames`.
+        var stream: Int32
+        /// Its type, when it is one of the hub's (nil for views, refusals, access changes…).
+        var kind: EventType?
         var position: LogPosition?
         var isRetracted = false
         var creates: (EntityKind, String)?
         var attendance: String?
     }
 
-    var streamVersions: [String: StreamVersion] = [:]
+    /// Every stream seen, numbered in order of appearance, with its last version in the log.
+    private var streamNumbers: [String: Int32] = [:]
+    private(set) var streamNames: [String] = []
+    private var streamVersions: [StreamVersion?] = []
     var entities: [EntityKind: Set<String>] = [:]
     /// Every id ever created, retracted or not: an id is never reused.
     var created: [EntityKind: Set<String>] = [:]
@@ -32,14 +40,29 @@ public struct LedgerState: Sendable {
     /// Folds the whole log.
     public static func load(from log: EventLog) throws -> LedgerState {
         var state = LedgerState()
+        // Sized once: growing a table of a million ids step by step cost a third of the fold.
+        state.events.reserveCapacity(Int((try log.head()?.position ?? -1) + 1))
+        var unconfirmed = 0
+        try log.forEachRecord({ view in
+            state.apply(view)
+            unconfirmed += 1
+            return true
+        }, batchEnded: { unconfirmed = 0; return true })
+        guard unconfirmed > 0 else { return state }
+        // The log ends in an interrupted write (records never acknowledged, removed by the next writer):
+        // fold again, whole batches only.
+        state = LedgerState()
         try log.forEach { event in state.apply(event); return true }
         return state
     }
 
     public func exists(_ kind: EntityKind, _ id: String) -> Bool { entities[kind]?.contains(id) ?? false }
     public func wasCreated(_ kind: EntityKind, _ id: String) -> Bool { created[kind]?.contains(id) ?? false }
-    public func version(of stream: String) -> StreamVersion? { streamVersions[stream] }
+    public func version(of stream: String) -> StreamVersion? { streamNumbers[stream].flatMap { streamVersions[Int($0)] } }
     public var participantCount: Int { entities[.participant]?.count ?? 0 }
+
+    /// The stream an event is in.
+    func streamName(of facts: EventFacts) -> String { streamNames[Int(facts.stream)] }
 
     /// The live acceptances, declines and closures of a referral, in log order.
     func liveSteps(of referral: String) -> [EventType] {
@@ -48,38 +71,64 @@ public struct LedgerState: Sendable {
 
     static func attendanceKey(_ participant: String, _ session: String) -> String { participant + "\u{1F}" + session }
 
+    /// The number of a stream, numbering it if it is new; with its version in the log when given.
+    private mutating func number(of stream: String, version: StreamVersion?) -> Int32 {
+        if let number = streamNumbers[stream] {
+            if let version { streamVersions[Int(number)] = version }
+            return number
+        }
+        let number = Int32(streamNames.count)
+        streamNumbers[stream] = number
+        streamNames.append(stream)
+        streamVersions.append(version)
+        return number
+    }
+
     mutating func apply(_ event: RecordedEvent) {
-        streamVersions[event.stream.name] = event.streamVersion
-        apply(id: event.id, stream: event.stream.name, type: event.type, data: event.data, position: event.position,
+        let stream = number(of: event.stream.name, version: event.streamVersion)
+        apply(id: event.id, stream: stream, kind: EventType(rawValue: event.type), data: event.data, position: event.position,
               occurredAt: event.occurredAt, actor: event.actor)
+    }
+
+    mutating func apply(_ view: RecordView) {
+        let stream = number(of: view.stream.name, version: view.streamVersion)
+        let kind = view.withTypeBytes(EventType.init(utf8:))
+        apply(id: view.id, stream: stream, kind: kind, data: view.data, position: view.position,
+              occurredAt: view.occurredAt, actor: kind == .flagRaised || kind == .flagRemoved ? view.actor : "")
     }
 
     /// Records an accepted event's consequences (from the log, or earlier in the same import).
     mutating func apply(id: UUID, stream: String, type: String, data: JSONObject, position: LogPosition?,
                         occurredAt: Timestamp, actor: String) {
-        var facts = EventFacts(stream: stream, type: type, position: position)
-        guard let kind = EventType(rawValue: type) else { events[id] = facts; return }
-        if kind.isCreation, let entity = kind.entity, let field = Schema.streamField(of: kind), let key = data[field]?.stringValue {
+        apply(id: id, stream: number(of: stream, version: nil), kind: EventType(rawValue: type), data: data, position: position,
+              occurredAt: occurredAt, actor: actor)
+    }
+
+    private mutating func apply<Fields: EventFields>(id: UUID, stream: Int32, kind: EventType?, data: Fields, position: LogPosition?,
+                                                     occurredAt: Timestamp, actor: String) {
+        var facts = EventFacts(stream: stream, kind: kind, position: position)
+        guard let kind else { events[id] = facts; return }
+        if kind.isCreation, let entity = kind.entity, let field = Schema.streamField(of: kind), let key = data.string(field) {
             entities[entity, default: []].insert(key)
             created[entity, default: []].insert(key)
             facts.creates = (entity, key)
         }
-        if kind == .attendanceRecorded, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue {
+        if kind == .attendanceRecorded, let p = data.string("participant"), let s = data.string("session") {
             let key = LedgerState.attendanceKey(p, s)
             attendances.insert(key)
             facts.attendance = key
         }
         switch kind {
         case .flagRaised, .flagRemoved:
-            if let event = HubEvent(type: type, data: data) {
+            if let event = HubEvent(kind: kind, fields: data) {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)
             }
         case .referralAccepted, .referralDeclined, .referralClosed:
-            if let r = data["referral"]?.stringValue { referralSteps[r, default: []].append((id, kind)) }
+            if let r = data.string("referral") { referralSteps[r, default: []].append((id, kind)) }
         default:
             break
         }
-        if kind == .eventRetracted, let raw = data["event"]?.stringValue, let target = UUID(uuidString: raw), var retracted = events[target] {
+        if kind == .eventRetracted, let raw = data.string("event"), let target = UUID(uuidString: raw), var retracted = events[target] {
             retracted.isRetracted = true
             if let (entity, key) = retracted.creates { entities[entity]?.remove(key) }
             if let key = retracted.attendance { attendances.remove(key) }

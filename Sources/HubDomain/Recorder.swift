@@ -34,15 +34,15 @@ public struct Recorder: Sendable {
     /// - Throws: `DomainError.rejected` with every problem found; nothing is written then.
     public func submit(_ drafts: [EventDraft], dryRun: Bool = false) throws -> Outcome {
         for _ in 0..<8 {
-            let state = try LedgerState.load(from: log)
-            let (proposals, alreadyPresent, after) = try check(drafts, against: state)
+            let (proposals, alreadyPresent, after) = try check(drafts, against: try LedgerState.load(from: log))
             let flags = Recorder.attendeeFlags(drafts, in: after)
             if dryRun || proposals.isEmpty {
                 return Outcome(appended: [], alreadyPresent: alreadyPresent, head: try log.head(), recovery: nil, attendeeFlags: flags)
             }
             var expectations: [StreamID: ExpectedVersion] = [:]
             for event in proposals where expectations[event.stream] == nil {
-                expectations[event.stream] = state.version(of: event.stream.name).map { .exact($0) } ?? .noStream
+                // Versions are the log's: checking the drafts numbers their new streams but versions none.
+                expectations[event.stream] = after.version(of: event.stream.name).map { .exact($0) } ?? .noStream
             }
             do {
                 let result = try log.append(AppendBatch(events: proposals, expectations: expectations))
@@ -59,7 +59,11 @@ public struct Recorder: Sendable {
     }
 
     /// Runs the rules over the drafts in order, each seeing the ones before it; returns the state with them applied.
-    func check(_ drafts: [EventDraft], against initial: LedgerState) throws -> ([ProposedEvent], Int, LedgerState) {
+    ///
+    /// The state is taken over, not copied (a copy of a million events' facts cost as much as the fold):
+    /// ids already in the log are looked up in it as the drafts are applied, which is the same as looking
+    /// them up before, since a draft's id that an earlier draft used is refused first.
+    func check(_ drafts: [EventDraft], against initial: consuming LedgerState) throws -> ([ProposedEvent], Int, LedgerState) {
         var state = initial
         var problems: [InputProblem] = []
         var proposals: [ProposedEvent] = []
@@ -68,7 +72,7 @@ public struct Recorder: Sendable {
         let now = clock()
         // Events whose ids are already in the log, read in one pass (a retried import may hold thousands).
         var wanted = Set<LogPosition>()
-        for draft in drafts { if let id = draft.id, let p = initial.events[id]?.position { wanted.insert(p) } }
+        for draft in drafts { if let id = draft.id, let p = state.events[id]?.position { wanted.insert(p) } }
         var stored: [LogPosition: RecordedEvent] = [:]
         if let first = wanted.min(), let last = wanted.max() {
             try log.forEach(from: first, through: last) { event in
@@ -84,7 +88,7 @@ public struct Recorder: Sendable {
                     continue
                 }
                 seenIDs[id] = draft.line
-                if let facts = initial.events[id] {
+                if let facts = state.events[id] {
                     if isSame(draft, as: facts.position.flatMap { stored[$0] }, values: values) { alreadyPresent += 1 } else {
                         problems.append(draft.problem("id", "id \(id.uuidString.lowercased()) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
                     }

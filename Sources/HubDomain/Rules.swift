@@ -57,10 +57,10 @@ public enum Rules {
                 return (nil, [draft.problem("event", "no such event in the log")])
             }
             if facts.isRetracted { return (nil, [draft.problem("event", "event \(raw) is already retracted")]) }
-            if facts.type == EventType.eventRetracted.rawValue {
+            if facts.kind == .eventRetracted {
                 return (nil, [draft.problem("event", "a retraction cannot itself be retracted; record a new event instead")])
             }
-            stream = facts.stream
+            stream = state.streamName(of: facts)
         } else {
             guard let entity = type.entity, let field = Schema.streamField(of: type), let key = data[field]?.stringValue else {
                 return (nil, [draft.problem(nil, "cannot tell which stream this event belongs to")])
