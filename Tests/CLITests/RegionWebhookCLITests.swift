@@ -143,22 +143,34 @@ struct RegionWebhookCLITests {
     @Test func theWebhookSenderStandsBesideTheBinaryAndADaemonWithoutItRefusesToStart() throws {
         try withCLI { cli in
             let sender = URL(fileURLWithPath: cli.binary).deletingLastPathComponent().appendingPathComponent("hubledger-webhook").path
-            func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            func runProgram(_ path: String, _ arguments: [String], input: String = "") throws -> (status: Int32, stdout: String, stderr: String) {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: path)
                 process.arguments = arguments
-                let errors = Pipe()
+                let errors = Pipe(), output = Pipe(), feed = Pipe()
                 process.standardError = errors
-                process.standardOutput = FileHandle.nullDevice
-                process.standardInput = FileHandle.nullDevice
+                process.standardOutput = output
+                process.standardInput = feed
                 try process.run()
+                try feed.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+                try feed.fileHandleForWriting.close()
+                let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 process.waitUntilExit()
-                return (process.terminationStatus, text)
+                return (process.terminationStatus, out, text)
             }
             #expect(try runProgram(sender, ["--help"]).status == 0)
             #expect(try runProgram(sender, ["ftp://example.invalid/"]).status == 2)
             #expect(try runProgram(sender, []).status == 2)
+            // One POST per line, one answer per line: the first refused (the server fails once), the rest accepted.
+            let server = try WebhookServer(failures: 1, scratch: cli.root)
+            defer { server.stop() }
+            let lines = try runProgram(sender, ["--lines", server.url], input: "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n")
+            #expect(lines.status == 0)
+            let answers = lines.stdout.split(separator: "\n").map(String.init)
+            #expect(answers.count == 3 && answers[0].hasPrefix("failed: ") && answers[1...] == ["ok", "ok"], "\(lines.stdout)")
+            #expect(server.requests().map(\.body) == ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"])
+            #expect(try runProgram(sender, [server.url], input: "{\"n\":4}").status == 0)
 
             let store = try W.newStore(cli, Self.log)
             let before = try W.logEvents(cli, store).count
