@@ -175,40 +175,64 @@ public final class EventLog: Sendable {
 
     /// The events of several streams in log order, in one pass over the index.
     ///
-    /// - Complexity: O(n) in index entries (32 bytes each), plus one read per matching event.
+    /// - Complexity: O(n) in index entries (40 bytes each), plus one read per matching event.
     public func events(inAnyOf streams: Set<StreamID>, through end: LogPosition? = nil) throws -> [RecordedEvent] {
+        let keys = Set(streams.map(\.indexKey))
+        return try indexedEvents(through: end, entryMatches: { keys.contains($0.streamKey) }, matches: { streams.contains($0.stream) })
+    }
+
+    /// The events with these ids (those the log holds), in one pass over the index: how the rules
+    /// find the events an import retries or retracts without folding a fact about every event.
+    public func events(withIDs ids: Set<UUID>) throws -> [UUID: RecordedEvent] {
+        guard !ids.isEmpty else { return [:] }
+        let found = try indexedEvents(through: nil, entryMatches: { ids.contains($0.id) }, matches: { ids.contains($0.id) })
+        return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The events whose index entries pass `entryMatches` and whose records pass `matches`, in log order.
+    /// Each entry used is checked against its record; lost (zeroed) entries, or one that does not check
+    /// out, mean reading the log itself; the part of the log the index does not reach yet is read directly.
+    func indexedEvents(through end: LogPosition?, entryMatches: (PositionIndex.Entry) -> Bool,
+                       matches: (RecordedEvent) -> Bool) throws -> [RecordedEvent] {
         let index = try PositionIndex(path: layout.indexFile)
         let head = try self.head()
         let last = min(end ?? Int64.max, head?.position ?? -1)
         let count = min(try index.count(), Int(last + 1))
-        let keys = Set(streams.map(\.indexKey))
         var found: [(Int, PositionIndex.Entry)] = []
         var lostEntry = false
         try index.forEach(upTo: count) { position, entry in
             if entry.segment == 0 { lostEntry = true }
-            if keys.contains(entry.streamKey) { found.append((position, entry)) }
+            if entryMatches(entry) { found.append((position, entry)) }
+        }
+        func scan() throws -> [RecordedEvent] {
+            var out: [RecordedEvent] = []
+            try forEach(through: last) { event in
+                if matches(event) { out.append(event) }
+                return true
+            }
+            return out
         }
         // Zeroed entries (the index is never fsynced) could hide events: read the log itself instead.
-        if lostEntry { return try scanStreams(streams, through: last) }
+        if lostEntry { return try scan() }
         var out: [RecordedEvent] = []
         var files: [Int: RawFile] = [:]
         for (position, entry) in found {
             let file: RawFile
             if let open = files[entry.segment] { file = open } else {
-                guard Directory.fileExists(layout.segmentPath(entry.segment)) else { return try scanStreams(streams, through: last) }
+                guard Directory.fileExists(layout.segmentPath(entry.segment)) else { return try scan() }
                 file = try RawFile.open(layout.segmentPath(entry.segment), flags: O_RDONLY)
                 files[entry.segment] = file
             }
             // An entry that does not match its record means the index cannot be trusted: fall back to a scan.
             guard let event = try LogScanner.readRecord(file, offset: entry.offset), event.position == LogPosition(position), event.id == entry.id else {
-                return try scanStreams(streams, through: last)
+                return try scan()
             }
-            if streams.contains(event.stream) { out.append(event) }
+            if matches(event) { out.append(event) }
         }
         // The index may lag the log (a writer killed before updating it): read the rest directly.
         if LogPosition(count) <= last {
             try forEach(from: LogPosition(count), through: last) { event in
-                if streams.contains(event.stream) { out.append(event) }
+                if matches(event) { out.append(event) }
                 return true
             }
         }
@@ -248,15 +272,6 @@ public final class EventLog: Sendable {
             }
         }
         return out.sorted { $0.position < $1.position }
-    }
-
-    func scanStreams(_ streams: Set<StreamID>, through end: LogPosition) throws -> [RecordedEvent] {
-        var out: [RecordedEvent] = []
-        try forEach(through: end) { event in
-            if streams.contains(event.stream) { out.append(event) }
-            return true
-        }
-        return out
     }
 
     /// Walks every segment, recomputing every CRC and hash and checking every link.

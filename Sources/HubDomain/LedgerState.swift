@@ -8,7 +8,9 @@ import Foundation
 /// something created earlier in the same file.
 ///
 /// Every `record` and `import` folds the whole log, so the fold reads records in place
-/// (`RecordView`) and keeps a few bytes per event: stream names once each, event types as an enum.
+/// (`RecordView`) and keeps facts (`events`) only about the events something retracts: a first pass
+/// finds them. The events an import names otherwise (ids it retries, events it retracts) are read
+/// from the log when it is checked (`remember`).
 public struct LedgerState: Sendable {
     struct EventFacts: Sendable {
         /// The event's stream, as a number into `streamNames`.
@@ -28,7 +30,11 @@ public struct LedgerState: Sendable {
     var entities: [EntityKind: Set<String>] = [:]
     /// Every id ever created, retracted or not: an id is never reused.
     var created: [EntityKind: Set<String>] = [:]
+    /// Facts about the events retractions name (all of them, for a state folded without a first pass),
+    /// about events read back for an import (`remember`), and about the import's own lines.
     var events: [UUID: EventFacts] = [:]
+    /// Which logged events' facts the fold keeps (nil: all of them).
+    private var keptFacts: Set<UUID>?
     var attendances: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
@@ -37,17 +43,26 @@ public struct LedgerState: Sendable {
 
     public init() {}
 
-    /// Folds the whole log.
+    /// Folds the whole log: first the ids its retractions name, then everything, keeping facts
+    /// only about those.
     public static func load(from log: EventLog) throws -> LedgerState {
+        var retracted = Set<UUID>()
+        try log.forEachRecord({ view in
+            // Every retraction read, even one of an unfinished batch: keeping a fact too many is harmless.
+            if view.hasType("EventRetracted"), let raw = view.data.string("event"), let target = UUID(uuidString: raw) {
+                retracted.insert(target)
+            }
+            return true
+        }, batchEnded: { true })
         var state = LedgerState()
-        // Sized once: growing a table of a million ids step by step cost a third of the fold.
-        state.events.reserveCapacity(Int((try log.head()?.position ?? -1) + 1))
+        state.keptFacts = retracted
         var unconfirmed = 0
         try log.forEachRecord({ view in
             state.apply(view)
             unconfirmed += 1
             return true
         }, batchEnded: { unconfirmed = 0; return true })
+        state.keptFacts = nil
         guard unconfirmed > 0 else { return state }
         // The log ends in an interrupted write (records never acknowledged, removed by the next writer):
         // fold again, whole batches only.
@@ -104,20 +119,39 @@ public struct LedgerState: Sendable {
               occurredAt: occurredAt, actor: actor)
     }
 
-    private mutating func apply<Fields: EventFields>(id: UUID, stream: Int32, kind: EventType?, data: Fields, position: LogPosition?,
-                                                     occurredAt: Timestamp, actor: String) {
+    /// Remembers a logged event the fold kept no facts about (one an import retries or retracts). Its
+    /// consequences are already in the state; only the facts are added. It is not retracted: the fold
+    /// kept facts about every event a retraction names.
+    mutating func remember(_ event: RecordedEvent) {
+        guard events[event.id] == nil else { return }
+        events[event.id] = facts(stream: number(of: event.stream.name, version: nil), kind: EventType(rawValue: event.type),
+                                 data: event.data, position: event.position)
+    }
+
+    /// What the rules and retractions need to know about one event.
+    private func facts<Fields: EventFields>(stream: Int32, kind: EventType?, data: Fields, position: LogPosition?) -> EventFacts {
         var facts = EventFacts(stream: stream, kind: kind, position: position)
-        guard let kind else { events[id] = facts; return }
+        guard let kind else { return facts }
         if kind.isCreation, let entity = kind.entity, let field = Schema.streamField(of: kind), let key = data.string(field) {
-            entities[entity, default: []].insert(key)
-            created[entity, default: []].insert(key)
             facts.creates = (entity, key)
         }
         if kind == .attendanceRecorded, let p = data.string("participant"), let s = data.string("session") {
-            let key = LedgerState.attendanceKey(p, s)
-            attendances.insert(key)
-            facts.attendance = key
+            facts.attendance = LedgerState.attendanceKey(p, s)
         }
+        return facts
+    }
+
+    private mutating func apply<Fields: EventFields>(id: UUID, stream: Int32, kind: EventType?, data: Fields, position: LogPosition?,
+                                                     occurredAt: Timestamp, actor: String) {
+        let facts = facts(stream: stream, kind: kind, data: data, position: position)
+        // Facts about a logged event are kept only if something may need them later.
+        if position == nil || keptFacts?.contains(id) ?? true { events[id] = facts }
+        guard let kind else { return }
+        if let (entity, key) = facts.creates {
+            entities[entity, default: []].insert(key)
+            created[entity, default: []].insert(key)
+        }
+        if let key = facts.attendance { attendances.insert(key) }
         switch kind {
         case .flagRaised, .flagRemoved:
             if let event = HubEvent(kind: kind, fields: data) {
@@ -135,6 +169,5 @@ public struct LedgerState: Sendable {
             flags.retract(target)
             events[target] = retracted
         }
-        events[id] = facts
     }
 }

@@ -60,9 +60,9 @@ public struct Recorder: Sendable {
 
     /// Runs the rules over the drafts in order, each seeing the ones before it; returns the state with them applied.
     ///
-    /// The state is taken over, not copied (a copy of a million events' facts cost as much as the fold):
-    /// ids already in the log are looked up in it as the drafts are applied, which is the same as looking
-    /// them up before, since a draft's id that an earlier draft used is refused first.
+    /// The state is taken over, not copied (a copy cost as much as the fold): ids already in the log are
+    /// looked up in it as the drafts are applied, which is the same as looking them up before, since a
+    /// draft's id that an earlier draft used is refused first.
     func check(_ drafts: [EventDraft], against initial: consuming LedgerState) throws -> ([ProposedEvent], Int, LedgerState) {
         var state = initial
         var problems: [InputProblem] = []
@@ -70,16 +70,19 @@ public struct Recorder: Sendable {
         var alreadyPresent = 0
         var seenIDs: [UUID: Int] = [:]
         let now = clock()
-        // Events whose ids are already in the log, read in one pass (a retried import may hold thousands).
-        var wanted = Set<LogPosition>()
-        for draft in drafts { if let id = draft.id, let p = state.events[id]?.position { wanted.insert(p) } }
-        var stored: [LogPosition: RecordedEvent] = [:]
-        if let first = wanted.min(), let last = wanted.max() {
-            try log.forEach(from: first, through: last) { event in
-                if wanted.contains(event.position) { stored[event.position] = event }
-                return true
+        // The logged events the drafts name — ids they carry (retries) and events they retract — read in
+        // one pass over the index (a retried import may hold thousands), and remembered for the rules.
+        var named = Set<UUID>()
+        for draft in drafts {
+            if let id = draft.id { named.insert(id) }
+            if draft.type == EventType.eventRetracted.rawValue, let raw = draft.data["event"]?.stringValue, let target = UUID(uuidString: raw) {
+                named.insert(target)
             }
         }
+        let found = try log.events(withIDs: named)
+        for event in found.values { state.remember(event) }
+        var stored: [LogPosition: RecordedEvent] = [:]
+        for draft in drafts { if let id = draft.id, let event = found[id] { stored[event.position] = event } }
         let values = try log.sealedValues(of: Array(stored.values))
         for draft in drafts {
             if let id = draft.id {
