@@ -177,8 +177,20 @@ struct RegionWebhookCLITests {
             let lonely = cli.root.appendingPathComponent("bin")
             try FileManager.default.createDirectory(at: lonely, withIntermediateDirectories: true)
             let copy = lonely.appendingPathComponent("hubledger").path
-            try FileManager.default.copyItem(atPath: cli.binary, toPath: copy)
-            let refused = try runProgram(copy, ["--store", store, "watch", "--once", "--now", W.T, "--webhook", "http://127.0.0.1:9/"])
+            // A hard link where the file system allows: a fresh copy can be "busy" (ETXTBSY) while another
+            // test's child still holds the descriptor it was written through.
+            do { try FileManager.default.linkItem(atPath: cli.binary, toPath: copy) } catch {
+                try FileManager.default.copyItem(atPath: cli.binary, toPath: copy)
+            }
+            var refused = (status: Int32(0), stdout: "", stderr: "")
+            for attempt in 1...50 {
+                do {
+                    refused = try runProgram(copy, ["--store", store, "watch", "--once", "--now", W.T, "--webhook", "http://127.0.0.1:9/"])
+                    break
+                } catch let error as NSError where attempt < 50 && (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) {
+                    usleep(20_000)
+                }
+            }
             #expect(refused.status == 1, "\(refused.stderr)")
             #expect(refused.stderr.contains("hubledger-webhook"), "\(refused.stderr)")
             #expect(try W.logEvents(cli, store).count == before, "nothing raised, nothing appended")
