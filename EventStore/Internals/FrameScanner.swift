@@ -33,6 +33,19 @@ struct FrameScanner {
         var bufferStart = start
         var bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: start) }
         var offset = start
+        // Readers take no lock: a frame may be read while a writer is still writing it, and look damaged.
+        // A reader reads such a frame again (a few times, a millisecond apart) before judging it.
+        var rereads = 0, rereadOffset = -1
+        func readAgain() -> Bool {
+            guard !thorough else { return false }
+            if rereadOffset != offset { rereadOffset = offset; rereads = 0 }
+            guard rereads < 5 else { return false }
+            if rereads > 0 { usleep(1_000) }
+            rereads += 1
+            bufferStart = offset
+            bufferLength = 0
+            return true
+        }
         while true {
             if offset >= fileSize { return .end(offset: offset) }
             var relative = offset - bufferStart
@@ -54,6 +67,7 @@ struct FrameScanner {
             let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
             guard length >= minimum, length <= RecordCodec.maximumBodySize,
                   offset + RecordCodec.frameHeaderSize + length <= fileSize else {
+                if readAgain() { continue }
                 return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "frame length \(length) is impossible here")
             }
             let frameSize = RecordCodec.frameHeaderSize + length
@@ -62,6 +76,7 @@ struct FrameScanner {
                 bufferStart = offset; relative = 0
                 bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
                 guard bufferLength >= frameSize else {
+                    if readAgain() { continue }
                     return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "segment ends inside a record")
                 }
             }
@@ -71,6 +86,7 @@ struct FrameScanner {
                 return try visit(offset, body)
             }
             guard let keepGoing else {
+                if readAgain() { continue }
                 return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "checksum mismatch")
             }
             if !keepGoing { return .stopped(offset: offset + frameSize) }
