@@ -33,11 +33,11 @@ struct FrameScanner {
         var bufferStart = start
         var bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: start) }
         var offset = start
-        // Readers take no lock: a frame may be read while a writer is still writing it, and look damaged.
-        // A reader reads such a frame again (a few times, a millisecond apart) before judging it.
+        // Readers and `verify` take no lock: a frame may be read while a writer is still writing it, and
+        // look damaged. Such a frame is read again (a few times, a millisecond apart) before it is judged;
+        // for a writer, which holds the lock, that only delays reporting real damage by a few milliseconds.
         var rereads = 0, rereadOffset = -1
         func readAgain() -> Bool {
-            guard !thorough else { return false }
             if rereadOffset != offset { rereadOffset = offset; rereads = 0 }
             guard rereads < 5 else { return false }
             if rereads > 0 { usleep(1_000) }
