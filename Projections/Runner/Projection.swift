@@ -50,8 +50,6 @@ public enum ReadLimit: Sendable, Equatable {
         self = .recordedBy(text.count == 10 ? t.adding(seconds: 86_400).adding(seconds: -0.000001) : t)
     }
 
-    func includes(_ event: RecordedEvent) -> Bool { includes(position: event.position, recordedAt: event.recordedAt) }
-
     func includes(position: LogPosition, recordedAt: Timestamp) -> Bool {
         switch self {
         case .position(let p): return position <= p
