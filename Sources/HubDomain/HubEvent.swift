@@ -47,13 +47,16 @@ public enum HubEvent: Sendable, Hashable {
 
     /// The events that are not hub events but that read models fold: alerts raised, and access.
     static func other(type: String, data: JSONObject) -> HubEvent? {
+        guard otherTypes.contains(type) else { return nil }
         if type == AlertRecord.type {
             guard let key = AlertRecord.key(of: data) else { return nil }
             return .alertRaised(key: key)
         }
-        guard AccessRecords.types.contains(type) else { return nil }
         return HubEvent.access(type: type, data: data)
     }
+
+    /// The types outside `EventType` that read models fold (views and refusals are only listed).
+    static let otherTypes = [AlertRecord.type, AccessRecords.granted, AccessRecords.revoked, AccessRecords.erased]
 
     /// A hub event of a known kind, its fields read through `fields` (a decoded object, or the stored bytes).
     init?<Fields: EventFields>(kind: EventType, fields data: Fields) {
@@ -204,7 +207,7 @@ public struct DomainEvent: Sendable {
 extension HubEvent {
     /// Whether a type that is not a hub event's may still be one read models fold (`other`).
     static func mayBeOther(_ type: UnsafeRawBufferPointer) -> Bool {
-        ([AlertRecord.type] + [AccessRecords.granted, AccessRecords.revoked, AccessRecords.erased]).contains { type.elementsEqual($0.utf8) }
+        otherTypes.contains { type.elementsEqual($0.utf8) }
     }
 }
 
