@@ -185,22 +185,12 @@ final class LogWriter {
         return idFilter?.mightContain(KeyFilter.key(id)) ?? true
     }
 
-    /// Every id in the log, from the index (or, if the index has a gap, also from the log itself:
-    /// ids read from the index stay in, since a filter may answer "maybe" too often but never "no" wrongly).
+    /// Every id in the log, for the filter: ids read from an index with a gap stay in (a filter may
+    /// answer "maybe" too often, never "no" wrongly), and the log itself is read as well.
     func idFilterFromIndex(capacity: Int) throws -> KeyFilter {
         var filter = KeyFilter(capacityFor: capacity)
-        var sound = try index.count() >= Int(nextPosition)
-        if sound {
-            try index.forEach(upTo: Int(nextPosition)) { _, entry in
-                if entry.segment == 0 { sound = false }
-                filter.insert(KeyFilter.key(entry.id))
-            }
-        }
-        if !sound {
-            let summary = try scanner.scan(from: 0, index: nil) { event, _ in filter.insert(KeyFilter.key(event.id)); return true }
-            if let damage = summary.damage {
-                throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-            }
+        if try !forEachIndexedID({ id, _ in filter.insert(KeyFilter.key(id)) }) {
+            try forEachLoggedID { id, _ in filter.insert(KeyFilter.key(id)) }
         }
         return filter
     }
@@ -210,22 +200,32 @@ final class LogWriter {
         if let ids { return ids }
         var map: [UUID: LogPosition] = [:]
         map.reserveCapacity(Int(nextPosition))
-        var sound = try index.count() >= Int(nextPosition)
-        if sound {
-            try index.forEach(upTo: Int(nextPosition)) { position, entry in
-                if entry.segment == 0 { sound = false }
-                map[entry.id] = LogPosition(position)
-            }
-        }
-        if !sound {
+        if try !forEachIndexedID({ id, position in map[id] = position }) {
             map = [:]
-            let summary = try scanner.scan(from: 0, index: nil) { event, _ in map[event.id] = event.position; return true }
-            if let damage = summary.damage {
-                throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-            }
+            try forEachLoggedID { id, position in map[id] = position }
         }
         ids = map
         return map
+    }
+
+    /// Visits the id and position of every index entry before `nextPosition`; false when the index is
+    /// short or an entry was lost (zeros after a crash), and the caller must read the log instead.
+    func forEachIndexedID(_ visit: (UUID, LogPosition) -> Void) throws -> Bool {
+        guard try index.count() >= Int(nextPosition) else { return false }
+        var sound = true
+        try index.forEach(upTo: Int(nextPosition)) { position, entry in
+            if entry.segment == 0 { sound = false }
+            visit(entry.id, LogPosition(position))
+        }
+        return sound
+    }
+
+    /// Visits the id and position of every event, read from the log itself.
+    func forEachLoggedID(_ visit: (UUID, LogPosition) -> Void) throws {
+        let summary = try scanner.scan(from: 0, index: nil) { event, _ in visit(event.id, event.position); return true }
+        if let damage = summary.damage {
+            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+        }
     }
 
     func entryMatchesLog(at position: LogPosition) throws -> Bool {
