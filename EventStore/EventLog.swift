@@ -111,9 +111,7 @@ public final class EventLog: Sendable {
             if let end, event.position >= end { return false }
             return more
         }
-        if let damage = summary.damage {
-            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
+        try summary.throwIfDamaged()
     }
 
     /// The same walk and checks, handing each record over as a `RecordView` to read in place (what a
@@ -135,9 +133,7 @@ public final class EventLog: Sendable {
             let more = batchEnded()
             return more && !stop
         })
-        if let damage = summary.damage {
-            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
+        try summary.throwIfDamaged()
     }
 
     /// All events from `start` through `end`, in order.
@@ -162,9 +158,7 @@ public final class EventLog: Sendable {
         let index = try? PositionIndex(path: layout.indexFile)
         let start = LogPosition(max(0, ((try? index?.count()) ?? 0) - 1))
         let summary = try LogScanner(layout: layout, depth: .links).scan(from: start, index: index) { _, _ in true }
-        if let damage = summary.damage {
-            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
+        try summary.throwIfDamaged()
         return summary.head
     }
 

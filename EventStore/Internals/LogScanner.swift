@@ -23,6 +23,13 @@ struct LogScanner {
         var tornRecords = 0
         var hasTornBytes = false
         var stoppedEarly = false
+
+        /// Throws the damage found, as the error every caller reports it with.
+        func throwIfDamaged() throws {
+            if let damage {
+                throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
+            }
+        }
     }
 
     let layout: StoreLayout

@@ -223,9 +223,7 @@ final class LogWriter {
     /// Visits the id and position of every event, read from the log itself.
     func forEachLoggedID(_ visit: (UUID, LogPosition) -> Void) throws {
         let summary = try scanner.scan(from: 0, index: nil) { event, _ in visit(event.id, event.position); return true }
-        if let damage = summary.damage {
-            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
+        try summary.throwIfDamaged()
     }
 
     func entryMatchesLog(at position: LogPosition) throws -> Bool {
@@ -245,9 +243,7 @@ final class LogWriter {
             if event.position >= LogPosition(knownCount) { fresh.append((event, location)) }
             return true
         }
-        if let damage = summary.damage {
-            throw EventStoreError.damagedRecord(segment: StoreLayout.segmentName(damage.segment), position: damage.position, reason: damage.reason)
-        }
+        try summary.throwIfDamaged()
         var entries: [PositionIndex.Entry] = []
         try prepareTails(for: fresh.map { $0.0.stream.indexKey })
         for (event, location) in fresh {
