@@ -105,14 +105,7 @@ private func rows(_ review: SafeguardingReview) -> [FlagRowValue] {
     try withHandLog { h in
         try recordFlagStory(h)
         let model = try h.runner.run(ReviewProjection.self).model
-        var writer = StateWriter()
-        model.encode(to: &writer)
-        var reader = StateReader(writer.bytes)
-        let decoded = try ReviewProjection(from: &reader)
-        #expect(reader.isAtEnd)
-        var again = StateWriter()
-        decoded.encode(to: &again)
-        #expect(again.bytes == writer.bytes)
+        let decoded = try roundTripped(model)
         #expect(decoded.review(now: hbTime("2025-04-15T00:00:00Z")).activeFlags.map(\.flag) == ["no-photography", "medical"])
     }
 }

@@ -43,6 +43,20 @@ func withHandLog<T>(_ body: (HandLog) throws -> T) throws -> T {
     return try body(HandLog(log: log, clock: clock, recorder: recorder))
 }
 
+/// The model read back from its own checkpoint encoding, after checking that the encoding is read to
+/// its end and that the model read back encodes to the very same bytes.
+func roundTripped<P: Projection>(_ model: P, sourceLocation: SourceLocation = #_sourceLocation) throws -> P {
+    var writer = StateWriter()
+    model.encode(to: &writer)
+    var reader = StateReader(writer.bytes)
+    let decoded = try P(from: &reader)
+    #expect(reader.isAtEnd, sourceLocation: sourceLocation)
+    var again = StateWriter()
+    decoded.encode(to: &again)
+    #expect(again.bytes == writer.bytes, sourceLocation: sourceLocation)
+    return decoded
+}
+
 /// A deterministic event id: `hbID(12)` is 00000000-0000-4000-8000-000000000012.
 func hbID(_ n: Int) -> UUID { UUID(uuidString: "00000000-0000-4000-8000-" + String(format: "%012d", n))! }
 

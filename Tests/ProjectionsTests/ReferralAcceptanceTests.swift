@@ -56,14 +56,7 @@ private func recordAcceptanceStory(_ h: HandLog) throws {
     try withHandLog { h in
         try recordAcceptanceStory(h)
         let model = try h.runner.run(ReferralProjection.self).model
-        var writer = StateWriter()
-        model.encode(to: &writer)
-        var reader = StateReader(writer.bytes)
-        let decoded = try ReferralProjection(from: &reader)
-        #expect(reader.isAtEnd)
-        var again = StateWriter()
-        decoded.encode(to: &again)
-        #expect(again.bytes == writer.bytes)
+        let decoded = try roundTripped(model)
         let now = hbTime("2025-03-01T00:00:00Z")
         #expect(decoded.pipeline(now: now).map(\.acceptedAt) == model.pipeline(now: now).map(\.acceptedAt))
         #expect(decoded.pipeline(now: now).compactMap(\.acceptedAt).count == 2)
