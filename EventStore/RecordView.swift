@@ -59,6 +59,11 @@ public struct RecordView {
         name.withUTF8Buffer { UnsafeRawBufferPointer($0).elementsEqual(UnsafeRawBufferPointer(rebasing: body[typeRange])) }
     }
 
+    /// Calls `read` with the stream name's UTF-8 bytes (to make a key of it without the whole String).
+    public func withStreamBytes<T>(_ read: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try read(UnsafeRawBufferPointer(rebasing: body[streamRange]))
+    }
+
     /// Calls `body` with the type's UTF-8 bytes (for matching against known names without a String).
     public func withTypeBytes<T>(_ read: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         try read(UnsafeRawBufferPointer(rebasing: body[typeRange]))

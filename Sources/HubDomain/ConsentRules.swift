@@ -1,7 +1,18 @@
 import EventStore
 
+/// A consent decision as the consent rules weigh it: what it covers, who gave it (nil for a
+/// withdrawal), and when it happened and was recorded (the latest in force wins, then log order).
+/// Read models keep their own compact form of decisions and hand them to the rules as they are.
+public protocol ConsentDecision {
+    var occurredAt: Timestamp { get }
+    var position: LogPosition { get }
+    var scope: ConsentScope { get }
+    var givenBy: ConsentGiver? { get }
+    var hasCompetenceNote: Bool { get }
+}
+
 /// One consent decision in a participant's record.
-public struct ConsentRecord: Sendable, Codable, Hashable {
+public struct ConsentRecord: ConsentDecision, Sendable, Codable, Hashable {
     public var eventID: String
     public var position: LogPosition
     public var occurredAt: Timestamp
@@ -29,8 +40,10 @@ public enum ConsentRule: String, Sendable, Codable, CaseIterable {
 
 public enum ConsentRules {
     /// The latest decision for a scope in force at `time` (by when it happened, then log order).
-    static func decision(_ scope: ConsentScope, in records: [ConsentRecord], at time: Timestamp) -> ConsentRecord? {
-        var latest: ConsentRecord?
+    @inlinable
+    static func decision<Records: Sequence>(_ scope: ConsentScope, in records: Records, at time: Timestamp) -> Records.Element?
+    where Records.Element: ConsentDecision {
+        var latest: Records.Element?
         for r in records where r.scope == scope && r.occurredAt <= time {
             if let l = latest, (l.occurredAt, l.position) > (r.occurredAt, r.position) { continue }
             latest = r
@@ -39,7 +52,11 @@ public enum ConsentRules {
     }
 
     /// The rule an attendance at `time` breaks, if any. `records` must exclude retracted decisions.
-    public static func flag(attendanceBy generation: Generation?, consents records: [ConsentRecord], at time: Timestamp) -> ConsentRule? {
+    /// Inlinable so that a read model's own decisions are weighed without generic dispatch (rebuilds
+    /// judge every attendance).
+    @inlinable
+    public static func flag<Records: Sequence>(attendanceBy generation: Generation?, consents records: Records, at time: Timestamp) -> ConsentRule?
+    where Records.Element: ConsentDecision {
         let current = decision(.participation, in: records, at: time)
         if let current, current.givenBy == nil { return .attendanceAfterWithdrawal }
         guard generation == .child || generation == .youngPerson else { return nil }
@@ -49,7 +66,9 @@ public enum ConsentRules {
     }
 
     /// The rule a survey at `time` breaks, if any.
-    public static func flag(surveyWith records: [ConsentRecord], at time: Timestamp) -> ConsentRule? {
+    @inlinable
+    public static func flag<Records: Sequence>(surveyWith records: Records, at time: Timestamp) -> ConsentRule?
+    where Records.Element: ConsentDecision {
         guard let current = decision(.surveys, in: records, at: time), current.givenBy != nil else { return .surveyConsentMissing }
         return nil
     }

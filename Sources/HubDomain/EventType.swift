@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kinds of event a hub records, and the stream each belongs to.
 public enum EventType: String, Sendable, CaseIterable, Codable {
     case participantRegistered = "ParticipantRegistered"
@@ -22,8 +24,11 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
 
     /// The type named by these UTF-8 bytes, matched without making a String of them.
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
-        guard let match = EventType.byName.first(where: { $0.name.elementsEqual(bytes) }) else { return nil }
-        self = match.type
+        guard let base = bytes.baseAddress else { return nil }
+        for entry in EventType.byName where entry.name.count == bytes.count {
+            if entry.name.withUnsafeBytes({ name in name.baseAddress.map { memcmp($0, base, bytes.count) == 0 } ?? false }) { self = entry.type; return }
+        }
+        return nil
     }
 
     /// The names as bytes, the most frequent kinds first.

@@ -168,24 +168,28 @@ public enum HubEvent: Sendable, Hashable {
 /// event to every projection, and carrying the whole record made each hand-over cost more than the fold.
 public struct DomainEvent: Sendable {
     public let event: HubEvent
+    /// Which case `event` is (read models skip what they do not fold by this byte alone).
+    public let kind: HubEvent.Kind
     public let id: UUID
     public let position: LogPosition
     public let occurredAt: Timestamp
     public let recordedAt: Timestamp
-    public let stream: StreamID
+    /// The stream, as its entity and id (`StreamKey`): what read models key their tables by.
+    public let streamKey: StreamKey
+    public var stream: StreamID { streamKey.stream }
     public let streamVersion: StreamVersion
     public let actor: String
 
     private init(_ event: HubEvent, id: UUID, position: LogPosition, occurredAt: Timestamp, recordedAt: Timestamp,
-                 stream: StreamID, streamVersion: StreamVersion, actor: String) {
-        self.event = event; self.id = id; self.position = position; self.occurredAt = occurredAt
-        self.recordedAt = recordedAt; self.stream = stream; self.streamVersion = streamVersion; self.actor = actor
+                 stream: StreamKey, streamVersion: StreamVersion, actor: String) {
+        self.event = event; self.kind = event.kind; self.id = id; self.position = position; self.occurredAt = occurredAt
+        self.recordedAt = recordedAt; self.streamKey = stream; self.streamVersion = streamVersion; self.actor = actor
     }
 
     public init?(_ recorded: RecordedEvent) {
         guard let event = HubEvent(type: recorded.type, data: recorded.data) else { return nil }
         self.init(event, id: recorded.id, position: recorded.position, occurredAt: recorded.occurredAt, recordedAt: recorded.recordedAt,
-                  stream: recorded.stream, streamVersion: recorded.streamVersion, actor: recorded.actor)
+                  stream: StreamKey(recorded.stream), streamVersion: recorded.streamVersion, actor: recorded.actor)
     }
 
     /// Made straight from the stored bytes (a rebuild's path): nil for events no read model folds.
@@ -200,7 +204,7 @@ public struct DomainEvent: Sendable {
             event = other
         }
         self.init(event, id: view.id, position: view.position, occurredAt: view.occurredAt, recordedAt: view.recordedAt,
-                  stream: view.stream, streamVersion: view.streamVersion, actor: view.actor)
+                  stream: view.withStreamBytes(StreamKey.init(utf8:)), streamVersion: view.streamVersion, actor: view.actor)
     }
 }
 
