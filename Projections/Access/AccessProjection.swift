@@ -4,6 +4,7 @@ import HubDomain
 /// Who holds which roles, folded from the `access` stream: small, and checked before every command.
 public struct AccessProjection: Projection {
     public static let name = "access"
+    public static let folds: HubEvent.Kinds = [.accessGranted, .accessRevoked]
 
     public private(set) var state = AccessState()
 

@@ -6,6 +6,7 @@ import HubDomain
 /// to keep each actor to the hubs and regions of their grants.
 public struct LocationProjection: Projection {
     public static let name = "locations"
+    public static let folds: HubEvent.Kinds = [.participantRegistered, .participantMoved, .sessionHeld, .referralReceived, .concernRaised, .eventRetracted]
 
     public private(set) var locations = Locations()
 

@@ -97,6 +97,7 @@ public struct Alert: Sendable, Equatable {
 /// its own, so nothing is folded twice.
 public struct AlertProjection: Projection {
     public static let name = "alerts"
+    public static let folds: HubEvent.Kinds = [.referralReceived, .concernRaised, .alertRaised]
 
     var positions: [String: LogPosition] = [:]
     var raised: Set<String> = []
@@ -124,11 +125,13 @@ public struct AlertProjection: Projection {
     /// - Parameters: `referrals`, `review` and `locations` folded to the same head as this projection (the
     ///   review carries the active flags; `locations` places each alert where its participant is now: a
     ///   referral's where the referred person is, a concern's, consent's or flag's where that person is).
+    ///   `read` reads back what those models left to question time (`ProjectionRunner.streamReader`).
+    /// - Throws: what `read` throws (a damaged log).
     public func due(now: Timestamp, policy: AlertPolicy, referrals: ReferralProjection, review: ReviewProjection,
-                    locations: Locations) -> [Alert] {
+                    locations: Locations, reading read: StreamReader) throws -> [Alert] {
         var out: [Alert] = []
         let day = 86_400_000_000.0
-        for r in referrals.pipeline(now: now) where r.status == .awaitingFirstAttendance {
+        for r in try referrals.pipeline(now: now, reading: read) where r.status == .awaitingFirstAttendance {
             let threshold = r.urgent ? policy.urgentThreshold : policy.threshold
             let waited = Double(now.microseconds - r.receivedAt.microseconds) / day
             let position = positions["referral:" + r.referral] ?? -1
@@ -137,7 +140,7 @@ public struct AlertProjection: Projection {
                                  daysWaiting: r.daysWaiting, position: position, raisedAt: now))
             }
         }
-        let snapshot = review.review(now: now)
+        let snapshot = try review.review(now: now, reading: read)
         for f in snapshot.flaggedAttendances where !f.isRetracted {
             out.append(Alert(kind: .attendanceWithoutConsent, level: .warning, participant: f.participant, event: f.event,
                              position: f.position, raisedAt: now))

@@ -20,15 +20,15 @@ public struct ChronologyProjection: Projection {
 
     public mutating func apply(_ event: DomainEvent) {
         lastPosition = event.position
-        switch event.event {
-        case .referralReceived(_, let participant, _, _), .concernRaised(_, let participant, _, _, _):
-            linkedStreams[participant, default: []].append(event.stream.name)
+        switch event.kind {
+        case .referralReceived, .concernRaised:
+            if let participant = event.event.participant { linkedStreams[participant, default: []].append(event.streamKey.name) }
         case .alertRaised:
             return
         default:
             break
         }
-        streamHeads[event.stream.name] = event.position
+        streamHeads[event.streamKey] = event.position
     }
 
     /// Whether the log holds anything about this participant.

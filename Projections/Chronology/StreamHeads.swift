@@ -1,75 +1,113 @@
 import EventStore
+import HubDomain
 
 /// The last position of every hub stream, read from a checkpoint without building a dictionary.
 ///
 /// A chronology needs a handful of these out of tens of thousands, and `history` runs once
-/// per process: so the checkpoint's sorted table is kept as bytes and binary-searched, and
-/// only streams that moved since the checkpoint live in a dictionary.
+/// per process: so the checkpoint's table is kept as its bytes with a small hash index over
+/// them (built in one pass at load, no string made), and only streams that moved since the
+/// checkpoint live in a dictionary. Saving writes the table in any order, so nothing is sorted.
 struct StreamHeads: Sendable {
-    /// `u32 length, key bytes, i64 position` entries, sorted by key (as `StateWriter.dictionary` writes them).
+    /// `u32 length, key bytes, i64 position` entries, as `StateWriter.dictionary` writes them.
     private var frozen: [UInt8] = []
-    private var offsets: [Int32] = []
-    private var recent: [String: LogPosition] = [:]
+    /// Open addressing over `frozen`: each slot holds an entry's offset + 1, or 0 when empty.
+    private var slots: [Int32] = []
+    private var frozenCount = 0
+    /// Keyed by entity and id (`StreamKey`), as events carry their streams.
+    private var recent: [StreamKey: LogPosition] = [:]
 
     init() {}
 
-    subscript(key: String) -> LogPosition? {
-        get { recent[key] ?? frozenLookup(key) }
+    subscript(key: StreamKey) -> LogPosition? {
+        get { recent[key] ?? frozenOffset(of: key.name).map(frozenPosition) }
         set { recent[key] = newValue }
     }
 
-    private func frozenLookup(_ key: String) -> LogPosition? {
-        var target = key
-        return target.withUTF8 { k -> LogPosition? in
-            frozen.withUnsafeBytes { raw -> LogPosition? in
-                var low = 0, high = offsets.count - 1
-                while low <= high {
-                    let mid = (low + high) / 2
-                    let at = Int(offsets[mid])
-                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-                    let entry = UnsafeRawBufferPointer(rebasing: raw[(at + 4)..<(at + 4 + length)])
-                    let order = compare(entry, UnsafeRawBufferPointer(k))
-                    if order == 0 { return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4 + length, as: Int64.self)) }
-                    if order < 0 { low = mid + 1 } else { high = mid - 1 }
+    /// The last position of the stream named `name`.
+    subscript(name: String) -> LogPosition? { self[StreamKey(StreamID(name))] }
+
+    /// FNV-1a 32 of a key's bytes: cheap, and all the index needs.
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var h: UInt32 = 0x811C_9DC5
+        for b in bytes { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+        return h
+    }
+
+    private func entryKey(at offset: Int, in raw: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        return UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<(offset + 4 + length)])
+    }
+
+    private func frozenPosition(_ offset: Int) -> LogPosition {
+        frozen.withUnsafeBytes { raw in
+            let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 + length, as: Int64.self))
+        }
+    }
+
+    private func frozenOffset(of key: String) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        var key = key
+        return key.withUTF8 { k -> Int? in
+            let wanted = UnsafeRawBufferPointer(k)
+            return frozen.withUnsafeBytes { raw -> Int? in
+                let mask = slots.count - 1
+                var slot = Int(StreamHeads.hash(wanted)) & mask
+                while slots[slot] != 0 {
+                    let offset = Int(slots[slot]) - 1
+                    if entryKey(at: offset, in: raw).elementsEqual(wanted) { return offset }
+                    slot = (slot + 1) & mask
                 }
                 return nil
             }
         }
     }
 
-    /// Byte order, which is the order Swift's `String <` gives for the ASCII ids streams use…
-    /// but the table was sorted with `<` on Strings, so compare the same way for non-ASCII keys.
-    private func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) {
-            let n = min(a.count, b.count)
-            for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
-            return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
-        }
-        let x = String(decoding: a, as: UTF8.self), y = String(decoding: b, as: UTF8.self)
-        return x == y ? 0 : (x < y ? -1 : 1)
-    }
-
-    /// Every entry, for writing a checkpoint.
+    /// Every entry, for writing a checkpoint whose bytes must not depend on how the model was folded.
     var all: [String: LogPosition] {
         var out: [String: LogPosition] = [:]
+        out.reserveCapacity(frozenCount + recent.count)
         frozen.withUnsafeBytes { raw in
-            for at in offsets.map(Int.init) {
-                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-                let key = String(decoding: UnsafeRawBufferPointer(rebasing: raw[(at + 4)..<(at + 4 + length)]), as: UTF8.self)
-                out[key] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4 + length, as: Int64.self))
+            for slot in slots where slot != 0 {
+                let offset = Int(slot) - 1
+                out[String(decoding: entryKey(at: offset, in: raw), as: UTF8.self)] = frozenPosition(offset)
             }
         }
-        for (k, v) in recent { out[k] = v }
+        for (k, v) in recent { out[k.name] = v }
         return out
     }
 
     func encode(to w: inout StateWriter) {
-        w.sortedDictionary(all) { $0.int($1) }
+        // A writer that sorts (tests comparing bytes) gets every entry through one table; a checkpoint
+        // being saved gets the frozen entries still in force copied as they are, then the recent ones.
+        guard !w.sortsKeys, !frozen.isEmpty else { return w.dictionary(all) { $0.int($1) } }
+        var superseded = Set<Int>()
+        for key in recent.keys { if let offset = frozenOffset(of: key.name) { superseded.insert(offset) } }
+        w.int(frozenCount - superseded.count + recent.count)
+        frozen.withUnsafeBytes { raw in
+            for slot in slots where slot != 0 && !superseded.contains(Int(slot) - 1) {
+                let offset = Int(slot) - 1
+                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                w.bytes(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 4 + length + 8)]))
+            }
+        }
+        for (k, v) in recent { w.string(k.name); w.int(v) }
     }
 
     init(from r: inout StateReader) throws {
         let (bytes, offsets) = try r.stringToIntTable()
-        self.frozen = bytes
-        self.offsets = offsets
+        frozen = bytes
+        frozenCount = offsets.count
+        var size = 16
+        while size < offsets.count * 2 { size <<= 1 }
+        var slots = [Int32](repeating: 0, count: size)
+        bytes.withUnsafeBytes { raw in
+            for offset in offsets {
+                var slot = Int(StreamHeads.hash(entryKey(at: Int(offset), in: raw))) & (size - 1)
+                while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
+                slots[slot] = offset + 1
+            }
+        }
+        self.slots = slots
     }
 }

@@ -2,10 +2,20 @@ import EventStore
 import Foundation
 import HubDomain
 
-/// Referrals and what became of them (contacted, accepted, declined, closed), with the attendances
-/// needed to find each first attendance.
+/// Referrals and what became of them (contacted, accepted, declined, closed), and each one's first
+/// attendance.
+///
+/// The first attendance is found as attendances are folded, and only it is kept, not the
+/// attendances: the state grows with people, sessions and referrals, not with attendances. When
+/// the fold cannot know the answer — the first attendance found was later retracted (or its
+/// session was), or a referral was recorded after its person had already attended sessions held
+/// on or after it — the referral is *unsettled*, and its person's attendances are read back from
+/// the log when the pipeline is asked for (`pipeline(now:reading:)`).
 public struct ReferralProjection: Projection {
     public static let name = "referrals"
+    public static let stateVersion = 2
+    public static let folds: HubEvent.Kinds = [.referralReceived, .referralContacted, .referralAccepted, .referralDeclined, .referralClosed,
+                                              .attendanceRecorded, .sessionHeld, .eventRetracted]
 
     struct Referral: Sendable {
         var referral: String
@@ -17,19 +27,36 @@ public struct ReferralProjection: Projection {
         var contacts: [Stamp] = []
         var declines: [Stamp] = []
         var closures: [Stamp] = []
+        /// The earliest attendance folded at a session held on or after receipt (retracted since, perhaps).
+        var first: Candidate?
+        /// Attendances folded before the referral may be its first: read them back when asked.
+        var isUnsettled = false
     }
 
     struct Stamp: Sendable { var id: UUID; var at: Timestamp }
-    struct Attendance: Sendable { var id: UUID; var session: String }
     struct Session: Sendable { var id: UUID; var at: Timestamp }
+    /// An attendance that may be a referral's first: when its session was held, and the two events' ids.
+    struct Candidate: Sendable { var at: Timestamp; var attendance: UUID; var session: UUID }
+
+    /// What the first attendances need of one person.
+    struct Person: Sendable {
+        var referrals: [String] = []
+        /// When the latest session they attended was held: a referral received after it has no earlier candidate.
+        var latestSession: Timestamp?
+        /// They attended a session the log did not know when it was folded: every referral of theirs is unsettled.
+        var attendedUnknownSession = false
+        var trail = ActivityTrail()
+    }
 
     var referrals: [String: Referral] = [:]
-    var attendances: [String: [Attendance]] = [:]
+    var people: [String: Person] = [:]
     var sessions: [String: Session] = [:]
     var retracted: Set<UUID> = []
-    /// Per referral, its `ReferralAccepted` events (kept apart and written last, so a checkpoint from
-    /// before acceptances existed still reads, as an empty table).
+    /// Per referral, its `ReferralAccepted` events.
     var acceptances: [String: [Stamp]] = [:]
+    /// A session id was held twice (only a raw `append` can do that): attendances folded against the
+    /// first holding may have been judged wrongly, so every first attendance is read back when asked.
+    var sessionHeldTwice = false
 
     public init() {}
 
@@ -37,15 +64,36 @@ public struct ReferralProjection: Projection {
         let stamp = Stamp(id: event.id, at: event.occurredAt)
         switch event.event {
         case .referralReceived(let r, let p, let source, let urgent):
-            referrals[r] = Referral(referral: r, participant: p, source: source, urgent: urgent, receivedAt: event.occurredAt, eventID: event.id)
+            var referral = Referral(referral: r, participant: p, source: source, urgent: urgent, receivedAt: event.occurredAt, eventID: event.id)
+            let person = people[p]
+            referral.isUnsettled = person.map { $0.attendedUnknownSession || ($0.latestSession.map { $0 >= event.occurredAt } ?? false) } ?? false
+            if let previous = referrals[r], previous.participant != p { people[previous.participant]?.referrals.removeAll { $0 == r } }
+            if referrals[r]?.participant != p { people[p, default: Person()].referrals.append(r) }
+            referrals[r] = referral
         case .referralContacted(let r, _): referrals[r]?.contacts.append(stamp)
         case .referralAccepted(let r): if referrals[r] != nil { acceptances[r, default: []].append(stamp) }
         case .referralDeclined(let r): referrals[r]?.declines.append(stamp)
         case .referralClosed(let r, _): referrals[r]?.closures.append(stamp)
-        case .attendanceRecorded(let p, let s): attendances[p, default: []].append(Attendance(id: event.id, session: s))
-        case .sessionHeld(let s, _, _, _, _, _): sessions[s] = Session(id: event.id, at: event.occurredAt)
+        case .attendanceRecorded(let p, let s): attend(event, participant: p, session: s)
+        case .sessionHeld(let s, _, _, _, _, _):
+            if sessions[s] != nil { sessionHeldTwice = true }
+            sessions[s] = Session(id: event.id, at: event.occurredAt)
         case .eventRetracted(let target): retracted.insert(target)
         default: break
+        }
+    }
+
+    /// A live attendance at a live session is a candidate for each of its person's referrals received by then.
+    private mutating func attend(_ event: DomainEvent, participant p: String, session s: String) {
+        let session = sessions[s]
+        let isCandidate = session.map { !retracted.contains($0.id) } ?? false && !retracted.contains(event.id)
+        guard let candidates = people[p, default: Person()].attend(event, of: p, sessionAt: session?.at, isCandidate: isCandidate),
+              let session else { return }
+        for r in candidates {
+            guard let receivedAt = referrals[r]?.receivedAt, session.at >= receivedAt else { continue }
+            if referrals[r]?.first.map({ session.at < $0.at }) ?? true {
+                referrals[r]?.first = Candidate(at: session.at, attendance: event.id, session: session.id)
+            }
         }
     }
 
@@ -54,11 +102,19 @@ public struct ReferralProjection: Projection {
         w.dictionary(referrals) { w, r in
             w.string(r.referral); w.string(r.participant); w.raw(r.source); w.bool(r.urgent); w.time(r.receivedAt); w.uuid(r.eventID)
             stamps(&w, r.contacts); stamps(&w, r.declines); stamps(&w, r.closures)
+            w.optional(r.first) { w, c in w.time(c.at); w.uuid(c.attendance); w.uuid(c.session) }
+            w.bool(r.isUnsettled)
         }
-        w.dictionary(attendances) { w, list in w.array(list) { $0.uuid($1.id); $0.string($1.session) } }
+        w.dictionary(people) { w, person in
+            w.array(person.referrals) { $0.string($1) }
+            w.optional(person.latestSession) { $0.time($1) }
+            w.bool(person.attendedUnknownSession)
+            person.trail.encode(to: &w)
+        }
         w.dictionary(sessions) { $0.uuid($1.id); $0.time($1.at) }
         w.uuids(retracted)
         w.dictionary(acceptances) { stamps(&$0, $1) }
+        w.bool(sessionHeldTwice)
     }
 
     public init(from r: inout StateReader) throws {
@@ -67,103 +123,33 @@ public struct ReferralProjection: Projection {
             var item = Referral(referral: try r.string(), participant: try r.string(), source: try r.raw(ReferralSource.self),
                                 urgent: try r.bool(), receivedAt: try r.time(), eventID: try r.uuid())
             item.contacts = try stamps(&r); item.declines = try stamps(&r); item.closures = try stamps(&r)
+            item.first = try r.optional { Candidate(at: try $0.time(), attendance: try $0.uuid(), session: try $0.uuid()) }
+            item.isUnsettled = try r.bool()
             return item
         }
-        attendances = try r.dictionary { r in try r.array { Attendance(id: try $0.uuid(), session: try $0.string()) } }
+        people = try r.dictionary { r in
+            var person = Person()
+            person.referrals = try r.array { try $0.string() }
+            person.latestSession = try r.optional { try $0.time() }
+            person.attendedUnknownSession = try r.bool()
+            person.trail = try ActivityTrail(from: &r)
+            return person
+        }
         sessions = try r.dictionary { Session(id: try $0.uuid(), at: try $0.time()) }
         retracted = try r.uuids()
-        acceptances = r.isAtEnd ? [:] : try r.dictionary { try stamps(&$0) }
-    }
-
-    /// When the session of the referred person's first attendance on or after the referral was held.
-    func firstAttendance(_ r: Referral) -> Timestamp? {
-        FirstAttendance.of((attendances[r.participant] ?? []).map { ($0.id, $0.session) }, onOrAfter: r.receivedAt,
-                           retracted: retracted) { sessions[$0].map { ($0.id, $0.at) } }
-    }
-
-    func live(_ stamps: [Stamp]) -> [Stamp] { stamps.filter { !retracted.contains($0.id) } }
-
-    /// Every live referral's state as of `now`, in referral-id order.
-    public func pipeline(now: Timestamp) -> [ReferralStatus] {
-        referrals.values.filter { !retracted.contains($0.eventID) }.sorted { $0.referral < $1.referral }.map { r in
-            let first = firstAttendance(r)
-            let contacted = live(r.contacts).map(\.at).min()
-            let accepted = live(acceptances[r.referral] ?? []).map(\.at).min()
-            let status: ReferralStatus.Status
-            if !live(r.declines).isEmpty { status = .declined }
-            else if !live(r.closures).isEmpty { status = .closed }
-            else if first != nil { status = .attended }
-            else { status = .awaitingFirstAttendance }
-            let waiting = status == .awaitingFirstAttendance ? Int((now.microseconds - r.receivedAt.microseconds).floorDivided(86_400_000_000)) : nil
-            return ReferralStatus(referral: r.referral, participant: r.participant, source: r.source, urgent: r.urgent,
-                                  receivedAt: r.receivedAt, status: status, contactedAt: contacted, acceptedAt: accepted, firstAttendedAt: first,
-                                  daysWaiting: waiting)
-        }
+        acceptances = try r.dictionary { try stamps(&$0) }
+        sessionHeldTwice = try r.bool()
     }
 }
 
-/// One referral in the pipeline: received → contacted → accepted → first attendance, or declined / closed.
-///
-/// Acceptance is a step, not a status: an accepted referral is still `awaiting-first-attendance` until
-/// the person comes. The `daysTo…` figures count from receipt, in decimal days.
-public struct ReferralStatus: Sendable {
-    public enum Status: String, Sendable, CaseIterable {
-        case awaitingFirstAttendance = "awaiting-first-attendance", attended, declined, closed
-    }
-
-    public var referral: String
-    public var participant: String
-    public var source: ReferralSource
-    public var urgent: Bool
-    public var receivedAt: Timestamp
-    public var status: Status
-    public var contactedAt: Timestamp?
-    public var acceptedAt: Timestamp?
-    public var firstAttendedAt: Timestamp?
-    public var daysWaiting: Int?
-
-    public var daysToFirstContact: Double? { contactedAt.map(daysSinceReceipt) }
-    public var daysToAcceptance: Double? { acceptedAt.map(daysSinceReceipt) }
-    public var daysToFirstAttendance: Double? { firstAttendedAt.map(daysSinceReceipt) }
-
-    func daysSinceReceipt(_ t: Timestamp) -> Double { Double(t.microseconds - receivedAt.microseconds) / 86_400_000_000 }
-
-    public var json: JSONValue {
-        var o: JSONObject = ["referral": .string(referral), "participant": .string(participant), "source": .string(source.rawValue),
-                             "urgent": .bool(urgent), "receivedAt": .string(receivedAt.rfc3339), "status": .string(status.rawValue)]
-        if let contactedAt { o["contactedAt"] = .string(contactedAt.rfc3339) }
-        if let acceptedAt { o["acceptedAt"] = .string(acceptedAt.rfc3339) }
-        if let firstAttendedAt { o["firstAttendedAt"] = .string(firstAttendedAt.rfc3339) }
-        if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
-        if let d = daysToFirstContact { o["daysToFirstContact"] = .double(d) }
-        if let d = daysToAcceptance { o["daysToAcceptance"] = .double(d) }
-        if let d = daysToFirstAttendance { o["daysToFirstAttendance"] = .double(d) }
-        return .object(o)
-    }
-}
-
-extension Int64 {
-    func floorDivided(_ d: Int64) -> Int64 { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
-}
-
-/// The median of some values, or nil when there are none.
-public func median(_ values: [Double]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let s = values.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
-/// The one definition of a referral's first attendance, shared by the pipeline and the audit: the
-/// earliest non-retracted attendance of the referred person at a non-retracted session held on or
-/// after the referral's `occurredAt`; the result is when that session was held.
-enum FirstAttendance {
-    static func of(_ attendances: [(id: UUID, session: String)], onOrAfter receivedAt: Timestamp, retracted: Set<UUID>,
-                   session: (String) -> (id: UUID, at: Timestamp)?) -> Timestamp? {
-        var first: Timestamp?
-        for a in attendances where !retracted.contains(a.id) {
-            guard let s = session(a.session), !retracted.contains(s.id), s.at >= receivedAt else { continue }
-            if first.map({ s.at < $0 }) ?? true { first = s.at }
-        }
-        return first
+extension ReferralProjection.Person {
+    /// Notes an attendance at a session held at `sessionAt` (nil: a session the log did not know);
+    /// returns the referrals it may be the first attendance of, or nil when it is no candidate.
+    mutating func attend(_ event: DomainEvent, of p: String, sessionAt: Timestamp?, isCandidate: Bool) -> [String]? {
+        trail.note(event, of: p)
+        guard let sessionAt else { attendedUnknownSession = true; return nil }
+        guard isCandidate else { return nil }
+        if latestSession.map({ sessionAt > $0 }) ?? true { latestSession = sessionAt }
+        return referrals.isEmpty ? nil : referrals
     }
 }

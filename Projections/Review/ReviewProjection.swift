@@ -4,8 +4,19 @@ import HubDomain
 
 /// What the safeguarding lead reviews: active flags first, then open concerns, concerns left
 /// unescalated, attendances and surveys the consent rules flag, and people with repeated concerns.
+///
+/// Attendances and surveys are judged by the consent rules as they are folded, and only the
+/// flagged ones are kept: the state grows with people, concerns and flags, not with attendances.
+/// A later event can change how an earlier activity is judged — a consent dated before it but
+/// recorded after, a retracted consent, a second registration with another generation — and then
+/// that person is marked *unsettled*: their activities are read back from the log and judged again
+/// when the review is asked for (`review(now:reading:)`), so the answer is always the one a
+/// judgement of every activity against the final record would give.
 public struct ReviewProjection: Projection {
     public static let name = "review"
+    public static let stateVersion = 2
+    public static let folds: HubEvent.Kinds = [.participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted,
+                                              .concernRaised, .concernEscalated, .concernClosed, .flagRaised, .flagRemoved, .eventRetracted]
 
     struct Concern: Sendable {
         var concern: String
@@ -18,29 +29,55 @@ public struct ReviewProjection: Projection {
         var closures: [UUID] = []
     }
 
-    /// A consent decision as folded (the domain's `ConsentRecord` is made from it when the rules run).
-    struct Consent: Sendable {
+    /// A consent decision as folded, in the form the consent rules weigh.
+    struct Consent: ConsentDecision, Sendable {
         var id: UUID
         var position: LogPosition
         var occurredAt: Timestamp
         var scope: ConsentScope
         var givenBy: ConsentGiver?
         var hasCompetenceNote: Bool
+        var isRetracted = false
     }
 
-    struct Activity: Sendable {
-        var id: UUID
+    /// What the consent rules need of one person, and the way back to their activities.
+    struct Person: Sendable {
+        var generation: Generation?
+        var consents: [Consent] = []
+        /// The latest `occurredAt` of their attendances and surveys folded: a decision dated after
+        /// it cannot change how any of them was judged.
+        var latestActivity: Timestamp?
+        var trail = ActivityTrail()
+        /// Their activities must be judged again from the log (see the type's summary).
+        var isUnsettled = false
+
+        var liveConsents: LazyFilterSequence<[Consent]> { consents.lazy.filter { !$0.isRetracted } }
+
+        /// Whether a change to their record now could change how their earlier activities were judged.
+        func isAffected(byDecisionAt time: Timestamp?) -> Bool {
+            guard let latestActivity else { return false }
+            return time.map { $0 <= latestActivity } ?? true
+        }
+    }
+
+    /// An attendance or survey the consent rules flagged.
+    struct Flagged: Sendable {
+        var event: UUID
         var participant: String
         var session: String
-        var at: Timestamp
+        var rule: ConsentRule
         var position: LogPosition
+        var isSurvey: Bool
     }
 
     var concerns: [String: Concern] = [:]
-    var generations: [String: Generation] = [:]
-    var consents: [String: [Consent]] = [:]
-    var attendances: [Activity] = []
-    var surveys: [Activity] = []
+    var people: [String: Person] = [:]
+    /// Flagged attendances and surveys of settled people, in log order.
+    var flagged: [Flagged] = []
+    /// Consent decisions recorded outside their person's own stream (only a raw `append` or an
+    /// imported log puts one there), by event: a retraction, which goes to its target's stream,
+    /// finds every other decision in the person its stream names.
+    var strayConsents: [UUID: String] = [:]
     var retracted: Set<UUID> = []
     /// Who carries which flag; the alert daemon reads it too (flag-review-due).
     var flags = ActiveFlags()
@@ -50,17 +87,15 @@ public struct ReviewProjection: Projection {
     public mutating func apply(_ event: DomainEvent) {
         switch event.event {
         case .participantRegistered(let p, let generation, _, _, _):
-            generations[p] = generation
+            people[p, default: Person()].register(generation)
         case .consentGiven(let p, let scope, let by, let note):
-            consents[p, default: []].append(Consent(id: event.id, position: event.position, occurredAt: event.occurredAt,
-                                                    scope: scope, givenBy: by, hasCompetenceNote: note))
+            decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: by, hasCompetenceNote: note))
         case .consentWithdrawn(let p, let scope):
-            consents[p, default: []].append(Consent(id: event.id, position: event.position, occurredAt: event.occurredAt,
-                                                    scope: scope, givenBy: nil, hasCompetenceNote: false))
+            decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: nil, hasCompetenceNote: false))
         case .attendanceRecorded(let p, let s):
-            attendances.append(Activity(id: event.id, participant: p, session: s, at: event.occurredAt, position: event.position))
+            judge(event, participant: p, session: s, isSurvey: false)
         case .surveyCompleted(let p, let s, _, _):
-            surveys.append(Activity(id: event.id, participant: p, session: s, at: event.occurredAt, position: event.position))
+            judge(event, participant: p, session: s, isSurvey: true)
         case .concernRaised(let c, let p, let category, let severity, _):
             concerns[c] = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
         case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
@@ -69,7 +104,27 @@ public struct ReviewProjection: Projection {
         case .eventRetracted(let target):
             retracted.insert(target)
             flags.apply(event)
+            if let p = strayConsents[target] ?? (event.streamKey.entity == .participant ? event.streamKey.id : nil) { people[p]?.retractConsent(target) }
         default: break
+        }
+    }
+
+    private mutating func decide(_ p: String, in stream: StreamKey, _ consent: Consent) {
+        var consent = consent
+        consent.isRetracted = retracted.contains(consent.id)
+        if !stream.isOwnStream(ofParticipant: p) { strayConsents[consent.id] = p }
+        people[p, default: Person()].decide(consent)
+    }
+
+    /// Judges an attendance or survey against the record as folded so far; keeps it only if flagged.
+    private mutating func judge(_ event: DomainEvent, participant p: String, session s: String, isSurvey: Bool) {
+        let at = event.occurredAt
+        let rule: ConsentRule? = people[p, default: Person()].noteActivity(event, of: p) { person in
+            isSurvey ? ConsentRules.flag(surveyWith: person.liveConsents, at: at)
+                     : ConsentRules.flag(attendanceBy: person.generation, consents: person.liveConsents, at: at)
+        }
+        if let rule {
+            flagged.append(Flagged(event: event.id, participant: p, session: s, rule: rule, position: event.position, isSurvey: isSurvey))
         }
     }
 
@@ -78,19 +133,22 @@ public struct ReviewProjection: Projection {
             w.string(c.concern); w.string(c.participant); w.raw(c.category); w.raw(c.severity); w.time(c.raisedAt); w.uuid(c.eventID)
             w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
         }
-        w.dictionary(generations) { $0.raw($1) }
-        w.dictionary(consents) { w, list in
-            w.array(list) { w, c in
+        w.dictionary(people) { w, person in
+            w.optional(person.generation) { $0.raw($1) }
+            w.array(person.consents) { w, c in
                 w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
-                w.optional(c.givenBy) { $0.raw($1) }; w.bool(c.hasCompetenceNote)
+                w.optional(c.givenBy) { $0.raw($1) }; w.bool(c.hasCompetenceNote); w.bool(c.isRetracted)
             }
+            w.optional(person.latestActivity) { $0.time($1) }
+            person.trail.encode(to: &w)
+            w.bool(person.isUnsettled)
         }
-        func activities(_ w: inout StateWriter, _ list: [Activity]) {
-            w.array(list) { w, a in w.uuid(a.id); w.string(a.participant); w.string(a.session); w.time(a.at); w.int(a.position) }
+        w.array(flagged) { w, f in
+            w.uuid(f.event); w.string(f.participant); w.string(f.session); w.raw(f.rule); w.int(f.position); w.bool(f.isSurvey)
         }
-        activities(&w, attendances); activities(&w, surveys)
         w.uuids(retracted)
         flags.encode(to: &w)
+        w.dictionary(Dictionary(uniqueKeysWithValues: strayConsents.map { ($0.key.uuidString, $0.value) })) { $0.string($1) }
     }
 
     public init(from r: inout StateReader) throws {
@@ -100,146 +158,53 @@ public struct ReviewProjection: Projection {
             c.escalations = try r.array { try $0.uuid() }; c.closures = try r.array { try $0.uuid() }
             return c
         }
-        generations = try r.dictionary { try $0.raw(Generation.self) }
-        consents = try r.dictionary { r in
-            try r.array { r in
+        people = try r.dictionary { r in
+            var person = Person()
+            person.generation = try r.optional { try $0.raw(Generation.self) }
+            person.consents = try r.array { r in
                 Consent(id: try r.uuid(), position: try r.int(), occurredAt: try r.time(), scope: try r.raw(ConsentScope.self),
-                        givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool())
+                        givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool(), isRetracted: try r.bool())
             }
+            person.latestActivity = try r.optional { try $0.time() }
+            person.trail = try ActivityTrail(from: &r)
+            person.isUnsettled = try r.bool()
+            return person
         }
-        func activities(_ r: inout StateReader) throws -> [Activity] {
-            try r.array { Activity(id: try $0.uuid(), participant: try $0.string(), session: try $0.string(), at: try $0.time(), position: try $0.int()) }
+        flagged = try r.array { r in
+            Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.raw(ConsentRule.self),
+                    position: try r.int(), isSurvey: try r.bool())
         }
-        attendances = try activities(&r); surveys = try activities(&r)
         retracted = try r.uuids()
-        // Written last, so a checkpoint from before flags existed still reads (as no flags).
-        flags = r.isAtEnd ? ActiveFlags() : try ActiveFlags(from: &r)
-    }
-
-    /// A participant's consent decisions that were not retracted, as the consent rules take them.
-    func liveConsents(_ p: String) -> [ConsentRecord] {
-        (consents[p] ?? []).filter { !retracted.contains($0.id) }.map {
-            ConsentRecord(eventID: $0.id.uuidString.lowercased(), position: $0.position, occurredAt: $0.occurredAt, scope: $0.scope,
-                          givenBy: $0.givenBy, hasCompetenceNote: $0.hasCompetenceNote)
+        flags = try ActiveFlags(from: &r)
+        let stray = try r.dictionary { try $0.string() }
+        for (id, p) in stray {
+            guard let uuid = UUID(uuidString: id) else { throw StateReader.Malformed() }
+            strayConsents[uuid] = p
         }
-    }
-
-    /// The review as of `now` (ages and the 24-hour escalation rule are measured against it).
-    public func review(now: Timestamp) -> SafeguardingReview {
-        let live = concerns.values.filter { !retracted.contains($0.eventID) }
-        let open = live.filter { c in c.closures.allSatisfy { retracted.contains($0) } }
-            .map { c in
-                SafeguardingReview.OpenConcern(concern: c.concern, participant: c.participant, category: c.category, severity: c.severity,
-                                               raisedAt: c.raisedAt,
-                                               ageDays: Int((now.microseconds - c.raisedAt.microseconds).floorDivided(86_400_000_000)),
-                                               escalated: c.escalations.contains { !retracted.contains($0) })
-            }
-            .sorted { ($1.severity, $0.raisedAt, $0.concern) < ($0.severity, $1.raisedAt, $1.concern) }
-        let unescalated = open.filter { $0.severity >= .high && !$0.escalated && now.microseconds - $0.raisedAt.microseconds > 86_400_000_000 }
-        var consentCache: [String: [ConsentRecord]] = [:]
-        func decisions(_ p: String) -> [ConsentRecord] {
-            if let cached = consentCache[p] { return cached }
-            let live = liveConsents(p)
-            consentCache[p] = live
-            return live
-        }
-        var flaggedAttendances: [SafeguardingReview.Flag] = []
-        for a in attendances {
-            if let rule = ConsentRules.flag(attendanceBy: generations[a.participant], consents: decisions(a.participant), at: a.at) {
-                flaggedAttendances.append(.init(event: a.id, participant: a.participant, session: a.session, rule: rule, isRetracted: retracted.contains(a.id), position: a.position))
-            }
-        }
-        var flaggedSurveys: [SafeguardingReview.Flag] = []
-        for s in surveys {
-            if let rule = ConsentRules.flag(surveyWith: decisions(s.participant), at: s.at) {
-                flaggedSurveys.append(.init(event: s.id, participant: s.participant, session: s.session, rule: rule, isRetracted: retracted.contains(s.id), position: s.position))
-            }
-        }
-        var byParticipant: [String: [Concern]] = [:]
-        for c in live { byParticipant[c.participant, default: []].append(c) }
-        var repeated: [(String, [String])] = []
-        for (p, list) in byParticipant where list.count > 1 {
-            let sorted = list.sorted { ($0.raisedAt, $0.concern) < ($1.raisedAt, $1.concern) }
-            let window: Int64 = 90 * 86_400_000_000
-            let close = zip(sorted, sorted.dropFirst()).contains { $1.raisedAt.microseconds - $0.raisedAt.microseconds <= window }
-            if close { repeated.append((p, sorted.map(\.concern))) }
-        }
-        let active = flags.all.map {
-            SafeguardingReview.FlagRow(participant: $0.participant, flag: $0.flag, raisedAt: $0.raised.occurredAt,
-                                       reviewBy: $0.reviewBy, reviewOverdue: $0.isReviewOverdue(at: now))
-        }
-        return SafeguardingReview(activeFlags: active, openConcerns: open, unescalatedHighConcerns: unescalated,
-                                  flaggedAttendances: flaggedAttendances, flaggedSurveys: flaggedSurveys,
-                                  repeatedConcerns: repeated.sorted { $0.0 < $1.0 }.map { .init(participant: $0.0, concerns: $0.1) })
     }
 }
 
-/// The safeguarding review, ready to print.
-public struct SafeguardingReview: Sendable {
-    /// One active flag: who, which, and whether its review date has passed.
-    public struct FlagRow: Sendable {
-        public var participant: String, flag: String, raisedAt: Timestamp, reviewBy: ReviewDate?, reviewOverdue: Bool
-        var json: JSONValue {
-            var o: JSONObject = ["participant": .string(participant), "flag": .string(flag), "raisedAt": .string(raisedAt.rfc3339)]
-            if let reviewBy { o["reviewBy"] = .string(reviewBy.text) }
-            o["reviewOverdue"] = .bool(reviewOverdue)
-            return .object(o)
-        }
+extension ReviewProjection.Person {
+    mutating func register(_ generation: Generation) {
+        if self.generation != generation && isAffected(byDecisionAt: nil) { isUnsettled = true }
+        self.generation = generation
     }
 
-    public struct OpenConcern: Sendable {
-        public var concern: String, participant: String, category: ConcernCategory, severity: Severity
-        public var raisedAt: Timestamp, ageDays: Int, escalated: Bool
-        var json: JSONValue {
-            ["concern": .string(concern), "participant": .string(participant), "category": .string(category.rawValue),
-             "severity": .string(severity.rawValue), "raisedAt": .string(raisedAt.rfc3339), "ageDays": .int(Int64(ageDays)),
-             "escalated": .bool(escalated)]
-        }
+    mutating func decide(_ consent: ReviewProjection.Consent) {
+        if isAffected(byDecisionAt: consent.occurredAt) { isUnsettled = true }
+        consents.append(consent)
     }
 
-    public struct Flag: Sendable {
-        public var event: UUID, participant: String, session: String, rule: ConsentRule
-        /// A flag is a fact about what was recorded; a later retraction does not erase it, but is shown.
-        public var isRetracted: Bool
-        /// The flagged event's log position.
-        public var position: LogPosition
-        var json: JSONValue {
-            ["event": .string(event.uuidString.lowercased()), "participant": .string(participant), "session": .string(session),
-             "rule": .string(rule.rawValue), "retracted": .bool(isRetracted)]
-        }
+    mutating func retractConsent(_ id: UUID) {
+        guard let i = consents.firstIndex(where: { $0.id == id }) else { return }
+        consents[i].isRetracted = true
+        if isAffected(byDecisionAt: nil) { isUnsettled = true }
     }
 
-    public struct RepeatedConcerns: Sendable {
-        public var participant: String, concerns: [String]
-    }
-
-    /// Every active flag, by participant then flag name.
-    public var activeFlags: [FlagRow]
-    public var openConcerns: [OpenConcern]
-    public var unescalatedHighConcerns: [OpenConcern]
-    public var flaggedAttendances: [Flag]
-    public var flaggedSurveys: [Flag]
-    public var repeatedConcerns: [RepeatedConcerns]
-
-    /// The review with only the participants `include` accepts (need-to-know by hub).
-    public func limited(to include: (String) -> Bool) -> SafeguardingReview {
-        var out = self
-        out.activeFlags = activeFlags.filter { include($0.participant) }
-        out.openConcerns = openConcerns.filter { include($0.participant) }
-        out.unescalatedHighConcerns = unescalatedHighConcerns.filter { include($0.participant) }
-        out.flaggedAttendances = flaggedAttendances.filter { include($0.participant) }
-        out.flaggedSurveys = flaggedSurveys.filter { include($0.participant) }
-        out.repeatedConcerns = repeatedConcerns.filter { include($0.participant) }
-        return out
-    }
-
-    public func json(head: LogHead?) -> JSONValue {
-        ["head": HeadJSON.value(head),
-         "activeFlags": .array(activeFlags.map(\.json)),
-         "openConcerns": .array(openConcerns.map(\.json)),
-         "unescalatedHighConcerns": .array(unescalatedHighConcerns.map(\.json)),
-         "flaggedAttendances": .array(flaggedAttendances.map(\.json)),
-         "flaggedSurveys": .array(flaggedSurveys.map(\.json)),
-         "repeatedConcerns": .array(repeatedConcerns.map { ["participant": .string($0.participant), "concerns": .array($0.concerns.map { .string($0) })] })]
+    /// Notes an activity and, unless the person is unsettled (judged again when asked), judges it.
+    mutating func noteActivity(_ event: DomainEvent, of p: String, judge: (Self) -> ConsentRule?) -> ConsentRule? {
+        trail.note(event, of: p)
+        if latestActivity.map({ event.occurredAt > $0 }) ?? true { latestActivity = event.occurredAt }
+        return isUnsettled ? nil : judge(self)
     }
 }

@@ -10,6 +10,12 @@ import HubDomain
 public protocol Projection: Sendable {
     /// The checkpoint's name under the store.
     static var name: String { get }
+    /// The layout of the encoded state: raised whenever `encode(to:)` changes, so a checkpoint in
+    /// an older layout is never misread — it fails to load and the model is folded again.
+    static var stateVersion: Int { get }
+    /// The kinds of event `apply` does anything with: a rebuild hands it no others. A conformer that
+    /// names too few silently misses events, so list every kind its `apply` switches on.
+    static var folds: HubEvent.Kinds { get }
     init()
     mutating func apply(_ event: DomainEvent)
     /// Folds a run of events in log order, skipping those before `start`. Implemented once below;
@@ -22,13 +28,17 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    public static var stateVersion: Int { 1 }
+    public static var folds: HubEvent.Kinds { .all }
+
     public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
         // Indexing an array the caller lends (not a buffer pointer) lets each event be lent on to
         // `apply` without a copy: nothing can change the array while it is borrowed.
         var k = events.startIndex
         while k < events.endIndex && events[k].position < start { k += 1 }
+        let folds = Self.folds
         while k < events.endIndex {
-            apply(events[k])
+            if folds.contains(events[k].kind) { apply(events[k]) }
             k += 1
         }
     }

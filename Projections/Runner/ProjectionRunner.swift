@@ -156,6 +156,13 @@ public struct ProjectionRunner: Sendable {
         return Folded(model: model, head: newHead)
     }
 
+    /// Reads streams back for the questions read models leave to query time (`StreamReader`).
+    public var streamReader: StreamReader { { [log] heads in try log.events(inStreamsEndingAt: heads) } }
+
+    /// The log's hub events from its start through `head` (the head a read model was folded to), to be
+    /// read again for a question a fold does not keep the answer to (`AuditProjection.tally`).
+    public func replay(through head: LogHead?) -> LogReplay { LogReplay(log: log, head: head) }
+
     func withinLimit(_ head: LogHead, _ limit: ReadLimit) -> Bool {
         switch limit {
         case .position(let p): return head.position <= p
@@ -170,8 +177,21 @@ public struct ProjectionRunner: Sendable {
         guard let checkpoint = log.loadCheckpoint(named: type.name),
               let event = try? log.event(at: checkpoint.head.position), event.hash == checkpoint.head.hash else { return nil }
         var reader = StateReader(checkpoint.state)
-        guard let model = try? type.init(from: &reader), reader.isAtEnd else { return nil }
+        guard (try? reader.int()) == ProjectionRunner.stateTag(type), let model = try? type.init(from: &reader), reader.isAtEnd else { return nil }
         return (model, checkpoint.head)
+    }
+
+    /// The first word of every checkpoint's state: the projection's `stateVersion` under a mark no
+    /// older state can begin with (they began with a count or a position), so a checkpoint written in
+    /// another layout is refused whole instead of read field by field into nonsense.
+    static func stateTag(_ type: any Projection.Type) -> Int64 { 0x484C_5354_0000_0000 | Int64(type.stateVersion) }
+
+    /// The state a checkpoint of `model` holds, whole (for tests and tools; saving streams it instead).
+    public static func checkpointState(of model: any Projection) -> [UInt8] {
+        var writer = StateWriter()
+        writer.int(stateTag(type(of: model)))
+        model.encode(to: &writer)
+        return writer.bytes
     }
 
     /// Encodes the state straight into its checkpoint file, a chunk at a time (never whole in memory).
@@ -179,6 +199,7 @@ public struct ProjectionRunner: Sendable {
         try log.saveCheckpoint(head: head, named: type(of: model).name) { write in
             try withoutActuallyEscaping(write) { write in
                 var writer = StateWriter(spillingTo: write)
+                writer.int(ProjectionRunner.stateTag(type(of: model)))
                 model.encode(to: &writer)
                 try writer.finish()
             }

@@ -69,6 +69,8 @@ public struct StateWriter {
 
     public mutating func int(_ v: Int64) { ByteWriter.append(v, to: &current); spillIfFull() }
     public mutating func int(_ v: Int) { int(Int64(v)) }
+    /// Bytes already in this writer's layout (an entry copied from a checkpoint as it was read).
+    mutating func bytes(_ v: UnsafeRawBufferPointer) { current.append(contentsOf: v); spillIfFull() }
     public mutating func bool(_ v: Bool) { current.append(v ? 1 : 0); spillIfFull() }
     public mutating func string(_ v: String) { ByteWriter.appendString32(v, to: &current); spillIfFull() }
     public mutating func uuid(_ v: UUID) { withUnsafeBytes(of: v.uuid) { current.append(contentsOf: $0) }; spillIfFull() }

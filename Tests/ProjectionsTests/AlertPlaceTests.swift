@@ -27,7 +27,8 @@ import Testing
             let review = try #require(result.models[2] as? ReviewProjection)
             let locations = try #require(result.models[3] as? LocationProjection).locations
             var out: [String: [String?]] = [:]
-            for a in alerts.due(now: hbTime("2025-01-20T00:00:00Z"), policy: AlertPolicy(), referrals: referrals, review: review, locations: locations)
+            for a in try alerts.due(now: hbTime("2025-01-20T00:00:00Z"), policy: AlertPolicy(), referrals: referrals, review: review,
+                                    locations: locations, reading: h.runner.streamReader)
             where a.level == .warning {
                 out[a.subject] = [a.hub, a.region]
                 #expect(a.json["hub"] == a.hub.map { JSONValue.string($0) } ?? .null)

@@ -17,7 +17,8 @@ import Testing
             let referrals = try #require(result.models[1] as? ReferralProjection)
             let review = try #require(result.models[2] as? ReviewProjection)
             let locations = try #require(result.models[3] as? LocationProjection).locations
-            return alerts.due(now: hbTime(now), policy: AlertPolicy(), referrals: referrals, review: review, locations: locations)
+            return try alerts.due(now: hbTime(now), policy: AlertPolicy(), referrals: referrals, review: review, locations: locations,
+                                  reading: h.runner.streamReader)
                 .filter { $0.kind == .flagReviewDue }
         }
         // Before the renewal, P-2's review of 28 Feb was overdue on 1 March.

@@ -51,7 +51,7 @@ private func rows(_ review: SafeguardingReview) -> [FlagRowValue] {
 @Test func theReviewListsActiveFlagsWithRenewalsRemovalsAndRetractionsWorkedOutByHand() throws {
     try withHandLog { h in
         try recordFlagStory(h)
-        let review = try h.runner.run(ReviewProjection.self).model.review(now: hbTime("2025-04-15T00:00:00Z"))
+        let review = try h.runner.run(ReviewProjection.self).model.review(now: hbTime("2025-04-15T00:00:00Z"), reading: h.runner.streamReader)
         #expect(rows(review) == [
             FlagRowValue(participant: "P-1", flag: "no-photography", raisedAt: "2025-01-10T10:00:00Z", reviewBy: "2025-03-31", overdue: true),
             // Renewed: raised at the first raise, reviewed by the renewal's date.
@@ -63,7 +63,7 @@ private func rows(_ review: SafeguardingReview) -> [FlagRowValue] {
         #expect(first?["reviewOverdue"] == .bool(true))
         #expect(first?["reviewBy"] == "2025-03-31")
         // Without a review date there is no reviewBy key at all.
-        let early = try h.runner.run(ReviewProjection.self, limit: ReadLimit("2025-02-01")).model.review(now: hbTime("2025-02-10T00:00:00Z"))
+        let early = try h.runner.run(ReviewProjection.self, limit: ReadLimit("2025-02-01")).model.review(now: hbTime("2025-02-10T00:00:00Z"), reading: h.runner.streamReader)
         #expect(rows(early) == [
             FlagRowValue(participant: "P-1", flag: "known-risk", raisedAt: "2025-01-10T10:01:00Z", reviewBy: nil, overdue: false),
             FlagRowValue(participant: "P-1", flag: "no-photography", raisedAt: "2025-01-10T10:00:00Z", reviewBy: "2025-03-31", overdue: false),
@@ -71,7 +71,7 @@ private func rows(_ review: SafeguardingReview) -> [FlagRowValue] {
         ])
         #expect(early.json(head: nil).objectValue?["activeFlags"]?.arrayValue?.first?.objectValue?["reviewBy"] == nil)
         // P-3's flag counted only until it was retracted.
-        let beforeRetraction = try h.runner.run(ReviewProjection.self, limit: ReadLimit("2025-03-02")).model.review(now: hbTime("2025-03-02T00:00:00Z"))
+        let beforeRetraction = try h.runner.run(ReviewProjection.self, limit: ReadLimit("2025-03-02")).model.review(now: hbTime("2025-03-02T00:00:00Z"), reading: h.runner.streamReader)
         #expect(rows(beforeRetraction).map(\.participant) == ["P-1", "P-2", "P-3"])
     }
 }
@@ -106,6 +106,6 @@ private func rows(_ review: SafeguardingReview) -> [FlagRowValue] {
         try recordFlagStory(h)
         let model = try h.runner.run(ReviewProjection.self).model
         let decoded = try roundTripped(model)
-        #expect(decoded.review(now: hbTime("2025-04-15T00:00:00Z")).activeFlags.map(\.flag) == ["no-photography", "medical"])
+        #expect(try decoded.review(now: hbTime("2025-04-15T00:00:00Z"), reading: h.runner.streamReader).activeFlags.map(\.flag) == ["no-photography", "medical"])
     }
 }

@@ -28,7 +28,7 @@ private func recordAcceptanceStory(_ h: HandLog) throws {
 @Test func acceptanceIsAStepBetweenReceiptAndFirstAttendanceNotAStatus() throws {
     try withHandLog { h in
         try recordAcceptanceStory(h)
-        let pipeline = try h.runner.run(ReferralProjection.self).model.pipeline(now: hbTime("2025-03-01T00:00:00Z"))
+        let pipeline = try h.runner.run(ReferralProjection.self).model.pipeline(now: hbTime("2025-03-01T00:00:00Z"), reading: h.runner.streamReader)
         let by = Dictionary(uniqueKeysWithValues: pipeline.map { ($0.referral, $0) })
         #expect(pipeline.map(\.status) == [.attended, .awaitingFirstAttendance, .awaitingFirstAttendance, .declined])
         #expect(by["R-1"]?.acceptedAt == hbTime("2025-02-03T12:00:00Z"))
@@ -58,28 +58,36 @@ private func recordAcceptanceStory(_ h: HandLog) throws {
         let model = try h.runner.run(ReferralProjection.self).model
         let decoded = try roundTripped(model)
         let now = hbTime("2025-03-01T00:00:00Z")
-        #expect(decoded.pipeline(now: now).map(\.acceptedAt) == model.pipeline(now: now).map(\.acceptedAt))
-        #expect(decoded.pipeline(now: now).compactMap(\.acceptedAt).count == 2)
+        let read = h.runner.streamReader
+        #expect(try decoded.pipeline(now: now, reading: read).map(\.acceptedAt) == model.pipeline(now: now, reading: read).map(\.acceptedAt))
+        #expect(try decoded.pipeline(now: now, reading: read).compactMap(\.acceptedAt).count == 2)
     }
 }
 
-/// A checkpoint written before flags and acceptances existed lacks their sections, which are
-/// written last; it still reads, as a model with none.
-@Test func aCheckpointFromBeforeFlagsAndAcceptancesStillReads() throws {
+/// A checkpoint in another layout — an older release's, which carries no layout tag, or another
+/// version's — is never read field by field into a wrong model: it is refused, the model folded
+/// again from the log, and the checkpoint replaced by one in the current layout.
+@Test func aCheckpointInAnotherLayoutIsRefusedAndReplaced() throws {
     try withHandLog { h in
         try recordAcceptanceStory(h)
-        // Referrals received, nothing accepted or flagged yet: both new sections are empty tables (8 bytes of count).
-        let limit = ReadLimit("2025-02-01T01:00:00Z")
-        for type in [ReviewProjection.self, ReferralProjection.self] as [any Projection.Type] {
-            let model = try h.runner.runAll([type], limit: limit, useCheckpoint: false).models[0]
-            var writer = StateWriter()
-            model.encode(to: &writer)
-            var reader = StateReader(Array(writer.bytes.dropLast(8)))
-            let old = try type.init(from: &reader)
-            #expect(reader.isAtEnd)
-            var again = StateWriter()
-            old.encode(to: &again)
-            #expect(again.bytes == writer.bytes, "\(type.name)")
+        let head = try #require(try h.log.head())
+        for type in [ReviewProjection.self, ReferralProjection.self, AuditProjection.self] as [any Projection.Type] {
+            let fresh = try h.runner.runAll([type], useCheckpoint: false).models[0]
+            let current = ProjectionRunner.checkpointState(of: fresh)
+            // Saved checkpoints write tables in their own order; what is compared is the layout tag that leads them.
+            func savedTag() -> [UInt8]? { h.log.loadCheckpoint(named: type.name).map { Array($0.state.prefix(8)) } }
+            #expect(savedTag() == Array(current.prefix(8)), "\(type.name)")
+            var untagged = StateWriter()
+            fresh.encode(to: &untagged)
+            var otherVersion = current
+            otherVersion[0] &+= 1
+            for state in [untagged.bytes, otherVersion] {
+                try h.log.discardCheckpoints(named: type.name)
+                try h.log.saveCheckpoint(Checkpoint(head: head, state: state), named: type.name)
+                let resumed = try h.runner.runAll([type]).models[0]
+                #expect(ProjectionRunner.checkpointState(of: resumed) == current, "\(type.name)")
+                #expect(savedTag() == Array(current.prefix(8)), "\(type.name): replaced")
+            }
         }
     }
 }

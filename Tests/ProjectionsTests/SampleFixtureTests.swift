@@ -52,9 +52,9 @@ private func importSample() throws -> ImportedSample {
     let runner = ProjectionRunner(log: log)
     let now = Timestamp(microseconds: 1_767_225_600_000_000)  // 2026-01-01T00:00:00Z
     return ImportedSample(expected: expected,
-                          audit: try runner.run(AuditProjection.self).model.figures(period: AuditPeriod()),
-                          pipeline: try runner.run(ReferralProjection.self).model.pipeline(now: now),
-                          review: try runner.run(ReviewProjection.self).model.review(now: now),
+                          audit: try runner.run(AuditProjection.self).figures(runner),
+                          pipeline: try runner.run(ReferralProjection.self).model.pipeline(now: now, reading: runner.streamReader),
+                          review: try runner.run(ReviewProjection.self).model.review(now: now, reading: runner.streamReader),
                           events: outcome.appended.count)
 }
 

@@ -42,14 +42,15 @@ enum AuditCommand: Command {
             }
         }
         let (folded, log, _) = try ReadSupport.fold(AuditProjection.self, arguments, permission: .readAudit, command: spec.name)
-        let figures = folded.model.figures(period: period, filter: filter)
+        let tally = try folded.model.tally(period: period, filter: filter, replaying: ProjectionRunner(log: log).replay(through: folded.head))
+        let figures = tally.figures()
         let checked = claims.map { claim -> (Claim, Double?, Bool) in
             let computed = figures.first { $0.name == claim.metric }?.numericValue
             return (claim, computed, claim.isSupported(by: computed))
         }
         if let path = arguments.value("html") {
             let rows = checked.map { AuditReport.ClaimRow(claim: $0.0, computed: $0.1, supported: $0.2) }
-            let html = AuditReport.html(model: folded.model, figures: figures, period: period, filter: filter, claims: rows, head: folded.head,
+            let html = AuditReport.html(tally: tally, figures: figures, claims: rows, head: folded.head,
                                         verified: try log.verify(), asOf: arguments.value("as-of"), generated: .now)
             try ReportFile.write(html, to: path)
             Console.err("wrote the audit to \(path)")

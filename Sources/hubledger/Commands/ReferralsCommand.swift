@@ -26,7 +26,7 @@ enum ReferralsCommand: Command {
         }
         let now = try ReadSupport.now(arguments)
         let (folded, log, authorization) = try ReadSupport.fold(ReferralProjection.self, arguments, permission: .readReferrals, command: spec.name)
-        var all = folded.model.pipeline(now: now)
+        var all = try folded.model.pipeline(now: now, reading: ProjectionRunner(log: log).streamReader)
         // Need-to-know by hub: a scoped role sees, and counts in the KPIs, only its own hubs' referrals.
         if let inScope = authorization.participantFilter(for: .readReferrals, log: log, listing: "referrals of participants") {
             all = all.filter { inScope($0.participant) }

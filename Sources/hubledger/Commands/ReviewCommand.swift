@@ -10,7 +10,7 @@ enum ReviewCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let (folded, log, authorization) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
-        var review = folded.model.review(now: try ReadSupport.now(arguments))
+        var review = try folded.model.review(now: try ReadSupport.now(arguments), reading: ProjectionRunner(log: log).streamReader)
         if let inScope = authorization.participantFilter(for: .readReview, log: log, listing: "participants") {
             review = review.limited(to: inScope)
         }

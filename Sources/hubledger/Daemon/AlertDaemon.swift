@@ -53,7 +53,8 @@ struct AlertDaemon {
               let locations = result.models.compactMap({ $0 as? LocationProjection }).first?.locations else { return (result.head, 0) }
         var appendedHead = result.head
         var version = model.alertsStreamVersion
-        let due = model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations).filter(inScope)
+        let due = try model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations,
+                                reading: runner.streamReader).filter(inScope)
         var undelivered = 0
         var down: Set<Int> = []
         for alert in due {

@@ -7,8 +7,9 @@ import Projections
 enum AuditReport {
     struct ClaimRow { var claim: Claim; var computed: Double?; var supported: Bool }
 
-    static func html(model: AuditProjection, figures: [AuditFigure], period: AuditPeriod, filter: AuditFilter = AuditFilter(), claims: [ClaimRow],
+    static func html(tally: AuditTally, figures: [AuditFigure], claims: [ClaimRow],
                      head: LogHead?, verified: VerificationReport?, asOf: String?, generated: Timestamp) -> String {
+        let period = tally.period, filter = tally.filter
         var body = "<h1>Outcome audit</h1>"
         let range = "\(period.from.map { $0.dayString } ?? "the first session") to \(period.to.map { $0.dayString } ?? "the last")"
         body += "<p class=\"sub\">Sessions from \(HTMLPage.escape(range))\(asOf.map { ", as the log stood at \(HTMLPage.escape($0))" } ?? ""). Retracted events never count; no participant is named.</p>"
@@ -30,7 +31,7 @@ enum AuditReport {
         body += "</table>"
 
         body += "<h2>Charts</h2><div class=\"charts\">"
-        let months = model.sessionsByMonth(period: period, filter: filter)
+        let months = tally.sessionsByMonth()
         let colours: [Region: String] = [.surrey: "#2f5d8a", .london: "#d9541e", .greaterManchester: "#4d9a5b"]
         let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let spansYears = Set(months.map { $0.month.prefix(4) }).count > 1
@@ -45,7 +46,7 @@ enum AuditReport {
         body += "<figure>" + HTMLPage.barChart(labels: Generation.allCases.map { $0.rawValue },
                                                series: [("participants", "#2f5d8a", Generation.allCases.map { Double(generations[$0.rawValue] ?? 0) })])
             + "<figcaption>Participants by generation</figcaption></figure>"
-        let curve = model.weeklyReturnCurve(period: period, filter: filter)
+        let curve = tally.weeklyReturnCurve()
         body += "<figure>" + HTMLPage.lineChart(labels: curve.map { "\($0.week - 1)→\($0.week)" },
                                                 values: curve.map { $0.before == 0 ? nil : Double($0.returned) / Double($0.before) },
                                                 format: { String(format: "%.0f%%", $0 * 100) })

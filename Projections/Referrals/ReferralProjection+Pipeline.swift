@@ -1,0 +1,59 @@
+import EventStore
+import Foundation
+import HubDomain
+
+extension ReferralProjection {
+    /// Every live referral's state as of `now`, in referral-id order.
+    ///
+    /// - Parameter read: reads back the attendances of people whose first attendance the fold could
+    ///   not settle (usually none; `ProjectionRunner.streamReader`).
+    /// - Throws: what `read` throws (a damaged log).
+    public func pipeline(now: Timestamp, reading read: StreamReader) throws -> [ReferralStatus] {
+        let live = referrals.values.filter { !retracted.contains($0.eventID) }.sorted { $0.referral < $1.referral }
+        let firsts = try firstAttendances(of: live, reading: read)
+        return live.map { r in
+            let first = firsts[r.referral]
+            let contacted = self.live(r.contacts).map(\.at).min()
+            let accepted = self.live(acceptances[r.referral] ?? []).map(\.at).min()
+            let status: ReferralStatus.Status
+            if !self.live(r.declines).isEmpty { status = .declined }
+            else if !self.live(r.closures).isEmpty { status = .closed }
+            else if first != nil { status = .attended }
+            else { status = .awaitingFirstAttendance }
+            let waiting = status == .awaitingFirstAttendance ? Int((now.microseconds - r.receivedAt.microseconds).floorDivided(86_400_000_000)) : nil
+            return ReferralStatus(referral: r.referral, participant: r.participant, source: r.source, urgent: r.urgent,
+                                  receivedAt: r.receivedAt, status: status, contactedAt: contacted, acceptedAt: accepted, firstAttendedAt: first,
+                                  daysWaiting: waiting)
+        }
+    }
+
+    func live(_ stamps: [Stamp]) -> [Stamp] { stamps.filter { !retracted.contains($0.id) } }
+
+    /// When each referral's first attendance was held (`FirstAttendance`): the one the fold found
+    /// while it still stands, else from the person's attendances read back.
+    func firstAttendances(of list: [Referral], reading read: StreamReader) throws -> [String: Timestamp] {
+        var out: [String: Timestamp] = [:]
+        var unsettled: [Referral] = []
+        for r in list {
+            if r.isUnsettled || sessionHeldTwice || r.first.map({ retracted.contains($0.attendance) || retracted.contains($0.session) }) ?? false {
+                unsettled.append(r)
+            } else if let first = r.first {
+                out[r.referral] = first.at
+            }
+        }
+        guard !unsettled.isEmpty else { return out }
+        var heads: [StreamID: LogPosition] = [:]
+        for p in Set(unsettled.map(\.participant)) { heads.include(people[p]?.trail.heads(of: p) ?? [:]) }
+        var attended: [String: [(id: UUID, session: String)]] = [:]
+        for recorded in try read(heads) {
+            guard let event = DomainEvent(recorded), case .attendanceRecorded(let p, let s) = event.event else { continue }
+            attended[p, default: []].append((event.id, s))
+        }
+        for r in unsettled {
+            out[r.referral] = FirstAttendance.of(attended[r.participant] ?? [], onOrAfter: r.receivedAt, retracted: retracted) {
+                sessions[$0].map { ($0.id, $0.at) }
+            }
+        }
+        return out
+    }
+}
