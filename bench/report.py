@@ -18,9 +18,10 @@ for key, runs in list(by.items()):
         by[key] = median
     else:
         by[key] = runs[-1]
-sizes = []
+sizes, populations = [], []
 for r in rows:
-    if r["size"] not in sizes: sizes.append(r["size"])
+    group = populations if r["size"].startswith("people-") else sizes
+    if r["size"] not in group: group.append(r["size"])
 
 def get(size, measure, key):
     r = by.get((size, measure)); return None if r is None else r.get(key)
@@ -57,6 +58,21 @@ for size in sizes:
     lines.append(f"| `hubledger history`, end to end p50 / p99 (ms) | {fmt(get(size,'cli-history','p50ms'))} / {fmt(get(size,'cli-history','p99ms'))} | — | — | {fmt(get(size,'cli-history','peakRSSMiB'))} |")
     for m, label in [("cli-audit", "`hubledger audit`"), ("cli-referrals", "`hubledger referrals`"), ("cli-watch-once", "`hubledger watch --once`"), ("cli-verify", "`hubledger verify`")]:
         lines.append(f"| {label}, end to end (ms) | {fmt(get(size, m, 'ms'))} | — | — | {fmt(get(size, m, 'peakRSSMiB'))} |")
+    lines.append("")
+if populations:
+    lines += ["## Memory with a fixed population", "",
+              "The same people year after year (`generate --people`): the log grows, the people do not. Peak RSS of",
+              "each process; the read models keep people, sessions, referrals and concerns, not attendances or surveys.", "",
+              "| log | events | people | rebuild (events/s) | rebuild peak RSS MiB | `audit` ms / MiB | `referrals` ms / MiB | `watch --once` ms / MiB |",
+              "|---|---|---|---|---|---|---|---|"]
+    for size in populations:
+        cells = [f"{fmt(get(size, m, 'ms'))} / {fmt(get(size, m, 'peakRSSMiB'))}" for m in ("cli-audit", "cli-referrals", "cli-watch-once")]
+        lines.append(f"| {size} | {fmt(get(size,'batched-append','events'))} | {fmt(get(size,'batched-append','people'))} | "
+                     f"{fmt(get(size,'rebuild','eventsPerSecond'))} | {fmt(get(size,'rebuild','peakRSSMiB'))} | " + " | ".join(cells) + " |")
+    if len(populations) >= 2:
+        a, b = get(populations[0], "rebuild", "peakRSSMiB"), get(populations[-1], "rebuild", "peakRSSMiB")
+        n0, n1 = get(populations[0], "batched-append", "events"), get(populations[-1], "batched-append", "events")
+        lines += ["", f"Events grew {ratio(n1, n0)}; rebuild memory grew {ratio(b, a)}."]
     lines.append("")
 last = sizes[-1]
 single, probe = get(last, "single-append", "appendsPerSecond"), get(last, "disk-probe", "fdatasyncsPerSecond")

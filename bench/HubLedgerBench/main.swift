@@ -7,7 +7,9 @@ import Projections
 /// measurement per process so that each reports its own peak memory, and prints every result as
 /// one JSON line: {"measure", inputs…, results…, "peakRSSMiB"}.
 ///
-///   hubledger-bench generate --dir D --events N   domain-mix log in D/store and D/events.jsonl (batched durable appends)
+///   hubledger-bench generate --dir D --events N [--people P]
+///                                                 domain-mix log in D/store and D/events.jsonl (batched durable appends); with
+///                                                 --people, the same P people year after year instead of 1,200 new ones per round
 ///   hubledger-bench singles  --dir D --count N    durable single appends to a fresh store
 ///   hubledger-bench probe    --dir D --count N    the disk: 300-byte pwrite+fdatasync, sequential read
 ///   hubledger-bench verify   --dir D              full verify
@@ -45,19 +47,27 @@ func rate(_ n: Int, _ s: Double) -> JSONValue { .double((Double(n) / max(s, 1e-9
 func ms(_ s: Double) -> JSONValue { .double((s * 1e5).rounded() / 100) }
 
 /// The demo's domain mix, repeated under fresh ids (one hub network per round) until `count` events.
-func domainEvents(count: Int, round: Int) -> [ProposedEvent] {
+///
+/// With `people`, every round is another year of the same people instead: their ids stay, they
+/// register and consent once (round 0), and each round's events are dated a year (52 weeks) later.
+func domainEvents(count: Int, round: Int, people: Int? = nil) -> [ProposedEvent] {
     let suffix = "-\(round)"
+    let sameKeys: Set<String> = people == nil ? [] : ["participant"]
+    let year = Double(round) * 364 * 86_400
     var proposals: [ProposedEvent] = []
-    for d in Demo(participants: 1200, seed: UInt64(round + 1)).drafts() {
+    for d in Demo(participants: people ?? 1200, seed: UInt64(round + 1)).drafts() {
         var data = d.data
-        for key in ["participant", "session", "referral", "concern"] { if let v = data[key]?.stringValue { data[key] = .string(v + suffix) } }
+        if people != nil, round > 0, [EventType.participantRegistered, .consentGiven, .consentWithdrawn].map(\.rawValue).contains(d.type) { continue }
+        for key in ["participant", "session", "referral", "concern"] where !sameKeys.contains(key) {
+            if let v = data[key]?.stringValue { data[key] = .string(v + suffix) }
+        }
         if d.type == EventType.eventRetracted.rawValue, let target = data["event"]?.stringValue {
             data["event"] = .string(DerivedID.make("bench", suffix, target.uppercased()).uuidString.lowercased())
         }
         guard let type = EventType(rawValue: d.type) else { continue }
         let key = Schema.streamField(of: type).flatMap { data[$0]?.stringValue }
         proposals.append(ProposedEvent(id: DerivedID.make("bench", suffix, d.id?.uuidString ?? ""), stream: StreamID(type.entity?.stream(key ?? "") ?? ""),
-                                       type: d.type, occurredAt: Timestamp(rfc3339: d.occurredAt) ?? Timestamp(microseconds: 0), actor: "bench", data: data))
+                                       type: d.type, occurredAt: (Timestamp(rfc3339: d.occurredAt) ?? Timestamp(microseconds: 0)).adding(seconds: year), actor: "bench", data: data))
     }
     return proposals
 }
@@ -68,6 +78,7 @@ do {
     case "generate":
         // Retractions go to the retracted event's stream: resolve them after the round's events are known.
         let target = intOption("--events", 20_000)
+        let people = option("--people").flatMap(Int.init)
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let log = try EventLog.create(at: dir + "/store")
@@ -76,7 +87,7 @@ do {
         guard let out = FileHandle(forWritingAtPath: dir + "/events.jsonl"), let importFile = FileHandle(forWritingAtPath: dir + "/import.jsonl") else { exit(1) }
         var total = 0, round = 0, appendTime = 0.0
         while total < target {
-            var events = domainEvents(count: target - total, round: round)
+            var events = domainEvents(count: target - total, round: round, people: people)
             var streamOf: [UUID: StreamID] = [:]
             for e in events where e.type != EventType.eventRetracted.rawValue { streamOf[e.id] = e.stream }
             for i in events.indices where events[i].type == EventType.eventRetracted.rawValue {
@@ -111,7 +122,9 @@ do {
         }
         try out.close()
         try importFile.close()
-        report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
+        var fields: JSONObject = ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime), "rounds": .int(Int64(round))]
+        if let people { fields["people"] = .int(Int64(people)) }
+        report("batched-append", fields)
 
     case "singles":
         let count = intOption("--count", 5000)
