@@ -3,8 +3,23 @@
 
 WAL journal, synchronous=FULL, UNIQUE(id) and UNIQUE(stream, stream_version).
 Usage: sqlite_peer.py EVENTS.jsonl WORKDIR [SINGLES]   (prints one JSON line per measure)
+       sqlite_peer.py --scan WORKDIR                  (the ordered scan again, over WORKDIR/peer.db)
 """
 import json, os, resource, sqlite3, sys, time
+
+if sys.argv[1] == "--scan":
+    # One more ordered scan + json.loads of the table a full run left at WORKDIR/peer.db (bench/run
+    # alternates these with HubLedger's rebuilds: the machine's speed wanders from minute to minute).
+    db = sqlite3.connect(os.path.join(sys.argv[2], "peer.db"))
+    start = time.perf_counter()
+    n = 0
+    for (data,) in db.execute("SELECT data FROM events ORDER BY position"):
+        json.loads(data)
+        n += 1
+    t = time.perf_counter() - start
+    print(json.dumps({"measure": "sqlite-scan-json", "events": n, "eventsPerSecond": round(n / t),
+                      "peakRSSMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}), flush=True)
+    sys.exit(0)
 
 events_path, work = sys.argv[1], sys.argv[2]
 singles = int(sys.argv[3]) if len(sys.argv) > 3 else 5000

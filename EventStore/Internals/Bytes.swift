@@ -1,3 +1,5 @@
+import Foundation
+
 /// Little-endian appends for building record bodies.
 public enum ByteWriter {
     @inlinable @inline(__always)
@@ -77,5 +79,37 @@ public struct ByteReader {
     public mutating func readString32() -> String? {
         guard let n = readUInt32() else { return nil }
         return readString(count: Int(n))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether both hold the same bytes: lengths first, then one `memcmp` (what names read in place
+    /// are matched with, for every record a rebuild reads).
+    public func hasSameBytes(as other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        guard let a = baseAddress, let b = other.baseAddress else { return count == 0 }
+        return memcmp(a, b, count) == 0
+    }
+
+    /// Whether these bytes begin with `prefix`.
+    public func starts(withBytes prefix: UnsafeRawBufferPointer) -> Bool {
+        count >= prefix.count && UnsafeRawBufferPointer(rebasing: self[..<prefix.count]).hasSameBytes(as: prefix)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether every byte is below 0x80, checked eight at a time (every string of every record read
+    /// is checked: nearly all are ASCII).
+    public var isASCII: Bool {
+        var i = 0
+        while i + 8 <= count {
+            if loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < count {
+            if self[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
     }
 }

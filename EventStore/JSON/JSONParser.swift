@@ -35,11 +35,11 @@ public struct JSONParser {
     /// Decodes UTF-8, refusing ill-formed input; ASCII (the common case) skips the slow validating path.
     /// Whether the bytes are valid UTF-8, without making a String of them (ASCII is checked first).
     static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
-        raw.allSatisfy({ $0 < 0x80 }) || String(validating: raw, as: UTF8.self) != nil
+        raw.isASCII || String(validating: raw, as: UTF8.self) != nil
     }
 
     static func utf8String(_ raw: UnsafeRawBufferPointer) -> String? {
-        if raw.allSatisfy({ $0 < 0x80 }) { return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) } }
+        if raw.isASCII { return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) } }
         return String(validating: raw, as: UTF8.self)
     }
 

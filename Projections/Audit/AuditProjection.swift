@@ -97,7 +97,7 @@ public struct AuditProjection: Projection {
     ///   where this model was folded.
     public func tally(period: AuditPeriod, filter: AuditFilter = AuditFilter(), replaying replay: LogReplay) throws -> AuditTally {
         var tally = AuditTally(basis: self, period: period, filter: filter)
-        try replay.forEach { tally.count($0) }
+        try replay.only(AuditTally.counts).forEach { tally.count($0) }
         return tally
     }
 

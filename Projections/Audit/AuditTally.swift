@@ -47,6 +47,9 @@ public struct AuditTally: Sendable {
         for s in sessions.values where (1...10).contains(s.week) { weeksHeld[s.programme, default: 0] |= 1 << (s.week - 1) }
     }
 
+    /// The kinds of event `count` counts.
+    static let counts: HubEvent.Kinds = [.attendanceRecorded, .surveyCompleted, .signpostGiven, .concernRaised]
+
     /// Counts one event of the log (in log order; anything the audit does not count is ignored).
     mutating func count(_ event: DomainEvent) {
         switch event.event {

@@ -18,17 +18,24 @@ public struct ChronologyProjection: Projection {
 
     public init() {}
 
-    public mutating func apply(_ event: DomainEvent) {
-        lastPosition = event.position
-        switch event.kind {
+    public mutating func apply(_ event: DomainEvent) { withUnsafePointer(to: event) { note($0) } }
+
+    public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
+        events.lend(from: start, kinds: Self.folds) { note($0) }
+    }
+
+    /// Folds one event, read in place (every event passes through here).
+    private mutating func note(_ event: UnsafePointer<DomainEvent>) {
+        lastPosition = event.pointee.position
+        switch event.pointee.kind {
         case .referralReceived, .concernRaised:
-            if let participant = event.event.participant { linkedStreams[participant, default: []].append(event.streamKey.name) }
+            if let participant = event.pointee.event.participant { linkedStreams[participant, default: []].append(event.pointee.streamKey.name) }
         case .alertRaised:
             return
         default:
             break
         }
-        streamHeads[event.streamKey] = event.position
+        streamHeads[event.pointee.streamKey] = event.pointee.position
     }
 
     /// Whether the log holds anything about this participant.

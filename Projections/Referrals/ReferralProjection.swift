@@ -60,6 +60,12 @@ public struct ReferralProjection: Projection {
 
     public init() {}
 
+    public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
+        events.lend(from: start, kinds: Self.folds) { event in
+            if event.pointee.kind == .attendanceRecorded { attend(event) } else { apply(event.pointee) }
+        }
+    }
+
     public mutating func apply(_ event: DomainEvent) {
         let stamp = Stamp(id: event.id, at: event.occurredAt)
         switch event.event {
@@ -74,7 +80,7 @@ public struct ReferralProjection: Projection {
         case .referralAccepted(let r): if referrals[r] != nil { acceptances[r, default: []].append(stamp) }
         case .referralDeclined(let r): referrals[r]?.declines.append(stamp)
         case .referralClosed(let r, _): referrals[r]?.closures.append(stamp)
-        case .attendanceRecorded(let p, let s): attend(event, participant: p, session: s)
+        case .attendanceRecorded: withUnsafePointer(to: event) { attend($0) }
         case .sessionHeld(let s, _, _, _, _, _):
             if sessions[s] != nil { sessionHeldTwice = true }
             sessions[s] = Session(id: event.id, at: event.occurredAt)
@@ -84,15 +90,19 @@ public struct ReferralProjection: Projection {
     }
 
     /// A live attendance at a live session is a candidate for each of its person's referrals received by then.
-    private mutating func attend(_ event: DomainEvent, participant p: String, session s: String) {
+    /// (The attendance is read in place.)
+    private mutating func attend(_ event: UnsafePointer<DomainEvent>) {
+        guard case .attendanceRecorded(let p, let s) = event.pointee.event else { return }
         let session = sessions[s]
-        let isCandidate = session.map { !retracted.contains($0.id) } ?? false && !retracted.contains(event.id)
-        guard let candidates = people[p, default: Person()].attend(event, of: p, sessionAt: session?.at, isCandidate: isCandidate),
+        let id = event.pointee.id
+        let isCandidate = session.map { !retracted.contains($0.id) } ?? false && !retracted.contains(id)
+        guard let candidates = people[p, default: Person()].attend(in: event.pointee.streamKey, event.pointee.position, of: p,
+                                                                   sessionAt: session?.at, isCandidate: isCandidate),
               let session else { return }
         for r in candidates {
             guard let receivedAt = referrals[r]?.receivedAt, session.at >= receivedAt else { continue }
             if referrals[r]?.first.map({ session.at < $0.at }) ?? true {
-                referrals[r]?.first = Candidate(at: session.at, attendance: event.id, session: session.id)
+                referrals[r]?.first = Candidate(at: session.at, attendance: id, session: session.id)
             }
         }
     }
@@ -143,10 +153,10 @@ public struct ReferralProjection: Projection {
 }
 
 extension ReferralProjection.Person {
-    /// Notes an attendance at a session held at `sessionAt` (nil: a session the log did not know);
+    /// Notes an attendance (in `stream` at `position`) at a session held at `sessionAt` (nil: a session the log did not know);
     /// returns the referrals it may be the first attendance of, or nil when it is no candidate.
-    mutating func attend(_ event: DomainEvent, of p: String, sessionAt: Timestamp?, isCandidate: Bool) -> [String]? {
-        trail.note(event, of: p)
+    mutating func attend(in stream: StreamKey, _ position: LogPosition, of p: String, sessionAt: Timestamp?, isCandidate: Bool) -> [String]? {
+        trail.note(stream, position, of: p)
         guard let sessionAt else { attendedUnknownSession = true; return nil }
         guard isCandidate else { return nil }
         if latestSession.map({ sessionAt > $0 }) ?? true { latestSession = sessionAt }

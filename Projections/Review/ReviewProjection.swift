@@ -84,6 +84,15 @@ public struct ReviewProjection: Projection {
 
     public init() {}
 
+    public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
+        events.lend(from: start, kinds: Self.folds) { event in
+            switch event.pointee.kind {
+            case .attendanceRecorded, .surveyCompleted: judge(event)
+            default: apply(event.pointee)
+            }
+        }
+    }
+
     public mutating func apply(_ event: DomainEvent) {
         switch event.event {
         case .participantRegistered(let p, let generation, _, _, _):
@@ -92,10 +101,8 @@ public struct ReviewProjection: Projection {
             decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: by, hasCompetenceNote: note))
         case .consentWithdrawn(let p, let scope):
             decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: nil, hasCompetenceNote: false))
-        case .attendanceRecorded(let p, let s):
-            judge(event, participant: p, session: s, isSurvey: false)
-        case .surveyCompleted(let p, let s, _, _):
-            judge(event, participant: p, session: s, isSurvey: true)
+        case .attendanceRecorded, .surveyCompleted:
+            withUnsafePointer(to: event) { judge($0) }
         case .concernRaised(let c, let p, let category, let severity, _):
             concerns[c] = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
         case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
@@ -116,15 +123,21 @@ public struct ReviewProjection: Projection {
         people[p, default: Person()].decide(consent)
     }
 
-    /// Judges an attendance or survey against the record as folded so far; keeps it only if flagged.
-    private mutating func judge(_ event: DomainEvent, participant p: String, session s: String, isSurvey: Bool) {
-        let at = event.occurredAt
-        let rule: ConsentRule? = people[p, default: Person()].noteActivity(event, of: p) { person in
+    /// Judges an attendance or survey (read in place) against the record as folded so far; keeps it only if flagged.
+    private mutating func judge(_ event: UnsafePointer<DomainEvent>) {
+        let p: String, s: String, isSurvey: Bool
+        switch event.pointee.event {
+        case .attendanceRecorded(let participant, let session): (p, s, isSurvey) = (participant, session, false)
+        case .surveyCompleted(let participant, let session, _, _): (p, s, isSurvey) = (participant, session, true)
+        default: return
+        }
+        let at = event.pointee.occurredAt, position = event.pointee.position
+        let rule: ConsentRule? = people[p, default: Person()].noteActivity(at: at, in: event.pointee.streamKey, position, of: p) { person in
             isSurvey ? ConsentRules.flag(surveyWith: person.liveConsents, at: at)
                      : ConsentRules.flag(attendanceBy: person.generation, consents: person.liveConsents, at: at)
         }
         if let rule {
-            flagged.append(Flagged(event: event.id, participant: p, session: s, rule: rule, position: event.position, isSurvey: isSurvey))
+            flagged.append(Flagged(event: event.pointee.id, participant: p, session: s, rule: rule, position: position, isSurvey: isSurvey))
         }
     }
 
@@ -202,9 +215,10 @@ extension ReviewProjection.Person {
     }
 
     /// Notes an activity and, unless the person is unsettled (judged again when asked), judges it.
-    mutating func noteActivity(_ event: DomainEvent, of p: String, judge: (Self) -> ConsentRule?) -> ConsentRule? {
-        trail.note(event, of: p)
-        if latestActivity.map({ event.occurredAt > $0 }) ?? true { latestActivity = event.occurredAt }
+    mutating func noteActivity(at time: Timestamp, in stream: StreamKey, _ position: LogPosition, of p: String,
+                               judge: (Self) -> ConsentRule?) -> ConsentRule? {
+        trail.note(stream, position, of: p)
+        if latestActivity.map({ time > $0 }) ?? true { latestActivity = time }
         return isUnsettled ? nil : judge(self)
     }
 }

@@ -28,8 +28,9 @@ final class EventPipe: @unchecked Sendable {
     private let capacity = 4
     static let chunkSize = 2048
 
-    /// Starts reading from `start`, stopping at the first event outside `limit`.
-    init(log: EventLog, from start: LogPosition, limit: ReadLimit?) {
+    /// Starts reading from `start`, stopping at the first event outside `limit`; hub events of kinds
+    /// not in `kinds` are skipped unread (their positions still count).
+    init(log: EventLog, from start: LogPosition, limit: ReadLimit?, kinds: HubEvent.Kinds = .all) {
         Thread.detachNewThread { [self] in
             var chunk = Chunk()
             var size = 0
@@ -38,6 +39,7 @@ final class EventPipe: @unchecked Sendable {
             // until their batch is complete: only then are they handed on.
             var confirmed = 0
             var waitingFirst: LogPosition = -1, waitingLast: LogHead?, waitingCount = 0
+            var actor = ""
             do {
                 // Hub events are made straight from the stored bytes: no RecordedEvent on the way.
                 try log.forEachRecord(from: start, { view in
@@ -46,7 +48,7 @@ final class EventPipe: @unchecked Sendable {
                     if waitingLast == nil { waitingFirst = position }
                     waitingLast = LogHead(position: position, hash: view.hash)
                     waitingCount += 1
-                    if let event = DomainEvent(view) { chunk.events.append(event) }
+                    if let event = DomainEvent(view, only: kinds, lastActor: &actor) { chunk.events.append(event) }
                     return true
                 }, batchEnded: {
                     guard let last = waitingLast else { return true }

@@ -8,6 +8,15 @@ import HubDomain
 public struct LogReplay: Sendable {
     let log: EventLog
     let head: LogHead?
+    /// The kinds of hub event handed on (others are skipped unread).
+    var kinds: HubEvent.Kinds = .all
+
+    /// The same replay, handing on only events of these kinds.
+    public func only(_ kinds: HubEvent.Kinds) -> LogReplay {
+        var out = self
+        out.kinds = kinds
+        return out
+    }
 
     /// Hands every hub event through the head to `visit`, in log order.
     ///
@@ -15,7 +24,7 @@ public struct LogReplay: Sendable {
     ///   no longer holds the head unchanged.
     public func forEach(_ visit: (DomainEvent) -> Void) throws {
         guard let head else { return }
-        let pipe = EventPipe(log: log, from: 0, limit: .position(head.position))
+        let pipe = EventPipe(log: log, from: 0, limit: .position(head.position), kinds: kinds)
         defer { pipe.cancel() }
         var reached: LogHead?
         while let chunk = try pipe.next() {

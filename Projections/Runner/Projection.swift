@@ -32,14 +32,26 @@ extension Projection {
     public static var folds: HubEvent.Kinds { .all }
 
     public mutating func apply(_ events: [DomainEvent], from start: LogPosition) {
-        // Indexing an array the caller lends (not a buffer pointer) lets each event be lent on to
-        // `apply` without a copy: nothing can change the array while it is borrowed.
-        var k = events.startIndex
-        while k < events.endIndex && events[k].position < start { k += 1 }
-        let folds = Self.folds
-        while k < events.endIndex {
-            if folds.contains(events[k].kind) { apply(events[k]) }
-            k += 1
+        events.lend(from: start, kinds: Self.folds) { apply($0.pointee) }
+    }
+}
+
+extension [DomainEvent] {
+    /// Lends each event at or after `start` whose kind is in `kinds` to `body`, in place.
+    ///
+    /// A pointer, because handing an array's element to a mutating fold made the compiler copy the
+    /// whole event first (a third of the cost of the busiest folds); the projections that fold
+    /// most events (chronology, review, referrals) read their hot kinds through it.
+    @inline(__always)
+    func lend(from start: LogPosition, kinds: HubEvent.Kinds, _ body: (UnsafePointer<DomainEvent>) -> Void) {
+        withUnsafeBufferPointer { events in
+            guard let base = events.baseAddress else { return }
+            var k = 0
+            while k < events.count && events[k].position < start { k += 1 }
+            while k < events.count {
+                if kinds.contains(events[k].kind) { body(base + k) }
+                k += 1
+            }
         }
     }
 }

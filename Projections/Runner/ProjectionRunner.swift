@@ -78,7 +78,8 @@ public struct ProjectionRunner: Sendable {
         var head: LogHead?
         var folded = [Int](repeating: 0, count: models.count)
         let groups = FoldGroups(models.map { type(of: $0) })
-        let pipe = EventPipe(log: log, from: starts.min() ?? 0, limit: limit)
+        let kinds = models.reduce([] as HubEvent.Kinds) { $0.union(type(of: $1).folds) }
+        let pipe = EventPipe(log: log, from: starts.min() ?? 0, limit: limit, kinds: kinds)
         defer { pipe.cancel() }
         while let chunk = try pipe.next() {
             // Two groups of projections fold each chunk side by side (decoding runs on a third thread);
@@ -161,7 +162,7 @@ public struct ProjectionRunner: Sendable {
 
     /// The log's hub events from its start through `head` (the head a read model was folded to), to be
     /// read again for a question a fold does not keep the answer to (`AuditProjection.tally`).
-    public func replay(through head: LogHead?) -> LogReplay { LogReplay(log: log, head: head) }
+    public func replay(through head: LogHead?) -> LogReplay { LogReplay(log: log, head: head, kinds: .all) }
 
     func withinLimit(_ head: LogHead, _ limit: ReadLimit) -> Bool {
         switch limit {
@@ -237,7 +238,7 @@ struct FoldGroups: Sendable {
     init(_ types: [any Projection.Type]) {
         guard types.count > 1 else { members = [Array(types.indices)]; return }
         // CPU seconds per million events beyond reading them, in hundredths (bench `rebuild --only NAME`).
-        let weight: [String: Int] = ["chronology": 20, "review": 21, "audit": 19, "referrals": 15, "locations": 9]
+        let weight: [String: Int] = ["chronology": 23, "review": 23, "referrals": 21, "audit": 9, "locations": 8, "alerts": 2]
         var groups: [[Int]] = [[], []], load = [0, 0]
         for i in types.indices.sorted(by: { (weight[types[$0].name] ?? 1) > (weight[types[$1].name] ?? 1) }) {
             let lighter = load[0] <= load[1] ? 0 : 1

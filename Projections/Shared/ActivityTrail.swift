@@ -17,9 +17,9 @@ struct ActivityTrail: Sendable, Equatable {
 
     init() {}
 
-    /// Notes an attendance or survey of `participant`.
-    mutating func note(_ event: DomainEvent, of participant: String) {
-        if event.streamKey.isOwnStream(ofParticipant: participant) { own = event.position } else { elsewhere[event.streamKey.name] = event.position }
+    /// Notes an attendance or survey of `participant`, in `stream` at `position`.
+    mutating func note(_ stream: StreamKey, _ position: LogPosition, of participant: String) {
+        if stream.isOwnStream(ofParticipant: participant) { own = position } else { elsewhere[stream.name] = position }
     }
 
     /// The streams to read back, each with the last position to read from.

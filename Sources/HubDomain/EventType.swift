@@ -1,5 +1,3 @@
-import Foundation
-
 /// The kinds of event a hub records, and the stream each belongs to.
 public enum EventType: String, Sendable, CaseIterable, Codable {
     case participantRegistered = "ParticipantRegistered"
@@ -24,9 +22,8 @@ public enum EventType: String, Sendable, CaseIterable, Codable {
 
     /// The type named by these UTF-8 bytes, matched without making a String of them.
     public init?(utf8 bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return nil }
         for entry in EventType.byName where entry.name.count == bytes.count {
-            if entry.name.withUnsafeBytes({ name in name.baseAddress.map { memcmp($0, base, bytes.count) == 0 } ?? false }) { self = entry.type; return }
+            if entry.name.withUnsafeBytes({ $0.hasSameBytes(as: bytes) }) { self = entry.type; return }
         }
         return nil
     }

@@ -14,6 +14,8 @@ extension HubEvent {
         public init(arrayLiteral kinds: Kind...) { mask = kinds.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
         public static let all = Kinds(mask: UInt32.max)
         init(mask: UInt32) { self.mask = mask }
+        /// Every kind in either set.
+        public func union(_ other: Kinds) -> Kinds { Kinds(mask: mask | other.mask) }
         @inline(__always) public func contains(_ kind: Kind) -> Bool { mask & (1 << UInt32(kind.rawValue)) != 0 }
     }
 
@@ -42,6 +44,33 @@ extension HubEvent {
         case .accessGranted: return .accessGranted
         case .accessRevoked: return .accessRevoked
         case .participantErased: return .participantErased
+        }
+    }
+}
+
+extension EventType {
+    /// The `HubEvent` kind events of this type decode to.
+    public var kind: HubEvent.Kind {
+        switch self {
+        case .participantRegistered: return .participantRegistered
+        case .participantMoved: return .participantMoved
+        case .consentGiven: return .consentGiven
+        case .consentWithdrawn: return .consentWithdrawn
+        case .attendanceRecorded: return .attendanceRecorded
+        case .surveyCompleted: return .surveyCompleted
+        case .signpostGiven: return .signpostGiven
+        case .flagRaised: return .flagRaised
+        case .flagRemoved: return .flagRemoved
+        case .referralReceived: return .referralReceived
+        case .referralContacted: return .referralContacted
+        case .referralAccepted: return .referralAccepted
+        case .referralDeclined: return .referralDeclined
+        case .referralClosed: return .referralClosed
+        case .sessionHeld: return .sessionHeld
+        case .concernRaised: return .concernRaised
+        case .concernEscalated: return .concernEscalated
+        case .concernClosed: return .concernClosed
+        case .eventRetracted: return .eventRetracted
         }
     }
 }

@@ -192,19 +192,27 @@ public struct DomainEvent: Sendable {
                   stream: StreamKey(recorded.stream), streamVersion: recorded.streamVersion, actor: recorded.actor)
     }
 
-    /// Made straight from the stored bytes (a rebuild's path): nil for events no read model folds.
-    public init?(_ view: RecordView) {
+    /// Made straight from the stored bytes (a rebuild's path): nil for events no read model folds,
+    /// and for hub events of kinds not in `kinds` (their data is then never read).
+    public init?(_ view: RecordView, only kinds: HubEvent.Kinds = .all) {
+        var actor = ""
+        self.init(view, only: kinds, lastActor: &actor)
+    }
+
+    /// The same, reusing the previous record's actor String when it is the same actor (`lastActor`).
+    public init?(_ view: RecordView, only kinds: HubEvent.Kinds, lastActor: inout String) {
         let event: HubEvent
-        if let kind = view.withTypeBytes(EventType.init(utf8:)) {
-            guard let hub = HubEvent(kind: kind, fields: view.data) else { return nil }
+        if let type = view.withTypeBytes(EventType.init(utf8:)) {
+            guard kinds.contains(type.kind), let hub = HubEvent(kind: type, fields: view.data) else { return nil }
             event = hub
         } else {
             // Alerts and access changes are few: decode those whole; views and refusals are skipped unread.
-            guard view.withTypeBytes(HubEvent.mayBeOther), let other = HubEvent.other(type: view.type, data: view.data.object) else { return nil }
+            guard view.withTypeBytes(HubEvent.mayBeOther), let other = HubEvent.other(type: view.type, data: view.data.object),
+                  kinds.contains(other.kind) else { return nil }
             event = other
         }
         self.init(event, id: view.id, position: view.position, occurredAt: view.occurredAt, recordedAt: view.recordedAt,
-                  stream: view.withStreamBytes(StreamKey.init(utf8:)), streamVersion: view.streamVersion, actor: view.actor)
+                  stream: view.withStreamBytes(StreamKey.init(utf8:)), streamVersion: view.streamVersion, actor: view.actor(reusing: &lastActor))
     }
 }
 

@@ -12,8 +12,32 @@ public struct StreamKey: Sendable, Hashable {
     public let entity: EntityKind?
     /// The entity's id, or the whole name when `entity` is nil.
     public let id: String
+    /// FNV-1a 64 of the entity and id, computed once: a read model's table hashes this word, not the id.
+    private let fingerprint: UInt64
 
-    public init(entity: EntityKind?, id: String) { self.entity = entity; self.id = id }
+    public init(entity: EntityKind?, id: String) {
+        var id = id
+        let fingerprint = id.withUTF8 { StreamKey.fingerprint(entity, UnsafeRawBufferPointer($0)) }
+        self.init(entity: entity, id: id, fingerprint: fingerprint)
+    }
+
+    private init(entity: EntityKind?, id: String, fingerprint: UInt64) { self.entity = entity; self.id = id; self.fingerprint = fingerprint }
+
+    private static func fingerprint(_ entity: EntityKind?, _ id: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(tag(entity))
+        for b in id { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    private static func tag(_ entity: EntityKind?) -> UInt8 {
+        switch entity {
+        case .participant: 1
+        case .referral: 2
+        case .session: 3
+        case .concern: 4
+        case nil: 0
+        }
+    }
 
     /// The key of a stream named `name`.
     public init(_ stream: StreamID) {
@@ -26,16 +50,22 @@ public struct StreamKey: Sendable, Hashable {
 
     /// The key of the stream named by these UTF-8 bytes (valid UTF-8, checked by the caller).
     public init(utf8 bytes: UnsafeRawBufferPointer) {
-        for (kind, prefix) in StreamKey.prefixes where bytes.count >= prefix.count {
-            guard let base = bytes.baseAddress, prefix.withUnsafeBytes({ p in p.baseAddress.map { memcmp($0, base, prefix.count) == 0 } ?? false })
-            else { continue }
-            self.init(entity: kind, id: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[prefix.count...]), as: UTF8.self))
+        // The first letter names the one prefix it may be (participant-, referral-, session-, concern-).
+        let first = bytes.first ?? 0
+        for (kind, prefix) in StreamKey.prefixes where prefix.first == first {
+            guard prefix.withUnsafeBytes({ bytes.starts(withBytes: $0) }) else { break }
+            let id = UnsafeRawBufferPointer(rebasing: bytes[prefix.count...])
+            self.init(entity: kind, id: String(decoding: id, as: UTF8.self), fingerprint: StreamKey.fingerprint(kind, id))
             return
         }
-        self.init(entity: nil, id: String(decoding: bytes, as: UTF8.self))
+        self.init(entity: nil, id: String(decoding: bytes, as: UTF8.self), fingerprint: StreamKey.fingerprint(nil, bytes))
     }
 
     private static let prefixes: [(EntityKind, [UInt8])] = EntityKind.allCases.map { ($0, Array($0.stream("").utf8)) }
+
+    public static func == (a: StreamKey, b: StreamKey) -> Bool { a.fingerprint == b.fingerprint && a.entity == b.entity && a.id == b.id }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
 
     /// The stream's full name.
     public var name: String { entity.map { $0.stream(id) } ?? id }
