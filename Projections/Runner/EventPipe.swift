@@ -30,7 +30,11 @@ final class EventPipe: @unchecked Sendable {
 
     /// Starts reading from `start`, stopping at the first event outside `limit`; hub events of kinds
     /// not in `kinds` are skipped unread (their positions still count).
-    init(log: EventLog, from start: LogPosition, limit: ReadLimit?, kinds: HubEvent.Kinds = .all) {
+    ///
+    /// - Parameter folding: run on the reading thread on each chunk before it is handed on (the
+    ///   runner's share of folding that thread takes); it must touch nothing the consumer does.
+    init(log: EventLog, from start: LogPosition, limit: ReadLimit?, kinds: HubEvent.Kinds = .all,
+         folding: (@Sendable (Chunk) -> Void)? = nil) {
         Thread.detachNewThread { [self] in
             var chunk = Chunk()
             var size = 0
@@ -59,6 +63,7 @@ final class EventPipe: @unchecked Sendable {
                     waitingLast = nil
                     waitingCount = 0
                     guard size >= EventPipe.chunkSize else { return true }
+                    folding?(chunk)
                     guard self.push(chunk) else { return false }
                     chunk = Chunk()
                     chunk.events.reserveCapacity(EventPipe.chunkSize + 1024)
@@ -68,7 +73,10 @@ final class EventPipe: @unchecked Sendable {
                 })
                 // What follows the last complete batch was never acknowledged: dropped.
                 chunk.events.removeSubrange(confirmed...)
-                if chunk.last != nil { _ = self.push(chunk) }
+                if chunk.last != nil {
+                    folding?(chunk)
+                    _ = self.push(chunk)
+                }
                 self.finish(nil)
             } catch {
                 self.finish(error)

@@ -74,25 +74,30 @@ public struct ProjectionRunner: Sendable {
 
     /// Folds every event from the earliest start into the models (each from its own start), on two
     /// threads; returns the last event folded and how many each model took.
+    ///
+    /// The reading thread folds one group of projections into each chunk as soon as it has decoded it,
+    /// then hands the chunk on; this thread folds the other group. No barrier between them: on two
+    /// cores, reading plus the lighter group on one thread and the heavier folds on the other keeps
+    /// both busy. Each projection is touched by one thread only; the reading thread has finished
+    /// (`cancel` waits for it) before any model is read here.
     func foldForward(_ models: inout [any Projection], starts: [LogPosition], limit: ReadLimit?) throws -> (LogHead?, [Int]) {
-        var head: LogHead?
-        var folded = [Int](repeating: 0, count: models.count)
-        let groups = FoldGroups(models.map { type(of: $0) })
+        let groups = FoldGroups(models.map { type(of: $0) }, readerWeight: FoldGroups.readingWeight)
         let kinds = models.reduce([] as HubEvent.Kinds) { $0.union(type(of: $1).folds) }
-        let pipe = EventPipe(log: log, from: starts.min() ?? 0, limit: limit, kinds: kinds)
+        return try models.withUnsafeMutableBufferPointer { buffer -> (LogHead?, [Int]) in
+            try fold(into: FoldTarget(models: buffer, starts: starts), groups: groups, kinds: kinds, limit: limit)
+        }
+    }
+
+    private func fold(into target: FoldTarget, groups: FoldGroups, kinds: HubEvent.Kinds, limit: ReadLimit?) throws -> (LogHead?, [Int]) {
+        var head: LogHead?
+        var folded = [Int](repeating: 0, count: target.starts.count)
+        let onReadingThread = groups.members[0]
+        let folding: (@Sendable (EventPipe.Chunk) -> Void)? = onReadingThread.isEmpty ? nil : { @Sendable chunk in target.fold(onReadingThread, chunk) }
+        let pipe = EventPipe(log: log, from: target.starts.min() ?? 0, limit: limit, kinds: kinds, folding: folding)
         defer { pipe.cancel() }
         while let chunk = try pipe.next() {
-            // Two groups of projections fold each chunk side by side (decoding runs on a third thread);
-            // each projection is touched by one thread only, and both finish before the next chunk.
-            models.withUnsafeMutableBufferPointer { buffer in
-                let shared = FoldTarget(models: buffer, starts: starts, chunk: chunk)
-                if groups.count == 1 {
-                    shared.fold(groups.members[0])
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: groups.count) { shared.fold(groups.members[$0]) }
-                }
-            }
-            for i in models.indices { folded[i] += chunk.count(from: starts[i]) }
+            target.fold(groups.members[1], chunk)
+            for i in target.starts.indices { folded[i] += chunk.count(from: target.starts[i]) }
             if let last = chunk.last { head = last }
         }
         return (head, folded)
@@ -210,12 +215,12 @@ public struct ProjectionRunner: Sendable {
     /// Saves several models' checkpoints on two threads, split as their folding is (`FoldGroups`).
     func save(_ models: [any Projection], head: LogHead) throws {
         let groups = FoldGroups(models.map { type(of: $0) })
-        guard groups.count > 1 else {
+        guard models.count > 1 else {
             for model in models { try save(model, head: head) }
             return
         }
         let failures = Mutex<[any Error]>([])
-        DispatchQueue.concurrentPerform(iterations: groups.count) { g in
+        DispatchQueue.concurrentPerform(iterations: groups.members.count) { g in
             for i in groups.members[g] {
                 do { try save(models[i], head: head) } catch { failures.withLock { $0.append(error) } }
             }
@@ -229,34 +234,36 @@ public struct ProjectionRunner: Sendable {
     }
 }
 
-/// The projections of one run split in two groups of about equal folding cost, so two threads can
-/// fold a chunk at once. The weights are measured costs per event (bench `rebuild --only NAME`).
+/// The projections of one run split in two groups of about equal cost, so two threads can share the
+/// work: `members[0]` folds on the reading thread (whose own cost, `readerWeight`, counts against it),
+/// `members[1]` on the caller's; saving splits them with no reader weight. The weights are measured
+/// costs per event (bench `rebuild --only NAME`).
 struct FoldGroups: Sendable {
     let members: [[Int]]
-    var count: Int { members.count }
 
-    init(_ types: [any Projection.Type]) {
-        guard types.count > 1 else { members = [Array(types.indices)]; return }
+    /// Reading and decoding a million events, in the weights' unit (chosen by rebuild timings at 45, 60 and 75).
+    static let readingWeight = 75
+
+    init(_ types: [any Projection.Type], readerWeight: Int = 0) {
         // CPU seconds per million events beyond reading them, in hundredths (bench `rebuild --only NAME`).
         let weight: [String: Int] = ["chronology": 23, "review": 23, "referrals": 21, "audit": 9, "locations": 8, "alerts": 2]
-        var groups: [[Int]] = [[], []], load = [0, 0]
+        var groups: [[Int]] = [[], []], load = [readerWeight, 0]
         for i in types.indices.sorted(by: { (weight[types[$0].name] ?? 1) > (weight[types[$1].name] ?? 1) }) {
             let lighter = load[0] <= load[1] ? 0 : 1
             groups[lighter].append(i)
             load[lighter] += weight[types[i].name] ?? 1
         }
-        members = groups.filter { !$0.isEmpty }
+        members = groups
     }
 }
 
-/// What the fold threads share for one chunk: each touches only the projections of its own group,
-/// and the runner waits for both before it reads any of them, so the unchecked sharing is sound.
+/// The models the two threads share: each touches only the projections of its own group, and the
+/// runner reads none of them until the reading thread has finished, so the unchecked sharing is sound.
 struct FoldTarget: @unchecked Sendable {
     let models: UnsafeMutableBufferPointer<any Projection>
     let starts: [LogPosition]
-    let chunk: EventPipe.Chunk
 
-    func fold(_ group: [Int]) {
+    func fold(_ group: [Int], _ chunk: EventPipe.Chunk) {
         for i in group { models[i].apply(chunk.events, from: starts[i]) }
     }
 }
