@@ -14,13 +14,13 @@ struct StreamHeads: Sendable {
     private var slots: [Int32] = []
     private var frozenCount = 0
     /// Keyed by entity and id (`StreamKey`), as events carry their streams.
-    private var recent: [StreamKey: LogPosition] = [:]
+    private var recent = FoldTable<StreamKey, LogPosition>(empty: -1)
 
     init() {}
 
     subscript(key: StreamKey) -> LogPosition? {
         get { recent[key] ?? frozenOffset(of: key.name).map(frozenPosition) }
-        set { recent[key] = newValue }
+        set { recent.update(key) { $0 = newValue ?? -1 } }
     }
 
     /// The last position of the stream named `name`.
@@ -73,16 +73,16 @@ struct StreamHeads: Sendable {
                 out[String(decoding: entryKey(at: offset, in: raw), as: UTF8.self)] = frozenPosition(offset)
             }
         }
-        for (k, v) in recent { out[k.name] = v }
+        recent.forEach { out[$0.name] = $1 }
         return out
     }
 
     func encode(to w: inout StateWriter) {
         // A writer that sorts (tests comparing bytes) gets every entry through one table; a checkpoint
         // being saved gets the frozen entries still in force copied as they are, then the recent ones.
-        guard !w.sortsKeys, !frozen.isEmpty else { return w.dictionary(all) { $0.int($1) } }
+        guard !w.sortsKeys else { return w.dictionary(all) { $0.int($1) } }
         var superseded = Set<Int>()
-        for key in recent.keys { if let offset = frozenOffset(of: key.name) { superseded.insert(offset) } }
+        recent.forEach { key, _ in if let offset = frozenOffset(of: key.name) { superseded.insert(offset) } }
         w.int(frozenCount - superseded.count + recent.count)
         frozen.withUnsafeBytes { raw in
             for slot in slots where slot != 0 && !superseded.contains(Int(slot) - 1) {
@@ -91,7 +91,7 @@ struct StreamHeads: Sendable {
                 w.bytes(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 4 + length + 8)]))
             }
         }
-        for (k, v) in recent { w.string(k.name); w.int(v) }
+        recent.forEach { w.string($0.name); w.int($1) }
     }
 
     init(from r: inout StateReader) throws {

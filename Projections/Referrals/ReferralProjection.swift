@@ -49,7 +49,7 @@ public struct ReferralProjection: Projection {
     }
 
     var referrals: [String: Referral] = [:]
-    var people: [String: Person] = [:]
+    var people = FoldTable<String, Person>(empty: Person())
     var sessions: [String: Session] = [:]
     var retracted: Set<UUID> = []
     /// Per referral, its `ReferralAccepted` events.
@@ -73,8 +73,8 @@ public struct ReferralProjection: Projection {
             var referral = Referral(referral: r, participant: p, source: source, urgent: urgent, receivedAt: event.occurredAt, eventID: event.id)
             let person = people[p]
             referral.isUnsettled = person.map { $0.attendedUnknownSession || ($0.latestSession.map { $0 >= event.occurredAt } ?? false) } ?? false
-            if let previous = referrals[r], previous.participant != p { people[previous.participant]?.referrals.removeAll { $0 == r } }
-            if referrals[r]?.participant != p { people[p, default: Person()].referrals.append(r) }
+            if let previous = referrals[r], previous.participant != p { people.updateIfPresent(previous.participant) { $0.referrals.removeAll { $0 == r } } }
+            if referrals[r]?.participant != p { people.update(p) { $0.referrals.append(r) } }
             referrals[r] = referral
         case .referralContacted(let r, _): referrals[r]?.contacts.append(stamp)
         case .referralAccepted(let r): if referrals[r] != nil { acceptances[r, default: []].append(stamp) }
@@ -96,8 +96,8 @@ public struct ReferralProjection: Projection {
         let session = sessions[s]
         let id = event.pointee.id
         let isCandidate = session.map { !retracted.contains($0.id) } ?? false && !retracted.contains(id)
-        guard let candidates = people[p, default: Person()].attend(in: event.pointee.streamKey, event.pointee.position, of: p,
-                                                                   sessionAt: session?.at, isCandidate: isCandidate),
+        let stream = event.pointee.streamKey, position = event.pointee.position
+        guard let candidates = people.update(p, { $0.attend(in: stream, position, of: p, sessionAt: session?.at, isCandidate: isCandidate) }),
               let session else { return }
         for r in candidates {
             guard let receivedAt = referrals[r]?.receivedAt, session.at >= receivedAt else { continue }
@@ -115,7 +115,7 @@ public struct ReferralProjection: Projection {
             w.optional(r.first) { w, c in w.time(c.at); w.uuid(c.attendance); w.uuid(c.session) }
             w.bool(r.isUnsettled)
         }
-        w.dictionary(people) { w, person in
+        people.encode(to: &w) { w, person in
             w.array(person.referrals) { $0.string($1) }
             w.optional(person.latestSession) { $0.time($1) }
             w.bool(person.attendedUnknownSession)
@@ -137,7 +137,7 @@ public struct ReferralProjection: Projection {
             item.isUnsettled = try r.bool()
             return item
         }
-        people = try r.dictionary { r in
+        people = try FoldTable(from: &r, empty: Person()) { r in
             var person = Person()
             person.referrals = try r.array { try $0.string() }
             person.latestSession = try r.optional { try $0.time() }

@@ -44,7 +44,7 @@ extension ReviewProjection {
     /// Every flagged attendance and survey, in log order: those judged while folding, and those of
     /// unsettled people judged again now, from their activities read back, against their final record.
     func settledFlags(reading read: StreamReader) throws -> [Flagged] {
-        let unsettled = people.filter(\.value.isUnsettled)
+        let unsettled = people.filter(\.isUnsettled)
         guard !unsettled.isEmpty else { return flagged }
         var heads: [StreamID: LogPosition] = [:]
         for (p, person) in unsettled { heads.include(person.trail.heads(of: p)) }

@@ -71,7 +71,7 @@ public struct ReviewProjection: Projection {
     }
 
     var concerns: [String: Concern] = [:]
-    var people: [String: Person] = [:]
+    var people = FoldTable<String, Person>(empty: Person())
     /// Flagged attendances and surveys of settled people, in log order.
     var flagged: [Flagged] = []
     /// Consent decisions recorded outside their person's own stream (only a raw `append` or an
@@ -96,7 +96,7 @@ public struct ReviewProjection: Projection {
     public mutating func apply(_ event: DomainEvent) {
         switch event.event {
         case .participantRegistered(let p, let generation, _, _, _):
-            people[p, default: Person()].register(generation)
+            people.update(p) { $0.register(generation) }
         case .consentGiven(let p, let scope, let by, let note):
             decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: by, hasCompetenceNote: note))
         case .consentWithdrawn(let p, let scope):
@@ -111,7 +111,7 @@ public struct ReviewProjection: Projection {
         case .eventRetracted(let target):
             retracted.insert(target)
             flags.apply(event)
-            if let p = strayConsents[target] ?? (event.streamKey.entity == .participant ? event.streamKey.id : nil) { people[p]?.retractConsent(target) }
+            if let p = strayConsents[target] ?? (event.streamKey.entity == .participant ? event.streamKey.id : nil) { people.updateIfPresent(p) { $0.retractConsent(target) } }
         default: break
         }
     }
@@ -120,7 +120,7 @@ public struct ReviewProjection: Projection {
         var consent = consent
         consent.isRetracted = retracted.contains(consent.id)
         if !stream.isOwnStream(ofParticipant: p) { strayConsents[consent.id] = p }
-        people[p, default: Person()].decide(consent)
+        people.update(p) { $0.decide(consent) }
     }
 
     /// Judges an attendance or survey (read in place) against the record as folded so far; keeps it only if flagged.
@@ -132,9 +132,12 @@ public struct ReviewProjection: Projection {
         default: return
         }
         let at = event.pointee.occurredAt, position = event.pointee.position
-        let rule: ConsentRule? = people[p, default: Person()].noteActivity(at: at, in: event.pointee.streamKey, position, of: p) { person in
-            isSurvey ? ConsentRules.flag(surveyWith: person.liveConsents, at: at)
-                     : ConsentRules.flag(attendanceBy: person.generation, consents: person.liveConsents, at: at)
+        let stream = event.pointee.streamKey
+        let rule: ConsentRule? = people.update(p) { person in
+            person.noteActivity(at: at, in: stream, position, of: p) { person in
+                isSurvey ? ConsentRules.flag(surveyWith: person.liveConsents, at: at)
+                         : ConsentRules.flag(attendanceBy: person.generation, consents: person.liveConsents, at: at)
+            }
         }
         if let rule {
             flagged.append(Flagged(event: event.pointee.id, participant: p, session: s, rule: rule, position: position, isSurvey: isSurvey))
@@ -146,7 +149,7 @@ public struct ReviewProjection: Projection {
             w.string(c.concern); w.string(c.participant); w.raw(c.category); w.raw(c.severity); w.time(c.raisedAt); w.uuid(c.eventID)
             w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
         }
-        w.dictionary(people) { w, person in
+        people.encode(to: &w) { w, person in
             w.optional(person.generation) { $0.raw($1) }
             w.array(person.consents) { w, c in
                 w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
@@ -171,7 +174,7 @@ public struct ReviewProjection: Projection {
             c.escalations = try r.array { try $0.uuid() }; c.closures = try r.array { try $0.uuid() }
             return c
         }
-        people = try r.dictionary { r in
+        people = try FoldTable(from: &r, empty: Person()) { r in
             var person = Person()
             person.generation = try r.optional { try $0.raw(Generation.self) }
             person.consents = try r.array { r in

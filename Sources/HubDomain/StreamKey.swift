@@ -13,7 +13,7 @@ public struct StreamKey: Sendable, Hashable {
     /// The entity's id, or the whole name when `entity` is nil.
     public let id: String
     /// FNV-1a 64 of the entity and id, computed once: a read model's table hashes this word, not the id.
-    private let fingerprint: UInt64
+    public let fingerprint: UInt64
 
     public init(entity: EntityKind?, id: String) {
         var id = id
