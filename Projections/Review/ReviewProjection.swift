@@ -150,17 +150,17 @@ public struct ReviewProjection: Projection {
             w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
         }
         people.encode(to: &w) { w, person in
-            w.optional(person.generation) { $0.raw($1) }
+            w.optional(person.generation) { $0.choice($1) }
             w.array(person.consents) { w, c in
-                w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.raw(c.scope)
-                w.optional(c.givenBy) { $0.raw($1) }; w.bool(c.hasCompetenceNote); w.bool(c.isRetracted)
+                w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.choice(c.scope)
+                w.optional(c.givenBy) { $0.choice($1) }; w.bool(c.hasCompetenceNote); w.bool(c.isRetracted)
             }
             w.optional(person.latestActivity) { $0.time($1) }
             person.trail.encode(to: &w)
             w.bool(person.isUnsettled)
         }
         w.array(flagged) { w, f in
-            w.uuid(f.event); w.string(f.participant); w.string(f.session); w.raw(f.rule); w.int(f.position); w.bool(f.isSurvey)
+            w.uuid(f.event); w.string(f.participant); w.string(f.session); w.choice(f.rule); w.int(f.position); w.bool(f.isSurvey)
         }
         w.uuids(retracted)
         flags.encode(to: &w)
@@ -176,10 +176,10 @@ public struct ReviewProjection: Projection {
         }
         people = try FoldTable(from: &r, empty: Person()) { r in
             var person = Person()
-            person.generation = try r.optional { try $0.raw(Generation.self) }
+            person.generation = try r.optional { try $0.choice(Generation.self) }
             person.consents = try r.array { r in
-                Consent(id: try r.uuid(), position: try r.int(), occurredAt: try r.time(), scope: try r.raw(ConsentScope.self),
-                        givenBy: try r.optional { try $0.raw(ConsentGiver.self) }, hasCompetenceNote: try r.bool(), isRetracted: try r.bool())
+                Consent(id: try r.uuid(), position: try r.int(), occurredAt: try r.time(), scope: try r.choice(ConsentScope.self),
+                        givenBy: try r.optional { try $0.choice(ConsentGiver.self) }, hasCompetenceNote: try r.bool(), isRetracted: try r.bool())
             }
             person.latestActivity = try r.optional { try $0.time() }
             person.trail = try ActivityTrail(from: &r)
@@ -187,7 +187,7 @@ public struct ReviewProjection: Projection {
             return person
         }
         flagged = try r.array { r in
-            Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.raw(ConsentRule.self),
+            Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.choice(ConsentRule.self),
                     position: try r.int(), isSurvey: try r.bool())
         }
         retracted = try r.uuids()

@@ -76,6 +76,11 @@ public struct StateWriter {
     public mutating func uuid(_ v: UUID) { withUnsafeBytes(of: v.uuid) { current.append(contentsOf: $0) }; spillIfFull() }
     public mutating func time(_ v: Timestamp) { int(v.microseconds) }
     public mutating func raw<E: RawRepresentable>(_ v: E) where E.RawValue == String { string(v.rawValue) }
+    /// One of a small enumeration's cases, as its index (one byte instead of its name).
+    public mutating func choice<E: CaseIterable & Equatable>(_ v: E) {
+        current.append(UInt8(truncatingIfNeeded: E.allCases.firstIndex(of: v).map { E.allCases.distance(from: E.allCases.startIndex, to: $0) } ?? 255))
+        spillIfFull()
+    }
     public mutating func optional<T>(_ v: T?, _ write: (inout StateWriter, T) -> Void) {
         if let v { bool(true); write(&self, v) } else { bool(false) }
     }
@@ -143,6 +148,11 @@ public struct StateReader {
         return UUID(uuid: value)
     }
     public mutating func time() throws -> Timestamp { Timestamp(microseconds: try int()) }
+    public mutating func choice<E: CaseIterable>(_: E.Type) throws -> E {
+        let n = Int(try load(UInt8.self))
+        guard n < E.allCases.count else { throw Malformed() }
+        return E.allCases[E.allCases.index(E.allCases.startIndex, offsetBy: n)]
+    }
     public mutating func raw<E: RawRepresentable>(_: E.Type) throws -> E where E.RawValue == String {
         guard let v = E(rawValue: try string()) else { throw Malformed() }
         return v
