@@ -51,7 +51,7 @@ extension ReferralProjection {
         }
         for r in unsettled {
             out[r.referral] = FirstAttendance.of(attended[r.participant] ?? [], onOrAfter: r.receivedAt, retracted: retracted) {
-                sessions[$0].map { ($0.id, $0.at) }
+                (sessions[$0] ?? nil).map { ($0.id, $0.at) }
             }
         }
         return out

@@ -50,7 +50,7 @@ public struct ReferralProjection: Projection {
 
     var referrals: [String: Referral] = [:]
     var people = FoldTable<String, Person>(empty: Person())
-    var sessions: [String: Session] = [:]
+    var sessions = FoldTable<String, Session?>(empty: nil)
     var retracted: Set<UUID> = []
     /// Per referral, its `ReferralAccepted` events.
     var acceptances: [String: [Stamp]] = [:]
@@ -82,8 +82,8 @@ public struct ReferralProjection: Projection {
         case .referralClosed(let r, _): referrals[r]?.closures.append(stamp)
         case .attendanceRecorded: withUnsafePointer(to: event) { attend($0) }
         case .sessionHeld(let s, _, _, _, _, _):
-            if sessions[s] != nil { sessionHeldTwice = true }
-            sessions[s] = Session(id: event.id, at: event.occurredAt)
+            if (sessions[s] ?? nil) != nil { sessionHeldTwice = true }
+            sessions.update(s) { $0 = Session(id: event.id, at: event.occurredAt) }
         case .eventRetracted(let target): retracted.insert(target)
         default: break
         }
@@ -93,7 +93,7 @@ public struct ReferralProjection: Projection {
     /// (The attendance is read in place.)
     private mutating func attend(_ event: UnsafePointer<DomainEvent>) {
         guard case .attendanceRecorded(let p, let s) = event.pointee.event else { return }
-        let session = sessions[s]
+        let session = sessions[s] ?? nil
         let id = event.pointee.id
         let isCandidate = session.map { !retracted.contains($0.id) } ?? false && !retracted.contains(id)
         let stream = event.pointee.streamKey, position = event.pointee.position
@@ -121,7 +121,7 @@ public struct ReferralProjection: Projection {
             w.bool(person.attendedUnknownSession)
             person.trail.encode(to: &w)
         }
-        w.dictionary(sessions) { $0.uuid($1.id); $0.time($1.at) }
+        sessions.encode(to: &w) { w, s in w.optional(s) { $0.uuid($1.id); $0.time($1.at) } }
         w.uuids(retracted)
         w.dictionary(acceptances) { stamps(&$0, $1) }
         w.bool(sessionHeldTwice)
@@ -145,7 +145,7 @@ public struct ReferralProjection: Projection {
             person.trail = try ActivityTrail(from: &r)
             return person
         }
-        sessions = try r.dictionary { Session(id: try $0.uuid(), at: try $0.time()) }
+        sessions = try FoldTable(from: &r, empty: nil) { r in try r.optional { Session(id: try $0.uuid(), at: try $0.time()) } }
         retracted = try r.uuids()
         acceptances = try r.dictionary { try stamps(&$0) }
         sessionHeldTwice = try r.bool()
