@@ -44,10 +44,11 @@ final class RawFile: Sendable {
     }
 
     func readBytes(at offset: Int, count: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        let n = try out.withUnsafeMutableBytes { buffer throws in try read(into: buffer, at: offset) }
-        out.removeLast(count - n)
-        return out
+        // Not zeroed first: only the bytes the read fills are kept (a checkpoint is megabytes).
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+        }
     }
 
     /// Writes all of `bytes` at `offset`.

@@ -7,6 +7,7 @@ import HubDomain
 /// chronology itself is read from those streams through the store's index.
 public struct ChronologyProjection: Projection {
     public static let name = "chronology"
+    public static let stateVersion = 2
 
     /// Per participant, the other streams about them: their referrals and concerns.
     var linkedStreams: [String: [String]] = [:]

@@ -68,6 +68,7 @@ public struct StateWriter {
     }
 
     public mutating func int(_ v: Int64) { ByteWriter.append(v, to: &current); spillIfFull() }
+    mutating func uint32(_ v: UInt32) { ByteWriter.append(v, to: &current); spillIfFull() }
     public mutating func int(_ v: Int) { int(Int64(v)) }
     /// Bytes already in this writer's layout (an entry copied from a checkpoint as it was read).
     mutating func bytes(_ v: UnsafeRawBufferPointer) { current.append(contentsOf: v); spillIfFull() }
@@ -126,6 +127,13 @@ public struct StateReader {
     }
 
     public mutating func int() throws -> Int64 { try load(Int64.self) }
+    mutating func uint32() throws -> UInt32 { try load(UInt32.self) }
+    /// The next `count` bytes, sharing the state's storage (no copy).
+    mutating func slice(_ count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, offset + count <= bytes.count else { throw Malformed() }
+        defer { offset += count }
+        return bytes[offset..<offset + count]
+    }
     public mutating func count() throws -> Int {
         let n = try int()
         guard n >= 0, n <= Int64(bytes.count) else { throw Malformed() }
@@ -175,22 +183,6 @@ public struct StateReader {
         return out
     }
     public mutating func uuids() throws -> Set<UUID> { Set(try array { try $0.uuid() }) }
-
-    /// A `dictionary` of Int64 values, left as its bytes plus the offset of each entry (for lookups
-    /// without building a dictionary).
-    mutating func stringToIntTable() throws -> (bytes: [UInt8], offsets: [Int32]) {
-        let n = try count()
-        let start = offset
-        var offsets: [Int32] = []
-        offsets.reserveCapacity(n)
-        for _ in 0..<n {
-            offsets.append(Int32(offset - start))
-            let length = Int(try load(UInt32.self))
-            guard offset + length + 8 <= bytes.count else { throw Malformed() }
-            offset += length + 8
-        }
-        return (Array(bytes[start..<offset]), offsets)
-    }
 
     public var isAtEnd: Bool { offset == bytes.count }
 }
