@@ -10,7 +10,7 @@ public struct ChronologyProjection: Projection {
     public static let stateVersion = 2
 
     /// Per participant, the other streams about them: their referrals and concerns.
-    var linkedStreams: [String: [String]] = [:]
+    var linkedStreams = LinkedStreams()
     /// The last position of every hub stream, so a chronology reads each stream backwards
     /// through the store's index instead of scanning the log.
     var streamHeads = StreamHeads()
@@ -30,7 +30,7 @@ public struct ChronologyProjection: Projection {
         lastPosition = event.pointee.position
         switch event.pointee.kind {
         case .referralReceived, .concernRaised:
-            if let participant = event.pointee.event.participant { linkedStreams[participant, default: []].append(event.pointee.streamKey.name) }
+            if let participant = event.pointee.event.participant { linkedStreams.append(event.pointee.streamKey.name, to: participant) }
         case .alertRaised:
             return
         default:
@@ -96,13 +96,13 @@ public struct ChronologyProjection: Projection {
 
     public func encode(to w: inout StateWriter) {
         w.int(lastPosition)
-        w.dictionary(linkedStreams) { w, list in w.array(list) { $0.string($1) } }
+        linkedStreams.encode(to: &w)
         streamHeads.encode(to: &w)
     }
 
     public init(from r: inout StateReader) throws {
         lastPosition = try r.int()
-        linkedStreams = try r.dictionary { r in try r.array { try $0.string() } }
+        linkedStreams = try LinkedStreams(from: &r)
         streamHeads = try StreamHeads(from: &r)
     }
 }
