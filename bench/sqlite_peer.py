@@ -7,18 +7,24 @@ Usage: sqlite_peer.py EVENTS.jsonl WORKDIR [SINGLES]   (prints one JSON line per
 """
 import json, os, resource, sqlite3, sys, time
 
-if sys.argv[1] == "--scan":
-    # One more ordered scan + json.loads of the table a full run left at WORKDIR/peer.db (bench/run
-    # alternates these with HubLedger's rebuilds: the machine's speed wanders from minute to minute).
-    db = sqlite3.connect(os.path.join(sys.argv[2], "peer.db"))
+def report(measure, **fields):
+    fields = {"measure": measure, **fields, "peakRSSMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    print(json.dumps(fields), flush=True)
+
+def scan(db):
+    """The ordered full scan with json.loads of every payload: what a rebuild is measured against."""
     start = time.perf_counter()
     n = 0
     for (data,) in db.execute("SELECT data FROM events ORDER BY position"):
         json.loads(data)
         n += 1
     t = time.perf_counter() - start
-    print(json.dumps({"measure": "sqlite-scan-json", "events": n, "eventsPerSecond": round(n / t),
-                      "peakRSSMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}), flush=True)
+    report("sqlite-scan-json", events=n, eventsPerSecond=round(n / t))
+
+if sys.argv[1] == "--scan":
+    # One more scan of the table a full run left at WORKDIR/peer.db (bench/run alternates these with
+    # HubLedger's rebuilds: the machine's speed wanders from minute to minute).
+    scan(sqlite3.connect(os.path.join(sys.argv[2], "peer.db")))
     sys.exit(0)
 
 events_path, work = sys.argv[1], sys.argv[2]
@@ -28,10 +34,6 @@ with open(events_path) as f:
     for line in f:
         e = json.loads(line)
         rows.append((e["id"], e["stream"], e["streamVersion"], e["type"], e["occurredAt"], json.dumps(e["data"], separators=(",", ":"))))
-
-def report(measure, **fields):
-    fields = {"measure": measure, **fields, "peakRSSMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-    print(json.dumps(fields), flush=True)
 
 def connect(path):
     for suffix in ("", "-wal", "-shm"):
@@ -54,13 +56,7 @@ for i in range(0, len(rows), 1000):
 t = time.perf_counter() - start
 report("sqlite-batched-insert", events=len(rows), batch=1000, eventsPerSecond=round(len(rows) / t))
 
-start = time.perf_counter()
-n = 0
-for (data,) in db.execute("SELECT data FROM events ORDER BY position"):
-    json.loads(data)
-    n += 1
-t = time.perf_counter() - start
-report("sqlite-scan-json", events=n, eventsPerSecond=round(n / t))
+scan(db)
 
 stream = rows[len(rows) // 2][1]
 start = time.perf_counter()
