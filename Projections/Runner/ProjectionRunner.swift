@@ -195,9 +195,14 @@ public struct ProjectionRunner: Sendable {
     /// The state a checkpoint of `model` holds, whole (for tests and tools; saving streams it instead).
     public static func checkpointState(of model: any Projection) -> [UInt8] {
         var writer = StateWriter()
+        writeState(of: model, to: &writer)
+        return writer.bytes
+    }
+
+    /// The layout tag, then the model's state: what every checkpoint holds.
+    static func writeState(of model: any Projection, to writer: inout StateWriter) {
         writer.int(stateTag(type(of: model)))
         model.encode(to: &writer)
-        return writer.bytes
     }
 
     /// Encodes the state straight into its checkpoint file, a chunk at a time (never whole in memory).
@@ -205,8 +210,7 @@ public struct ProjectionRunner: Sendable {
         try log.saveCheckpoint(head: head, named: type(of: model).name) { write in
             try withoutActuallyEscaping(write) { write in
                 var writer = StateWriter(spillingTo: write)
-                writer.int(ProjectionRunner.stateTag(type(of: model)))
-                model.encode(to: &writer)
+                ProjectionRunner.writeState(of: model, to: &writer)
                 try writer.finish()
             }
         }
