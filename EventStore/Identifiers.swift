@@ -9,11 +9,7 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible,
     public static func < (lhs: StreamID, rhs: StreamID) -> Bool { lhs.name < rhs.name }
 
     /// FNV-1a 64 of the name: the key the stream index files events under.
-    var indexKey: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
+    var indexKey: UInt64 { FNV1a.hash(name.utf8) }
 }
 
 /// A 0-based, gapless position over the whole store.

@@ -27,8 +27,6 @@ struct StreamHeads: Sendable {
         case frozen(name: [UInt8], LogPosition)
     }
 
-    private static let prefixes: [EntityKind: [UInt8]] = Dictionary(uniqueKeysWithValues: EntityKind.allCases.map { ($0, Array($0.stream("").utf8)) })
-
     /// Every entry in force: the recent ones, then the checkpoint's not moved since.
     private func entries() -> [Entry] {
         var out: [Entry] = []
@@ -50,7 +48,7 @@ struct StreamHeads: Sendable {
         switch entry {
         case .recent(let key, _):
             var id = key.id
-            let prefix = key.entity.flatMap { StreamHeads.prefixes[$0] } ?? []
+            let prefix = StreamKey.prefix(of: key.entity)
             return prefix.withUnsafeBytes { p in id.withUTF8 { body(p, UnsafeRawBufferPointer($0)) } }
         case .frozen(let name, _):
             return name.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<0]), $0) }

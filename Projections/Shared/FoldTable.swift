@@ -135,11 +135,7 @@ protocol FoldTableKey: Hashable, Sendable {
 }
 
 extension String: FoldTableKey {
-    var tableFingerprint: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
+    var tableFingerprint: UInt64 { FNV1a.hash(utf8) }
     var tableName: String { self }
     init(tableName: String) { self = tableName }
     static var placeholder: String { "" }

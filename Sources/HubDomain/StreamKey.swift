@@ -24,9 +24,7 @@ public struct StreamKey: Sendable, Hashable {
     private init(entity: EntityKind?, id: String, fingerprint: UInt64) { self.entity = entity; self.id = id; self.fingerprint = fingerprint }
 
     private static func fingerprint(_ entity: EntityKind?, _ id: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(tag(entity))
-        for b in id { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
+        FNV1a.hash(id, from: FNV1a.offsetBasis ^ UInt64(tag(entity)))
     }
 
     private static func tag(_ entity: EntityKind?) -> UInt8 {
@@ -61,7 +59,11 @@ public struct StreamKey: Sendable, Hashable {
         self.init(entity: nil, id: String(decoding: bytes, as: UTF8.self), fingerprint: StreamKey.fingerprint(nil, bytes))
     }
 
+    /// Each entity's stream-name prefix (`participant-`), as bytes.
     private static let prefixes: [(EntityKind, [UInt8])] = EntityKind.allCases.map { ($0, Array($0.stream("").utf8)) }
+
+    /// The bytes an entity's stream names begin with (`participant-`); none for other streams.
+    public static func prefix(of entity: EntityKind?) -> [UInt8] { prefixes.first { $0.0 == entity }?.1 ?? [] }
 
     public static func == (a: StreamKey, b: StreamKey) -> Bool { a.fingerprint == b.fingerprint && a.entity == b.entity && a.id == b.id }
 
