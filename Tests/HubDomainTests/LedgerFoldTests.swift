@@ -35,3 +35,9 @@ import Testing
     #expect(try log.verify().isOK)
     #expect(try log.events().filter { $0.type == "ParticipantRegistered" }.compactMap { $0.data["participant"]?.stringValue } == ["P-A", "P-T"])
 }
+
+/// `EventType.kind` and `HubEvent.kind` are two switches over the same names: a hub event of each
+/// type is of the kind of the same name.
+@Test func everyEventTypeMapsToTheKindOfTheSameName() {
+    for type in EventType.allCases { #expect("\(type.kind)" == "\(type)") }
+}
