@@ -100,6 +100,14 @@ public struct ChainHash: Sendable, Hashable, CustomStringConvertible {
         return out
     }
 
+    /// Appends the 32 bytes to `out` (what `bytes` holds, without an array of its own).
+    func append(to out: inout [UInt8]) {
+        withUnsafeBytes(of: w0) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: w1) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: w2) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: w3) { out.append(contentsOf: $0) }
+    }
+
     /// Whether these are the 32 bytes at `raw`.
     func matches(_ raw: UnsafeRawBufferPointer) -> Bool { self == ChainHash(raw: raw) }
 

@@ -59,7 +59,5 @@ struct KeyFilter: Equatable {
     }
 
     /// The key an event id is filed under.
-    static func key(_ id: UUID) -> UInt64 {
-        withUnsafeBytes(of: id.uuid) { $0.loadUnaligned(as: UInt64.self) ^ $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).byteSwapped }
-    }
+    static func key(_ id: UUID) -> UInt64 { id.tableFingerprint }
 }

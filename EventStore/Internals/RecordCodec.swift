@@ -19,7 +19,7 @@ enum RecordCodec {
     static func encode(_ event: ProposedEvent, position: LogPosition, version: StreamVersion, recordedAt: Timestamp,
                        previousHash: ChainHash, endsBatch: Bool, into out: inout [UInt8]) -> ChainHash {
         let frameStart = out.count
-        out.append(contentsOf: [UInt8](repeating: 0, count: frameHeaderSize))
+        out.append(contentsOf: repeatElement(0, count: frameHeaderSize))
         let bodyStart = out.count
         ByteWriter.append(UInt64(position), to: &out)
         ByteWriter.append(version, to: &out)
@@ -45,9 +45,9 @@ enum RecordCodec {
         withUnsafeBytes(of: dataLength.littleEndian) { raw in
             for i in 0..<4 { out[dataLengthAt + i] = raw[i] }
         }
-        out.append(contentsOf: previousHash.bytes)
+        previousHash.append(to: &out)
         let hash = out.withUnsafeBytes { SHA256.chainHash(of: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
-        out.append(contentsOf: hash.bytes)
+        hash.append(to: &out)
         let bodyLength = UInt32(out.count - bodyStart)
         let crc = out.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         withUnsafeBytes(of: bodyLength.littleEndian) { raw in for i in 0..<4 { out[frameStart + i] = raw[i] } }
@@ -57,11 +57,12 @@ enum RecordCodec {
 
     /// Why a stored field cannot be encoded, or nil when it can.
     static func problem(with event: ProposedEvent) -> String? {
-        for (name, value) in [("stream", event.stream.name), ("type", event.type), ("actor", event.actor),
-                              ("correlationId", event.correlationId ?? ""), ("causationId", event.causationId ?? "")]
-            where value.utf8.count > Int(UInt16.max) {
-            return "\(name) is longer than \(UInt16.max) bytes"
-        }
+        func tooLong(_ value: String?) -> Bool { (value?.utf8.count ?? 0) > Int(UInt16.max) }
+        if tooLong(event.stream.name) { return "stream is longer than \(UInt16.max) bytes" }
+        if tooLong(event.type) { return "type is longer than \(UInt16.max) bytes" }
+        if tooLong(event.actor) { return "actor is longer than \(UInt16.max) bytes" }
+        if tooLong(event.correlationId) { return "correlationId is longer than \(UInt16.max) bytes" }
+        if tooLong(event.causationId) { return "causationId is longer than \(UInt16.max) bytes" }
         if event.stream.name.isEmpty { return "stream name is empty" }
         if event.type.isEmpty { return "type is empty" }
         return nil

@@ -76,3 +76,9 @@ public struct StreamKey: Sendable, Hashable {
     /// Whether this is the own stream of participant `id`.
     public func isOwnStream(ofParticipant participant: String) -> Bool { entity == .participant && id == participant }
 }
+
+/// Read models key their tables by stream: the fingerprint is already a well-spread hash.
+extension StreamKey: SlotTableKey {
+    public var tableFingerprint: UInt64 { fingerprint }
+    public static var placeholder: StreamKey { StreamKey(entity: nil, id: "") }
+}

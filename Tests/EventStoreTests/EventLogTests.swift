@@ -384,6 +384,39 @@ struct EventLogTests {
         }
     }
 
+    @Test func aBatchCarryingOneIDTwiceIsRefusedWhole() throws {
+        try withTemporaryStore { log, _ in
+            try log.append([makeEvent("s", 0)], to: "s")
+            let head = try log.head()
+            let twice = makeEvent("s", 1)
+            #expect(throws: EventStoreError.invalidEvent(reason: "event id \(twice.id.uuidString.lowercased()) appears twice in one batch")) {
+                try log.append([twice, makeEvent("t", 2), twice], to: "s")
+            }
+            #expect(try log.head() == head)
+            #expect(try log.events().count == 1)
+        }
+    }
+
+    @Test func retriesAreFoundAmongManyBatchesOfCallerGivenIDs() throws {
+        // Enough caller-given ids that the id filter answers "maybe" and the writer keeps its id table.
+        try withTemporaryStore { log, path in
+            var all: [ProposedEvent] = []
+            for b in 0..<20 {
+                let batch = (0..<500).map { makeEvent(StreamID("s-\($0 % 37)"), b * 500 + $0, id: UUID()) }
+                try log.append(AppendBatch(events: batch))
+                all += batch
+            }
+            let head = try log.head()
+            let sample = stride(from: 3, to: all.count, by: 97).map { all[$0] }
+            let again = try log.append(AppendBatch(events: sample))
+            #expect(again.appendedCount == 0)
+            #expect(again.positions == stride(from: 3, to: all.count, by: 97).map { LogPosition($0) })
+            #expect(try log.head() == head)
+            let other = try EventLog(path: path, options: .forTests)
+            #expect(try other.append(AppendBatch(events: Array(all.suffix(300)))).positions == (9_700..<10_000).map { LogPosition($0) })
+        }
+    }
+
     @Test func reusingAnIDWithOtherContentIsAConflictAndNothingIsWritten() throws {
         try withTemporaryStore { log, path in
             let original = makeEvent("s", 1)
