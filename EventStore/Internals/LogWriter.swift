@@ -305,33 +305,45 @@ final class LogWriter {
         try lockFile.lockExclusive()
         defer { lockFile.unlock() }
         if try tailMoved() { try catchUp(knownCount: Int(nextPosition)) }
+        return try batch.events.withUnsafeBufferPointer { events in try append(batch, lending: events) }
+    }
 
-        try prepareTails(for: batch.events.map(\.stream.indexKey))
-        var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: batch.events.count)
-        for event in batch.events {
-            if let problem = RecordCodec.problem(with: event) { throw EventStoreError.invalidEvent(reason: problem) }
-            guard seen.update(event.id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
-                throw EventStoreError.invalidEvent(reason: "event id \(event.id.uuidString.lowercased()) appears twice in one batch")
+    /// The append itself, reading the batch's events where they lie (`events` is `batch.events`):
+    /// handing an array element to a function or a loop copies the whole event, its strings and data.
+    private func append(_ batch: AppendBatch, lending events: UnsafeBufferPointer<ProposedEvent>) throws -> AppendResult {
+        var keys: [UInt64] = []
+        keys.reserveCapacity(events.count)
+        for i in events.indices { keys.append(events[i].stream.indexKey) }
+        try prepareTails(for: keys)
+        var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: events.count)
+        var mayRetry = false
+        for i in events.indices {
+            if let problem = RecordCodec.problem(with: events[i]) { throw EventStoreError.invalidEvent(reason: problem) }
+            let id = events[i].id
+            guard seen.update(id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
+                throw EventStoreError.invalidEvent(reason: "event id \(id.uuidString.lowercased()) appears twice in one batch")
             }
+            // A fresh random id cannot be in the log; only a caller-given one may be a retry.
+            if !mayRetry, !events[i].hasFreshID, try mightHold(id: id) { mayRetry = true }
         }
         // Retries keep their original positions; the same id with other content is refused.
-        var positions = [LogPosition?](repeating: nil, count: batch.events.count)
+        var positions = [LogPosition?](repeating: nil, count: events.count)
         var streamsWithNewEvents = Set<StreamID>()
-        // A fresh random id cannot be in the log; only a caller-given one may be a retry.
-        let known = try batch.events.allSatisfy({ try $0.hasFreshID || !mightHold(id: $0.id) }) ? nil : try idPositions()
-        for (i, event) in batch.events.enumerated() {
-            if let existing = known?[event.id] {
-                guard let stored = try record(at: existing), try isRetry(stored, of: event) else {
-                    throw EventStoreError.conflictingEventID(id: event.id, position: existing)
+        let known = mayRetry ? try idPositions() : nil
+        for i in events.indices {
+            if let existing = known?[events[i].id] {
+                guard let stored = try record(at: existing), try isRetry(stored, of: events[i]) else {
+                    throw EventStoreError.conflictingEventID(id: events[i].id, position: existing)
                 }
                 positions[i] = existing
             } else {
-                streamsWithNewEvents.insert(event.stream)
+                streamsWithNewEvents.insert(events[i].stream)
             }
         }
         var versions: [StreamID: StreamVersion] = [:]
         // Expectations hold for every stream written to, and for streams named without events (a precondition).
-        let streamsInBatch = Set(batch.events.map(\.stream))
+        var streamsInBatch = Set<StreamID>()
+        if !batch.expectations.isEmpty { for i in events.indices { streamsInBatch.insert(events[i].stream) } }
         let preconditions = batch.expectations.keys.filter { !streamsInBatch.contains($0) }
         for stream in streamsWithNewEvents.union(preconditions) {
             let last = try lastVersion(of: stream)
@@ -351,8 +363,8 @@ final class LogWriter {
         // Sealed fields go to the vault; the records carry their digests.
         var sealed: [Int: ProposedEvent] = [:]
         var vaultRecords: [VaultRecord] = []
-        for i in newIndices where !batch.events[i].sealedFields.isEmpty {
-            let (event, records) = Self.seal(batch.events[i])
+        for i in newIndices where !events[i].sealedFields.isEmpty {
+            let (event, records) = Self.seal(events[i])
             sealed[i] = event
             vaultRecords += records
         }
@@ -375,14 +387,14 @@ final class LogWriter {
             hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
                                       previousHash: hash, endsBatch: i == lastNew, into: &bytes)
             positions[i] = position
-            let key = event.stream.indexKey
+            let key = keys[i]
             entries.append(.init(id: event.id, streamKey: key, segment: 0, offset: 0,
                                  previousInStream: try batchLast[key] ?? streamTail(key)?.position ?? -1))
             batchLast[key] = position
             position += 1
         }
         for i in newIndices {
-            if let event = sealed[i] { try encode(event, at: i) } else { try encode(batch.events[i], at: i) }
+            if let event = sealed[i] { try encode(event, at: i) } else { try encode(events[i], at: i) }
         }
         try place(byteCount: bytes.count)
         // The values first: an event is never acknowledged before what it refers to is on disk.
@@ -408,8 +420,7 @@ final class LogWriter {
         for (k, offset) in frameOffsets.enumerated() {
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
-            let event = batch.events[newIndices[k]]
-            streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: event.stream, version: newVersions[k])
+            streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: events[newIndices[k]].stream, version: newVersions[k])
             streamFilter?.insert(entries[k].streamKey)
             ids?.update(entries[k].id) { [p = nextPosition + LogPosition(k)] in $0 = p }
             idFilter?.insert(KeyFilter.key(entries[k].id))
