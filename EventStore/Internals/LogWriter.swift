@@ -199,9 +199,10 @@ final class LogWriter {
     /// The position of every event by id, from the index (or, if the index has a gap, the log).
     func idPositions() throws -> SlotTable<UUID, LogPosition> {
         if let ids { return ids }
-        var map = SlotTable<UUID, LogPosition>(empty: -1, minimumCapacity: 2 * Int(nextPosition))
+        // Sized for the log as it is (at most half full); it doubles as the log grows.
+        var map = SlotTable<UUID, LogPosition>(empty: -1, minimumCapacity: Int(nextPosition))
         if try !forEachIndexedID({ id, position in map.update(id) { $0 = position } }) {
-            map = SlotTable(empty: -1, minimumCapacity: 2 * Int(nextPosition))
+            map = SlotTable(empty: -1, minimumCapacity: Int(nextPosition))
             try forEachLoggedID { id, position in map.update(id) { $0 = position } }
         }
         ids = map
