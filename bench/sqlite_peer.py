@@ -2,8 +2,9 @@
 """The peer: the same events in an SQLite table, as a user would keep them instead.
 
 WAL journal, synchronous=FULL, UNIQUE(id) and UNIQUE(stream, stream_version).
-Usage: sqlite_peer.py EVENTS.jsonl WORKDIR [SINGLES]   (prints one JSON line per measure)
+Usage: sqlite_peer.py EVENTS.jsonl WORKDIR [SINGLES]   (prints one JSON line per measure; SINGLES 0: none)
        sqlite_peer.py --scan WORKDIR                  (the ordered scan again, over WORKDIR/peer.db)
+       sqlite_peer.py --singles EVENTS.jsonl WORKDIR N (only the one-row transactions, of the first N events)
 """
 import json, os, resource, sqlite3, sys, time
 
@@ -21,19 +22,14 @@ def scan(db):
     t = time.perf_counter() - start
     report("sqlite-scan-json", events=n, eventsPerSecond=round(n / t))
 
-if sys.argv[1] == "--scan":
-    # One more scan of the table a full run left at WORKDIR/peer.db (bench/run alternates these with
-    # HubLedger's rebuilds: the machine's speed wanders from minute to minute).
-    scan(sqlite3.connect(os.path.join(sys.argv[2], "peer.db")))
-    sys.exit(0)
-
-events_path, work = sys.argv[1], sys.argv[2]
-singles = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
-rows = []
-with open(events_path) as f:
-    for line in f:
-        e = json.loads(line)
-        rows.append((e["id"], e["stream"], e["streamVersion"], e["type"], e["occurredAt"], json.dumps(e["data"], separators=(",", ":"))))
+def read_rows(path, limit=None):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if limit is not None and len(rows) >= limit: break
+            e = json.loads(line)
+            rows.append((e["id"], e["stream"], e["streamVersion"], e["type"], e["occurredAt"], json.dumps(e["data"], separators=(",", ":"))))
+    return rows
 
 def connect(path):
     for suffix in ("", "-wal", "-shm"):
@@ -47,6 +43,33 @@ def connect(path):
     return db
 
 insert = "INSERT INTO events (id, stream, stream_version, type, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
+
+def single_inserts(sample, work):
+    """One-row transactions, one fsync each: what a single durable append is measured against."""
+    db = connect(os.path.join(work, "peer-singles.db"))
+    start = time.perf_counter()
+    for r in sample:
+        db.execute("BEGIN")
+        db.execute(insert, r)
+        db.execute("COMMIT")
+    t = time.perf_counter() - start
+    report("sqlite-single-insert", appends=len(sample), appendsPerSecond=round(len(sample) / t))
+    db.close()
+
+if sys.argv[1] == "--singles":
+    # bench/run takes turns between these and HubLedger's single appends (the disk's rate wanders).
+    single_inserts(read_rows(sys.argv[2], int(sys.argv[4])), sys.argv[3])
+    sys.exit(0)
+
+if sys.argv[1] == "--scan":
+    # One more scan of the table a full run left at WORKDIR/peer.db (bench/run alternates these with
+    # HubLedger's rebuilds: the machine's speed wanders from minute to minute).
+    scan(sqlite3.connect(os.path.join(sys.argv[2], "peer.db")))
+    sys.exit(0)
+
+events_path, work = sys.argv[1], sys.argv[2]
+singles = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
+rows = read_rows(events_path)
 db = connect(os.path.join(work, "peer.db"))
 start = time.perf_counter()
 for i in range(0, len(rows), 1000):
@@ -67,13 +90,4 @@ t = time.perf_counter() - start
 report("sqlite-one-stream", events=len(got), ms=round(t / reps * 1000, 3))
 db.close()
 
-db = connect(os.path.join(work, "peer-singles.db"))
-sample = rows[:singles]
-start = time.perf_counter()
-for r in sample:
-    db.execute("BEGIN")
-    db.execute(insert, r)
-    db.execute("COMMIT")
-t = time.perf_counter() - start
-report("sqlite-single-insert", appends=len(sample), appendsPerSecond=round(len(sample) / t))
-db.close()
+if singles > 0: single_inserts(rows[:singles], work)

@@ -10,8 +10,9 @@ import Projections
 ///   hubledger-bench generate --dir D --events N [--people P]
 ///                                                 domain-mix log in D/store and D/events.jsonl (batched durable appends); with
 ///                                                 --people, the same P people year after year instead of 1,200 new ones per round
-///   hubledger-bench singles  --dir D --count N    durable single appends to a fresh store
-///   hubledger-bench probe    --dir D --count N    the disk: 300-byte pwrite+fdatasync, sequential read
+///   hubledger-bench singles  --dir D --count N [--slice K]
+///                                                 durable single appends to a fresh store, taking turns every K with
+///                                                 the disk probe (300-byte pwrite+fdatasync); then a sequential read
 ///   hubledger-bench verify   --dir D              full verify
 ///   hubledger-bench read     --dir D              full read
 ///   hubledger-bench rebuild  --dir D [--only NAME] every projection (or one) from position 0, checkpoints written
@@ -127,21 +128,30 @@ do {
         report("batched-append", fields)
 
     case "singles":
-        let count = intOption("--count", 5000)
+        // Single appends and the disk probe take turns in slices of `--slice`, so that both see the
+        // same minutes of a disk whose fsync rate wanders by ±30 % from one second to the next.
+        let count = intOption("--count", 5000), slice = max(1, intOption("--slice", 250))
         try? FileManager.default.removeItem(atPath: dir + "/singles")
         let log = try EventLog.create(at: dir + "/singles")
-        let events = domainEvents(count: count, round: 999).prefix(count)
-        let t = try seconds { for e in events { try log.append([e], to: e.stream) } }
-        report("single-append", ["appends": .int(Int64(events.count)), "appendsPerSecond": rate(events.count, t)])
-
-    case "probe":
-        let count = intOption("--count", 5000)
+        let events = Array(domainEvents(count: count, round: 999).prefix(count))
         let path = dir + "/probe"
         let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else {
+            FileHandle.standardError.write(Data("hubledger-bench singles: cannot create \(path)\n".utf8))
+            exit(1)
+        }
         _ = posix_fallocate(fd, 0, off_t(count * 300 + 4096)); fsync(fd)
         let buffer = [UInt8](repeating: 7, count: 300)
-        let t = seconds { for i in 0..<count { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) } }
+        var appendTime = 0.0, probeTime = 0.0
+        for start in stride(from: 0, to: events.count, by: slice) {
+            let end = min(start + slice, events.count)
+            appendTime += try seconds { for e in events[start..<end] { try log.append([e], to: e.stream) } }
+            probeTime += seconds {
+                for i in start..<end { _ = buffer.withUnsafeBytes { pwrite(fd, $0.baseAddress, 300, off_t(i * 300)) }; fdatasync(fd) }
+            }
+        }
         close(fd); unlink(path)
+        report("single-append", ["appends": .int(Int64(events.count)), "slice": .int(Int64(slice)), "appendsPerSecond": rate(events.count, appendTime)])
         // Sequential read of the log's own segments (page cache permitting).
         var bytes = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -153,7 +163,7 @@ do {
                 close(f)
             }
         }
-        report("disk-probe", ["writes": .int(Int64(count)), "fdatasyncsPerSecond": rate(count, t),
+        report("disk-probe", ["writes": .int(Int64(events.count)), "slice": .int(Int64(slice)), "fdatasyncsPerSecond": rate(events.count, probeTime),
                               "sequentialReadMBPerSecond": .double((Double(bytes) / 1e6 / max(tr, 1e-9)).rounded())])
 
     case "verify":
@@ -220,7 +230,7 @@ do {
                                       "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
 
     default:
-        print("usage: hubledger-bench generate|singles|probe|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
+        print("usage: hubledger-bench generate|singles|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
     }
 } catch {
     FileHandle.standardError.write(Data("hubledger-bench \(command): \(error)\n".utf8))
