@@ -216,9 +216,9 @@ public struct ProjectionRunner: Sendable {
         }
     }
 
-    /// Saves several models' checkpoints on two threads, split as their folding is (`FoldGroups`).
+    /// Saves several models' checkpoints on two threads, split by their saving costs (`FoldGroups`).
     func save(_ models: [any Projection], head: LogHead) throws {
-        let groups = FoldGroups(models.map { type(of: $0) })
+        let groups = FoldGroups(models.map { type(of: $0) }, weights: FoldGroups.savingWeights)
         guard models.count > 1 else {
             for model in models { try save(model, head: head) }
             return
@@ -240,17 +240,22 @@ public struct ProjectionRunner: Sendable {
 
 /// The projections of one run split in two groups of about equal cost, so two threads can share the
 /// work: `members[0]` folds on the reading thread (whose own cost, `readerWeight`, counts against it),
-/// `members[1]` on the caller's; saving splits them with no reader weight. The weights are measured
-/// costs per event (bench `rebuild --only NAME`).
+/// `members[1]` on the caller's; saving splits them by what each costs to save, with no reader weight.
+/// The weights are measured costs (bench `rebuild --only NAME`; perf samples of the saving threads).
 struct FoldGroups: Sendable {
     let members: [[Int]]
 
-    /// Reading and decoding a million events, in the weights' unit (chosen by rebuild timings at 45, 60 and 75).
+    /// Reading and decoding a million events, in the folding weights' unit (chosen by rebuild timings at 45, 60 and 75).
     static let readingWeight = 75
 
-    init(_ types: [any Projection.Type], readerWeight: Int = 0) {
-        // CPU seconds per million events beyond reading them, in hundredths (bench `rebuild --only NAME`).
-        let weight: [String: Int] = ["chronology": 23, "review": 23, "referrals": 21, "audit": 9, "locations": 8, "alerts": 2]
+    /// CPU seconds per million events beyond reading them, in hundredths (bench `rebuild --only NAME`).
+    static let foldingWeights: [String: Int] = ["chronology": 23, "review": 23, "referrals": 21, "audit": 9, "locations": 8, "alerts": 2]
+
+    /// Shares of the saving threads' samples after a rebuild of the national log (the review's people and
+    /// the audit's and locations' dictionaries cost most to encode, whatever their folds cost).
+    static let savingWeights: [String: Int] = ["review": 22, "audit": 12, "chronology": 10, "locations": 9, "referrals": 7, "alerts": 1]
+
+    init(_ types: [any Projection.Type], readerWeight: Int = 0, weights weight: [String: Int] = foldingWeights) {
         var groups: [[Int]] = [[], []], load = [readerWeight, 0]
         for i in types.indices.sorted(by: { (weight[types[$0].name] ?? 1) > (weight[types[$1].name] ?? 1) }) {
             let lighter = load[0] <= load[1] ? 0 : 1
