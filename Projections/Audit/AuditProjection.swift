@@ -42,7 +42,7 @@ public struct AuditProjection: Projection {
     var referrals: [String: Referral] = [:]
     var sessions: [String: Session] = [:]
     var generations: [String: Generation] = [:]
-    var retracted: Set<UUID> = []
+    var retracted = IDSet()
     var places = ParticipantPlaces()
 
     public init() {}
@@ -70,7 +70,7 @@ public struct AuditProjection: Projection {
             w.string(s.hub)
         }
         w.dictionary(generations) { $0.raw($1) }
-        w.uuids(retracted)
+        w.uuids(Set(retracted))
         places.encode(to: &w)
     }
 
@@ -84,7 +84,7 @@ public struct AuditProjection: Projection {
                     programme: try r.string(), week: Int(try r.int()), hub: try r.string())
         }
         generations = try r.dictionary { try $0.raw(Generation.self) }
-        retracted = try r.uuids()
+        retracted = IDSet(try r.uuids())
         places = try ParticipantPlaces(from: &r)
     }
 

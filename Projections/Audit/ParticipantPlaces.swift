@@ -26,7 +26,7 @@ struct ParticipantPlaces: Sendable {
     }
 
     /// The place of the participant's last registration or move before `position` that was not retracted.
-    func place(of participant: String, before position: LogPosition, retracted: Set<UUID>) -> Place? {
+    func place(of participant: String, before position: LogPosition, retracted: IDSet) -> Place? {
         moves[participant]?.last { $0.position < position && !retracted.contains($0.id) }?.place
     }
 

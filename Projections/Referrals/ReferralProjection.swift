@@ -51,7 +51,7 @@ public struct ReferralProjection: Projection {
     var referrals: [String: Referral] = [:]
     var people = FoldTable<String, Person>(empty: Person())
     var sessions = FoldTable<String, Session?>(empty: nil)
-    var retracted: Set<UUID> = []
+    var retracted = IDSet()
     /// Per referral, its `ReferralAccepted` events.
     var acceptances: [String: [Stamp]] = [:]
     /// A session id was held twice (only a raw `append` can do that): attendances folded against the
@@ -122,7 +122,7 @@ public struct ReferralProjection: Projection {
             person.trail.encode(to: &w)
         }
         sessions.encode(to: &w) { w, s in w.optional(s) { $0.uuid($1.id); $0.time($1.at) } }
-        w.uuids(retracted)
+        w.uuids(Set(retracted))
         w.dictionary(acceptances) { stamps(&$0, $1) }
         w.bool(sessionHeldTwice)
     }
@@ -146,7 +146,7 @@ public struct ReferralProjection: Projection {
             return person
         }
         sessions = try FoldTable(from: &r, empty: nil) { r in try r.optional { Session(id: try $0.uuid(), at: try $0.time()) } }
-        retracted = try r.uuids()
+        retracted = IDSet(try r.uuids())
         acceptances = try r.dictionary { try stamps(&$0) }
         sessionHeldTwice = try r.bool()
     }

@@ -57,7 +57,7 @@ public func median(_ values: [Double]) -> Double? {
 /// earliest non-retracted attendance of the referred person at a non-retracted session held on or
 /// after the referral's `occurredAt`; the result is when that session was held.
 enum FirstAttendance {
-    static func of(_ attendances: [(id: UUID, session: String)], onOrAfter receivedAt: Timestamp, retracted: Set<UUID>,
+    static func of(_ attendances: [(id: UUID, session: String)], onOrAfter receivedAt: Timestamp, retracted: IDSet,
                    session: (String) -> (id: UUID, at: Timestamp)?) -> Timestamp? {
         var first: Timestamp?
         for a in attendances where !retracted.contains(a.id) {

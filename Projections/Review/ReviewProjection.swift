@@ -78,7 +78,7 @@ public struct ReviewProjection: Projection {
     /// imported log puts one there), by event: a retraction, which goes to its target's stream,
     /// finds every other decision in the person its stream names.
     var strayConsents: [UUID: String] = [:]
-    var retracted: Set<UUID> = []
+    var retracted = IDSet()
     /// Who carries which flag; the alert daemon reads it too (flag-review-due).
     var flags = ActiveFlags()
 
@@ -162,7 +162,7 @@ public struct ReviewProjection: Projection {
         w.array(flagged) { w, f in
             w.uuid(f.event); w.string(f.participant); w.string(f.session); w.choice(f.rule); w.int(f.position); w.bool(f.isSurvey)
         }
-        w.uuids(retracted)
+        w.uuids(Set(retracted))
         flags.encode(to: &w)
         w.dictionary(Dictionary(uniqueKeysWithValues: strayConsents.map { ($0.key.uuidString, $0.value) })) { $0.string($1) }
     }
@@ -190,7 +190,7 @@ public struct ReviewProjection: Projection {
             Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.choice(ConsentRule.self),
                     position: try r.int(), isSurvey: try r.bool())
         }
-        retracted = try r.uuids()
+        retracted = IDSet(try r.uuids())
         flags = try ActiveFlags(from: &r)
         let stray = try r.dictionary { try $0.string() }
         for (id, p) in stray {

@@ -31,3 +31,22 @@ import Testing
     #expect(table.updateIfPresent(UUID()) { $0 = 0 } == nil)
     #expect(table.count == expected.count, "updateIfPresent adds nothing")
 }
+
+/// The retraction set the folds ask about every event: membership, equality as sets, and iteration
+/// (what a checkpoint writes) agreeing with `Set<UUID>`.
+@Test func anIDSetAnswersAsASetDoes() {
+    let ids = (0..<5_000).map { _ in UUID() }
+    var set = IDSet()
+    for id in ids { set.insert(id) }
+    set.insert(ids[0])
+    #expect(set.count == ids.count)
+    #expect(ids.allSatisfy(set.contains))
+    #expect(!set.contains(UUID()))
+    #expect(Set(set) == Set(ids))
+    #expect(IDSet(ids.reversed()) == set)
+    #expect(IDSet(ids.dropLast()) != set)
+    var other = IDSet(ids.dropLast())
+    other.insert(UUID())
+    #expect(other != set, "the same count, other members")
+    #expect(IDSet().isEmpty && !set.isEmpty)
+}
