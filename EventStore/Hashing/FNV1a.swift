@@ -1,5 +1,5 @@
 /// FNV-1a 64: a cheap, well-spread hash of a few bytes. The index files stream keys under it
-/// (`StreamID.indexKey`, part of the on-disk format); read models key their tables with it.
+/// (`StreamID.indexKey`, part of the on-disk format); in-memory tables use the faster `WordHash`.
 public enum FNV1a {
     public static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
 

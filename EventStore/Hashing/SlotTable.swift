@@ -138,7 +138,10 @@ public protocol SlotTableKey: Equatable, Sendable {
 }
 
 extension String: SlotTableKey {
-    @inlinable public var tableFingerprint: UInt64 { FNV1a.hash(utf8) }
+    @inlinable public var tableFingerprint: UInt64 {
+        var s = self
+        return s.withUTF8 { WordHash.hash(UnsafeRawBufferPointer($0)) }
+    }
     @inlinable public static var placeholder: String { "" }
 }
 

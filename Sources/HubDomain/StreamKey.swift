@@ -12,7 +12,7 @@ public struct StreamKey: Sendable, Hashable {
     public let entity: EntityKind?
     /// The entity's id, or the whole name when `entity` is nil.
     public let id: String
-    /// FNV-1a 64 of the entity and id, computed once: a read model's table hashes this word, not the id.
+    /// `WordHash` of the entity and id, computed once: a read model's table hashes this word, not the id.
     public let fingerprint: UInt64
 
     public init(entity: EntityKind?, id: String) {
@@ -24,7 +24,7 @@ public struct StreamKey: Sendable, Hashable {
     private init(entity: EntityKind?, id: String, fingerprint: UInt64) { self.entity = entity; self.id = id; self.fingerprint = fingerprint }
 
     private static func fingerprint(_ entity: EntityKind?, _ id: UnsafeRawBufferPointer) -> UInt64 {
-        FNV1a.hash(id, from: FNV1a.offsetBasis ^ UInt64(tag(entity)))
+        WordHash.hash(id, from: 0x9E37_79B9_7F4A_7C15 ^ UInt64(tag(entity)))
     }
 
     private static func tag(_ entity: EntityKind?) -> UInt8 {

@@ -50,3 +50,28 @@ import Testing
     #expect(other != set, "the same count, other members")
     #expect(IDSet().isEmpty && !set.isEmpty)
 }
+
+/// The in-memory tables' hash of short strings: every byte and the length count, so ids that differ
+/// in one character, or only by a trailing byte, hash apart.
+@Test func wordHashTellsApartIDsThatDifferInOneByteOrInLength() {
+    func hash(_ s: String) -> UInt64 { var s = s; return s.withUTF8 { WordHash.hash(UnsafeRawBufferPointer($0)) } }
+    var seen: [UInt64: String] = [:]
+    var collisions = 0
+    var names = ["", "a", "a\u{0}", "ab", "ba"]
+    for n in 0..<20_000 { names.append("P-\(n)"); names.append("participant-P-\(n)-\(n % 7)"); names.append(String(repeating: "x", count: n % 40)) }
+    for name in Set(names) {
+        let h = hash(name)
+        if let other = seen[h], other != name { collisions += 1 }
+        seen[h] = name
+    }
+    #expect(collisions == 0)
+    #expect(hash("P-0001-3") == hash(String("P-0001-3".reversed().reversed())), "the same bytes, the same hash")
+    for length in 1...24 {
+        let base = Array(repeating: UInt8(ascii: "q"), count: length)
+        for i in 0..<length {
+            var changed = base
+            changed[i] = UInt8(ascii: "r")
+            #expect(base.withUnsafeBytes { WordHash.hash($0) } != changed.withUnsafeBytes { WordHash.hash($0) }, "length \(length), byte \(i)")
+        }
+    }
+}
