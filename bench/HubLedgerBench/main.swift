@@ -13,6 +13,7 @@ import Projections
 ///   hubledger-bench singles  --dir D --count N [--slice K]
 ///                                                 durable single appends to a fresh store, taking turns every K with
 ///                                                 the disk probe (300-byte pwrite+fdatasync); then a sequential read
+///   hubledger-bench append   --dir D              D/events.jsonl appended again to a fresh store (batched durable appends)
 ///   hubledger-bench verify   --dir D              full verify
 ///   hubledger-bench read     --dir D              full read
 ///   hubledger-bench rebuild  --dir D [--only NAME] every projection (or one) from position 0, checkpoints written
@@ -166,6 +167,47 @@ do {
         report("disk-probe", ["writes": .int(Int64(events.count)), "slice": .int(Int64(slice)), "fdatasyncsPerSecond": rate(events.count, probeTime),
                               "sequentialReadMBPerSecond": .double((Double(bytes) / 1e6 / max(tr, 1e-9)).rounded())])
 
+    case "append":
+        // The generated events appended again to a fresh store, 1,000 per batch, timing only the appends:
+        // bench/run repeats this between SQLite's runs, so the batched figure is a median, not one try.
+        let store = dir + "/append-store"
+        try? FileManager.default.removeItem(atPath: store)
+        let log = try EventLog.create(at: store)
+        guard let file = FileHandle(forReadingAtPath: dir + "/events.jsonl") else {
+            FileHandle.standardError.write(Data("hubledger-bench append: no \(dir)/events.jsonl (run generate first)\n".utf8))
+            exit(1)
+        }
+        var batch: [ProposedEvent] = []
+        var total = 0, appendTime = 0.0
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            appendTime += try seconds { try log.append(AppendBatch(events: batch)) }
+            total += batch.count
+            batch.removeAll(keepingCapacity: true)
+        }
+        // Read in 4 MB pieces, so that the peak memory reported is the appends', not the file's.
+        var pending = Data()
+        while true {
+            let piece = try file.read(upToCount: 4 << 20) ?? Data()
+            pending.append(piece)
+            var lines = pending.split(separator: 0x0A, omittingEmptySubsequences: false)
+            // The last piece of a read may be half a line; at the end of the file it is the last line.
+            pending = piece.isEmpty ? Data() : Data(lines.removeLast())
+            for line in lines where !line.isEmpty {
+                let value = try Array(line).withUnsafeBytes { try JSONParser.parse($0) }
+                guard case .object(let o) = value, let id = o["id"]?.stringValue.flatMap(UUID.init(uuidString:)),
+                      let stream = o["stream"]?.stringValue, let type = o["type"]?.stringValue,
+                      let at = o["occurredAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)), case .object(let data)? = o["data"] else { continue }
+                batch.append(ProposedEvent(id: id, stream: StreamID(stream), type: type, occurredAt: at, actor: "bench", data: data))
+                if batch.count == 1000 { try flush() }
+            }
+            if piece.isEmpty { break }
+        }
+        try file.close()
+        try flush()
+        try? FileManager.default.removeItem(atPath: store)
+        report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
+
     case "verify":
         let log = try EventLog(path: dir + "/store")
         var events = 0
@@ -230,7 +272,7 @@ do {
                                       "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
 
     default:
-        print("usage: hubledger-bench generate|singles|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
+        print("usage: hubledger-bench generate|singles|append|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
     }
 } catch {
     FileHandle.standardError.write(Data("hubledger-bench \(command): \(error)\n".utf8))
