@@ -7,23 +7,28 @@ struct KeyFilter: Equatable {
     private(set) var words: [UInt64]
     /// Keys whose insertion set a new bit: about how many distinct keys it holds.
     private(set) var inserted: Int
-
-    static let hashCount = 4
+    /// Bits set per key. The saved stream filter's layout fixes 4 (`init(words:inserted:)`).
+    let hashCount: Int
     /// At most one key per this many bits, or the filter is rebuilt larger.
-    static let bitsPerKey = 16
+    let bitsPerKey: Int
 
-    /// An empty filter with room for about `keys` keys.
-    init(capacityFor keys: Int) {
+    /// An empty filter with room for about `keys` keys. Four hashes and 16 bits a key answer "maybe"
+    /// for about one absent key in 400 when full; eight and 32, one in 175,000 (the id filter: each
+    /// "maybe" costs a pass over the index).
+    init(capacityFor keys: Int, hashCount: Int = 4, bitsPerKey: Int = 16) {
+        self.hashCount = hashCount
+        self.bitsPerKey = bitsPerKey
         var bits = 1 << 16
-        while bits < max(keys, 1) * Self.bitsPerKey { bits <<= 1 }
+        while bits < max(keys, 1) * bitsPerKey { bits <<= 1 }
         words = [UInt64](repeating: 0, count: bits / 64)
         inserted = 0
     }
 
-    init(words: [UInt64], inserted: Int) { self.words = words; self.inserted = inserted }
+    /// A filter as the stream filter's file holds it (four hashes, 16 bits a key).
+    init(words: [UInt64], inserted: Int) { self.words = words; self.inserted = inserted; hashCount = 4; bitsPerKey = 16 }
 
     /// Whether more keys were added than the filter was sized for.
-    var isCrowded: Bool { inserted * Self.bitsPerKey > words.count * 64 }
+    var isCrowded: Bool { inserted * bitsPerKey > words.count * 64 }
 
     /// The bit positions of a key, mixed again so that low bits spread (stream keys are FNV hashes).
     private func bits(_ key: UInt64) -> (UInt64, UInt64, Int) {
@@ -37,7 +42,7 @@ struct KeyFilter: Equatable {
 
     func mightContain(_ key: UInt64) -> Bool {
         let (h1, h2, mask) = bits(key)
-        for i in 0..<UInt64(Self.hashCount) {
+        for i in 0..<UInt64(hashCount) {
             let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
             if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
         }
@@ -49,7 +54,7 @@ struct KeyFilter: Equatable {
     mutating func insert(_ key: UInt64) -> Bool {
         let (h1, h2, mask) = bits(key)
         var changed = false
-        for i in 0..<UInt64(Self.hashCount) {
+        for i in 0..<UInt64(hashCount) {
             let bit = Int(truncatingIfNeeded: h1 &+ i &* h2) & mask
             let flag: UInt64 = 1 << UInt64(bit & 63)
             if words[bit >> 6] & flag == 0 { words[bit >> 6] |= flag; changed = true }

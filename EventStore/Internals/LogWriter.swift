@@ -32,10 +32,11 @@ final class LogWriter {
     /// How many index entries were checked at open: lookups read only those; later events are in `streamLast`.
     var indexedCount = 0
     var openSegments: [Int: RawFile] = [:]
-    /// Every id's position: loaded only when an append carries a caller-given id the id filter
-    /// cannot rule out (a possible retry) or an erasure asks, since at a million events the map
-    /// alone costs ~0.3 s to build and ~50 MB to hold. A `SlotTable`: a batch of a thousand ids
-    /// costs a thousand cache misses, not the `Dictionary`'s two thousand and its SipHash.
+    /// Every id's position: loaded only when an append carries more than a few caller-given ids the
+    /// id filter cannot rule out (a batch retried whole) or an erasure asks, since at a million events
+    /// the map costs ~0.3 s to build and ~64 MB to hold (a few are found with one pass over the index).
+    /// A `SlotTable`: a batch of a thousand ids costs a thousand cache misses, not the `Dictionary`'s
+    /// two thousand and its SipHash.
     var ids: SlotTable<UUID, LogPosition>?
     /// Which ids the log holds (`KeyFilter`), built from the index when a batch first carries
     /// caller-given ids: a batch of ids it has never seen is new without the map.
@@ -189,11 +190,26 @@ final class LogWriter {
     /// Every id in the log, for the filter: ids read from an index with a gap stay in (a filter may
     /// answer "maybe" too often, never "no" wrongly), and the log itself is read as well.
     func idFilterFromIndex(capacity: Int) throws -> KeyFilter {
-        var filter = KeyFilter(capacityFor: capacity)
+        var filter = KeyFilter(capacityFor: capacity, hashCount: 8, bitsPerKey: 32)
         if try !forEachIndexedID({ id, _ in filter.insert(KeyFilter.key(id)) }) {
             try forEachLoggedID { id, _ in filter.insert(KeyFilter.key(id)) }
         }
         return filter
+    }
+
+    /// Where the log holds these ids, if anywhere: nil for none. A few ids the filter could not rule out
+    /// (most often none is in the log: the filter's rare "maybe") cost one pass over the index; many
+    /// (a batch retried whole) load the map of every id, kept from then on.
+    func positions(of wanted: IDSet) throws -> SlotTable<UUID, LogPosition>? {
+        if wanted.isEmpty { return nil }
+        if ids != nil || wanted.count > 16 { return try idPositions() }
+        var found = SlotTable<UUID, LogPosition>(empty: -1)
+        func visit(_ id: UUID, _ position: LogPosition) { if wanted.contains(id) { found.update(id) { $0 = position } } }
+        if try !forEachIndexedID(visit) {
+            found = SlotTable(empty: -1)
+            try forEachLoggedID(visit)
+        }
+        return found
     }
 
     /// The position of every event by id, from the index (or, if the index has a gap, the log).
@@ -317,7 +333,7 @@ final class LogWriter {
         for i in events.indices { keys.append(events[i].stream.indexKey) }
         try prepareTails(for: keys)
         var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: events.count)
-        var mayRetry = false
+        var maybeHeld = IDSet()
         for i in events.indices {
             if let problem = RecordCodec.problem(with: events[i]) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
@@ -325,12 +341,12 @@ final class LogWriter {
                 throw EventStoreError.invalidEvent(reason: "event id \(id.uuidString.lowercased()) appears twice in one batch")
             }
             // A fresh random id cannot be in the log; only a caller-given one may be a retry.
-            if !mayRetry, !events[i].hasFreshID, try mightHold(id: id) { mayRetry = true }
+            if !events[i].hasFreshID, try mightHold(id: id) { maybeHeld.insert(id) }
         }
         // Retries keep their original positions; the same id with other content is refused.
         var positions = [LogPosition?](repeating: nil, count: events.count)
         var streamsWithNewEvents = Set<StreamID>()
-        let known = mayRetry ? try idPositions() : nil
+        let known = try self.positions(of: maybeHeld)
         for i in events.indices {
             if let existing = known?[events[i].id] {
                 guard let stored = try record(at: existing), try isRetry(stored, of: events[i]) else {

@@ -414,6 +414,18 @@ struct EventLogTests {
             #expect(try log.head() == head)
             let other = try EventLog(path: path, options: .forTests)
             #expect(try other.append(AppendBatch(events: Array(all.suffix(300)))).positions == (9_700..<10_000).map { LogPosition($0) })
+            // A few retries among new events, in a writer that has no map of ids yet: found by a pass over the index.
+            let third = try EventLog(path: path, options: .forTests)
+            let fresh = (0..<100).map { makeEvent("t", 20_000 + $0) }
+            let mixed = [all[17], all[4_242]] + fresh + [all[9_999]]
+            let result = try third.append(AppendBatch(events: mixed))
+            #expect(result.appendedCount == 100)
+            #expect(result.positions == [17, 4_242] + (10_000..<10_100).map { LogPosition($0) } + [9_999])
+            var edited = all[4_242]
+            edited.data["label"] = .string("edited")
+            #expect(throws: EventStoreError.conflictingEventID(id: all[4_242].id, position: 4_242)) {
+                try EventLog(path: path, options: .forTests).append(AppendBatch(events: [makeEvent("t", 1), edited]))
+            }
         }
     }
 
