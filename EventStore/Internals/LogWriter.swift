@@ -190,7 +190,7 @@ final class LogWriter {
     /// Every id in the log, for the filter: ids read from an index with a gap stay in (a filter may
     /// answer "maybe" too often, never "no" wrongly), and the log itself is read as well.
     func idFilterFromIndex(capacity: Int) throws -> KeyFilter {
-        var filter = KeyFilter(capacityFor: capacity, hashCount: 8, bitsPerKey: 32)
+        var filter = KeyFilter(capacityFor: capacity, hashCount: 8, bitsPerKey: 32, blocked: true)
         if try !forEachIndexedID({ id, _ in filter.insert(KeyFilter.key(id)) }) {
             try forEachLoggedID { id, _ in filter.insert(KeyFilter.key(id)) }
         }
