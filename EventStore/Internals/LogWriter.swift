@@ -335,7 +335,7 @@ final class LogWriter {
         var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: events.count)
         var maybeHeld = IDSet()
         for i in events.indices {
-            if let problem = RecordCodec.problem(with: events[i]) { throw EventStoreError.invalidEvent(reason: problem) }
+            if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
             guard seen.update(id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
                 throw EventStoreError.invalidEvent(reason: "event id \(id.uuidString.lowercased()) appears twice in one batch")
@@ -395,23 +395,25 @@ final class LogWriter {
         var frameOffsets: [Int] = []
         var newVersions: [StreamVersion] = []
         var batchLast: [UInt64: LogPosition] = [:]
-        // A local function so that an unsealed event is read where it lies in the batch, not copied out.
-        func encode(_ event: ProposedEvent, at i: Int) throws {
-            let version = (versions[event.stream] ?? -1) + 1
-            versions[event.stream] = version
+        // Through a pointer, so that an unsealed event is read where it lies in the batch: passing
+        // `events[i]` to a local function copied it whole (5 % of a batched append).
+        func encode(_ event: UnsafePointer<ProposedEvent>, at i: Int) throws {
+            let version = (versions[event.pointee.stream] ?? -1) + 1
+            versions[event.pointee.stream] = version
             newVersions.append(version)
             frameOffsets.append(bytes.count)
-            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
+            hash = RecordCodec.encode(event.pointee, position: position, version: version, recordedAt: recordedAt,
                                       previousHash: hash, endsBatch: i == lastNew, into: &bytes)
             positions[i] = position
             let key = keys[i]
-            entries.append(.init(id: event.id, streamKey: key, segment: 0, offset: 0,
+            entries.append(.init(id: event.pointee.id, streamKey: key, segment: 0, offset: 0,
                                  previousInStream: try batchLast[key] ?? streamTail(key)?.position ?? -1))
             batchLast[key] = position
             position += 1
         }
+        guard let base = events.baseAddress else { throw EventStoreError.invalidEvent(reason: "an empty batch") }
         for i in newIndices {
-            if let event = sealed[i] { try encode(event, at: i) } else { try encode(events[i], at: i) }
+            if let event = sealed[i] { try withUnsafePointer(to: event) { try encode($0, at: i) } } else { try encode(base + i, at: i) }
         }
         try place(byteCount: bytes.count)
         // The values first: an event is never acknowledged before what it refers to is on disk.

@@ -56,15 +56,17 @@ enum RecordCodec {
     }
 
     /// Why a stored field cannot be encoded, or nil when it can.
-    static func problem(with event: ProposedEvent) -> String? {
+    /// (Through a pointer: the writer checks the batch's events where they lie, not copies of them.)
+    static func problem(with pointer: UnsafePointer<ProposedEvent>?) -> String? {
+        guard let event = pointer else { return "no event" }
         func tooLong(_ value: String?) -> Bool { (value?.utf8.count ?? 0) > Int(UInt16.max) }
-        if tooLong(event.stream.name) { return "stream is longer than \(UInt16.max) bytes" }
-        if tooLong(event.type) { return "type is longer than \(UInt16.max) bytes" }
-        if tooLong(event.actor) { return "actor is longer than \(UInt16.max) bytes" }
-        if tooLong(event.correlationId) { return "correlationId is longer than \(UInt16.max) bytes" }
-        if tooLong(event.causationId) { return "causationId is longer than \(UInt16.max) bytes" }
-        if event.stream.name.isEmpty { return "stream name is empty" }
-        if event.type.isEmpty { return "type is empty" }
+        if tooLong(event.pointee.stream.name) { return "stream is longer than \(UInt16.max) bytes" }
+        if tooLong(event.pointee.type) { return "type is longer than \(UInt16.max) bytes" }
+        if tooLong(event.pointee.actor) { return "actor is longer than \(UInt16.max) bytes" }
+        if tooLong(event.pointee.correlationId) { return "correlationId is longer than \(UInt16.max) bytes" }
+        if tooLong(event.pointee.causationId) { return "causationId is longer than \(UInt16.max) bytes" }
+        if event.pointee.stream.name.isEmpty { return "stream name is empty" }
+        if event.pointee.type.isEmpty { return "type is empty" }
         return nil
     }
 
