@@ -272,14 +272,19 @@ public final class EventLog: Sendable {
     ///
     /// - Parameter expectedHead: an earlier head the log must still contain unchanged.
     public func verify(expecting expectedHead: LogHead? = nil) throws -> VerificationReport {
-        var lastVersion: [StreamID: StreamVersion] = [:]
+        // Every stream's last version, probed once per event (a `Dictionary` hashed each name twice with SipHash).
+        var lastVersion = SlotTable<StreamID, StreamVersion>(empty: -1)
         var lastRecordedAt: Timestamp?
         var problem: (LogPosition, String)?
         var expectedFound = false
         var sealed: [UUID: (position: LogPosition, fields: [String: String])] = [:]
         let summary = try LogScanner(layout: layout, depth: .full).scan(from: 0, index: nil) { event, _ in
             if event.hasSealedValues { sealed[event.id] = (event.position, event.sealedDigests) }
-            let previous = lastVersion[event.stream] ?? -1
+            // Stored at once: any problem found below ends the walk, so the table is not read again.
+            let previous = lastVersion.update(event.stream) { last in
+                defer { last = event.streamVersion }
+                return last
+            }
             if event.streamVersion != previous + 1 {
                 problem = (event.position, "stream \(event.stream) version \(event.streamVersion) follows \(previous) (gap or repeat)")
                 return false
@@ -295,7 +300,6 @@ public final class EventLog: Sendable {
                 }
                 expectedFound = true
             }
-            lastVersion[event.stream] = event.streamVersion
             lastRecordedAt = event.recordedAt
             return true
         }

@@ -145,6 +145,11 @@ extension String: SlotTableKey {
     @inlinable public static var placeholder: String { "" }
 }
 
+extension StreamID: SlotTableKey {
+    @inlinable public var tableFingerprint: UInt64 { name.tableFingerprint }
+    @inlinable public static var placeholder: StreamID { StreamID("") }
+}
+
 extension UUID: SlotTableKey {
     /// Both halves folded into one word: random ids need nothing more, and the table mixes it again.
     @inlinable public var tableFingerprint: UInt64 {
