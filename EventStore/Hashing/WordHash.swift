@@ -5,8 +5,11 @@
 /// Not a cryptographic hash: `SlotTable` mixes in a per-process seed, and equal hashes are only
 /// ever a hint (keys are compared).
 public enum WordHash {
+    /// The state a fresh hash starts from; callers telling kinds of key apart mix their tag into it.
+    public static let seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+
     @inlinable
-    public static func hash(_ bytes: UnsafeRawBufferPointer, from state: UInt64 = 0x9E37_79B9_7F4A_7C15) -> UInt64 {
+    public static func hash(_ bytes: UnsafeRawBufferPointer, from state: UInt64 = seed) -> UInt64 {
         let n = bytes.count
         var h = (state ^ UInt64(truncatingIfNeeded: n)) &* 0xff51_afd7_ed55_8ccd
         var i = 0

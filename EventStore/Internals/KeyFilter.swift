@@ -16,8 +16,8 @@ struct KeyFilter: Equatable {
     let blocked: Bool
 
     /// An empty filter with room for about `keys` keys. Four hashes and 16 bits a key answer "maybe"
-    /// for about one absent key in 400 when full; eight and 32 in 512-bit blocks, one in 60,000 (the id filter: each
-    /// "maybe" costs a pass over the index).
+    /// for about one absent key in 400 when full; eight and 32 in 512-bit blocks, one in 60,000
+    /// (the id filter: each "maybe" costs a pass over the index).
     init(capacityFor keys: Int, hashCount: Int = 4, bitsPerKey: Int = 16, blocked: Bool = false) {
         self.hashCount = hashCount
         self.bitsPerKey = bitsPerKey
@@ -37,28 +37,30 @@ struct KeyFilter: Equatable {
     /// Whether more keys were added than the filter was sized for.
     var isCrowded: Bool { inserted * bitsPerKey > words.count * 64 }
 
-    /// The bit positions of a key, mixed again so that low bits spread (stream keys are FNV hashes).
+    /// The hashes of a key, mixed again so that low bits spread (stream keys are FNV hashes): `h1`
+    /// places the bits (or, blocked, the block); `h2` steps between them (blocked: a further mix
+    /// whose nine-bit pieces are the offsets in the block).
     private func bits(_ key: UInt64) -> (UInt64, UInt64, Int) {
         var h = key ^ (key >> 33)
         h &*= 0xff51_afd7_ed55_8ccd
         h ^= h >> 33
         h &*= 0xc4ce_b9fe_1a85_ec53
         h ^= h >> 33
-        return (h, (h >> 32 | h << 32) | 1, words.count * 64 - 1)
+        guard blocked else { return (h, (h >> 32 | h << 32) | 1, words.count * 64 - 1) }
+        var g = (h ^ (h >> 31)) &* 0xbf58_476d_1ce4_e5b9
+        g = (g ^ (g >> 27)) &* 0x94d0_49bb_1331_11eb
+        return (h, g ^ (g >> 31), words.count * 64 - 1)
     }
 
     /// The `i`th bit of a key with hashes `h1`, `h2`: anywhere, or within the block `h1` picks.
-    /// In a block each offset is its own nine bits of a further mix: offsets in arithmetic progression
+    /// In a block each offset is its own nine bits of `h2`: offsets in arithmetic progression
     /// (double hashing) leave only 131,072 patterns per block, and a query matching a stored key's
-    /// pattern made "maybe" fifty times likelier.
+    /// pattern made "maybe" some 80 times likelier.
     @inline(__always)
     private func bit(_ i: UInt64, _ h1: UInt64, _ h2: UInt64, _ mask: Int) -> Int {
         guard blocked else { return Int(truncatingIfNeeded: h1 &+ i &* h2) & mask }
-        var g = (h1 ^ (h1 >> 31)) &* 0xbf58_476d_1ce4_e5b9
-        g = (g ^ (g >> 27)) &* 0x94d0_49bb_1331_11eb
-        g ^= g >> 31
-        // Seven offsets from g's 63 low bits; any further one from the top of another product of g.
-        let source = i < 7 ? g >> (i * 9) : (g &* (0x9E37_79B9_7F4A_7C15 &+ (i << 1))) >> 55
+        // Seven offsets from h2's 63 low bits; any further one from the top of another product of it.
+        let source = i < 7 ? h2 >> (i * 9) : (h2 &* (0x9E37_79B9_7F4A_7C15 &+ (i << 1))) >> 55
         let block = Int(truncatingIfNeeded: h1 >> 7) & mask & ~511
         return block | (Int(truncatingIfNeeded: source) & 511)
     }

@@ -203,26 +203,27 @@ final class LogWriter {
     func positions(of wanted: IDSet) throws -> SlotTable<UUID, LogPosition>? {
         if wanted.isEmpty { return nil }
         if ids != nil || wanted.count > 16 { return try idPositions() }
-        var found = SlotTable<UUID, LogPosition>(empty: -1)
-        func visit(_ id: UUID, _ position: LogPosition) { if wanted.contains(id) { found.update(id) { $0 = position } } }
-        if try !forEachIndexedID(visit) {
-            found = SlotTable(empty: -1)
-            try forEachLoggedID(visit)
-        }
-        return found
+        return try positionTable(capacity: wanted.count, keeping: wanted.contains)
     }
 
     /// The position of every event by id, from the index (or, if the index has a gap, the log).
     func idPositions() throws -> SlotTable<UUID, LogPosition> {
         if let ids { return ids }
         // Sized for the log as it is (at most half full); it doubles as the log grows.
-        var map = SlotTable<UUID, LogPosition>(empty: -1, minimumCapacity: Int(nextPosition))
-        if try !forEachIndexedID({ id, position in map.update(id) { $0 = position } }) {
-            map = SlotTable(empty: -1, minimumCapacity: Int(nextPosition))
-            try forEachLoggedID { id, position in map.update(id) { $0 = position } }
-        }
+        let map = try positionTable(capacity: Int(nextPosition)) { _ in true }
         ids = map
         return map
+    }
+
+    /// The positions of the ids `keep` accepts, from the index, or from the log when the index has a gap.
+    func positionTable(capacity: Int, keeping keep: (UUID) -> Bool) throws -> SlotTable<UUID, LogPosition> {
+        var table = SlotTable<UUID, LogPosition>(empty: -1, minimumCapacity: capacity)
+        func visit(_ id: UUID, _ position: LogPosition) { if keep(id) { table.update(id) { $0 = position } } }
+        if try !forEachIndexedID(visit) {
+            table = SlotTable(empty: -1, minimumCapacity: capacity)
+            try forEachLoggedID(visit)
+        }
+        return table
     }
 
     /// Visits the id and position of every index entry before `nextPosition`; false when the index is

@@ -70,7 +70,7 @@ public struct AuditProjection: Projection {
             w.string(s.hub)
         }
         w.dictionary(generations) { $0.raw($1) }
-        w.uuids(Set(retracted))
+        w.uuids(retracted)
         places.encode(to: &w)
     }
 
@@ -84,7 +84,7 @@ public struct AuditProjection: Projection {
                     programme: try r.string(), week: Int(try r.int()), hub: try r.string())
         }
         generations = try r.dictionary { try $0.raw(Generation.self) }
-        retracted = IDSet(try r.uuids())
+        retracted = try r.uuids()
         places = try ParticipantPlaces(from: &r)
     }
 

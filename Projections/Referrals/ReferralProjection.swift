@@ -122,7 +122,7 @@ public struct ReferralProjection: Projection {
             person.trail.encode(to: &w)
         }
         sessions.encode(to: &w) { w, s in w.optional(s) { $0.uuid($1.id); $0.time($1.at) } }
-        w.uuids(Set(retracted))
+        w.uuids(retracted)
         w.dictionary(acceptances) { stamps(&$0, $1) }
         w.bool(sessionHeldTwice)
     }
@@ -146,7 +146,7 @@ public struct ReferralProjection: Projection {
             return person
         }
         sessions = try FoldTable(from: &r, empty: nil) { r in try r.optional { Session(id: try $0.uuid(), at: try $0.time()) } }
-        retracted = IDSet(try r.uuids())
+        retracted = try r.uuids()
         acceptances = try r.dictionary { try stamps(&$0) }
         sessionHeldTwice = try r.bool()
     }

@@ -162,7 +162,7 @@ public struct ReviewProjection: Projection {
         w.array(flagged) { w, f in
             w.uuid(f.event); w.string(f.participant); w.string(f.session); w.choice(f.rule); w.int(f.position); w.bool(f.isSurvey)
         }
-        w.uuids(Set(retracted))
+        w.uuids(retracted)
         flags.encode(to: &w)
         w.dictionary(Dictionary(uniqueKeysWithValues: strayConsents.map { ($0.key.uuidString, $0.value) })) { $0.string($1) }
     }
@@ -190,7 +190,7 @@ public struct ReviewProjection: Projection {
             Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.choice(ConsentRule.self),
                     position: try r.int(), isSurvey: try r.bool())
         }
-        retracted = IDSet(try r.uuids())
+        retracted = try r.uuids()
         flags = try ActiveFlags(from: &r)
         let stray = try r.dictionary { try $0.string() }
         for (id, p) in stray {

@@ -98,7 +98,7 @@ public struct StateWriter {
         int(d.count)
         for key in d.keys.sorted() { string(key); if let v = d[key] { write(&self, v) } }
     }
-    public mutating func uuids(_ set: Set<UUID>) {
+    public mutating func uuids<IDs: Sequence<UUID>>(_ set: IDs) {
         guard sortsKeys else { return array(Array(set)) { $0.uuid($1) } }
         // In byte order (the same as uuidString order), compared as two integers rather than as strings.
         func key(_ u: UUID) -> (UInt64, UInt64) {
@@ -182,7 +182,7 @@ public struct StateReader {
         for _ in 0..<n { let k = try string(); out[k] = try read(&self) }
         return out
     }
-    public mutating func uuids() throws -> Set<UUID> { Set(try array { try $0.uuid() }) }
+    public mutating func uuids() throws -> IDSet { IDSet(try array { try $0.uuid() }) }
 
     public var isAtEnd: Bool { offset == bytes.count }
 }

@@ -24,7 +24,7 @@ public struct StreamKey: Sendable, Hashable {
     private init(entity: EntityKind?, id: String, fingerprint: UInt64) { self.entity = entity; self.id = id; self.fingerprint = fingerprint }
 
     private static func fingerprint(_ entity: EntityKind?, _ id: UnsafeRawBufferPointer) -> UInt64 {
-        WordHash.hash(id, from: 0x9E37_79B9_7F4A_7C15 ^ UInt64(tag(entity)))
+        WordHash.hash(id, from: WordHash.seed ^ UInt64(tag(entity)))
     }
 
     private static func tag(_ entity: EntityKind?) -> UInt8 {
