@@ -20,6 +20,7 @@ for key, runs in list(by.items()):
         by[key] = runs[-1]
 sizes, populations = [], []
 for r in rows:
+    if r["size"].startswith("growth:"): continue
     group = populations if r["size"].startswith("people-") else sizes
     if r["size"] not in group: group.append(r["size"])
 
@@ -93,26 +94,44 @@ lines += ["## Single durable appends and the disk", "",
           f"| SQLite one-row transaction{runs_of(last, 'sqlite-single-insert')} | {fmt(sqlite_single)} | |",
           f"| disk probe: 300-byte pwrite + fdatasync, preallocated{runs_of(last, 'disk-probe')} | {fmt(probe)} | |",
           f"| disk: sequential read of the segments (MB/s, page cache permitting) | {fmt(get(last,'disk-probe','sequentialReadMBPerSecond'))} | |", ""]
-if len(sizes) >= 2:
-    # From each size of 100,000 events or more (the issue's growth is from 100k to 1M) to the largest.
-    big = sizes[-1]
-    smaller = [x for x in sizes[:-1] if (get(x, "batched-append", "events") or 0) >= 100_000] or [sizes[-2]]
-    lines += ["## Growth", ""]
-    for small in smaller:
-        lines += [f"Events per second at {big} ÷ at {small} (1.0 = time grows linearly with the log; above 1, better):", ""]
-        for m in ["batched-append", "verify", "read", "rebuild"]:
-            a, b = get(small, m, "eventsPerSecond"), get(big, m, "eventsPerSecond")
-            lines.append(f"- {m}: {b / a:.2f}×" if a and b else f"- {m}: —")
-        lines.append("")
-    if len(populations) >= 2:
-        # The domain mix brings 1,200 new people every 20,000 events, so the logs above grow their working
-        # set (people, streams, ids) with them; the fixed-population logs separate the two.
-        p0, p1 = populations[0], populations[-1]
-        lines += ["", f"The same people, {p0} → {p1} ({ratio(get(p1, 'batched-append', 'events'), get(p0, 'batched-append', 'events'))} the events, the population fixed):", ""]
-        for m in ["batched-append", "rebuild"]:
-            a, b = get(p0, m, "eventsPerSecond"), get(p1, m, "eventsPerSecond")
-            lines.append(f"- {m}: {b / a:.2f}×" if a and b else f"- {m}: —")
-    lines.append("")
+def growth_lines(small, big):
+    """The growth from `small` to `big`, from bench/run's rounds in turns: the k-th run of a measure on
+    one log is paired with the k-th on the other (minutes apart they would compare different minutes
+    of the machine), and each round's own ratio is kept."""
+    out = []
+    for m in ["batched-append", "verify", "read", "rebuild"]:
+        a = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == m]
+        b = [r for r in rows if r["size"] == "growth:" + big and r["measure"] == m]
+        wall = sorted(y["eventsPerSecond"] / x["eventsPerSecond"] for x, y in zip(a, b) if x.get("eventsPerSecond"))
+        # CPU seconds per event at the small log ÷ at the big one: the program's own work, without the disk's waits.
+        cpu = sorted((x["cpuSeconds"] / x["events"]) / (y["cpuSeconds"] / y["events"]) for x, y in zip(a, b)
+                     if x.get("cpuSeconds") and y.get("cpuSeconds"))
+        if not wall:
+            continue
+        med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+        if med(wall) >= 1.0: verdict = "linear or better"
+        elif wall[-1] >= 1.0: verdict = "median below 1.0, but rounds on both sides of it"
+        else: verdict = "worse than linear in every round"
+        n0, n1 = a[0].get("events"), b[0].get("events")
+        out.append(f"| {m} | {fmt(n0)} → {fmt(n1)} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
+                   + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {verdict} |")
+    return out
+
+# The logs measured in turns (bench/run's GROWTH), smallest first: the domain mix's and the fixed population's.
+grown = list(dict.fromkeys(r["size"][len("growth:"):] for r in rows if r["size"].startswith("growth:")))
+pairs = [(g[0], g[-1]) for g in ([x for x in grown if not x.startswith("people-")], [x for x in grown if x.startswith("people-")]) if len(g) >= 2]
+if pairs:
+    lines += ["## Growth", "",
+              "Events per second at the larger log ÷ at the smaller: 1.0 means time grows linearly with the log, above 1",
+              "better. The two logs are measured in turns, five rounds (`bench/run`'s last phase; one with --quick), and the figure is the",
+              "median of the rounds' own ratios: this machine's speed wanders by up to 2× over minutes, which swamped",
+              "ratios of runs measured minutes apart. The CPU column is CPU seconds per event at the smaller log ÷ at",
+              "the larger (every thread, user and system): the program's own work, without waits for the disk.", ""]
+    for small, big in pairs:
+        label = "the same 12,000 people, one year and six" if small.startswith("people-") else "the domain mix, 1,200 new people every 20,000 events"
+        lines += [f"**{small} → {big}** ({label}):", "",
+                  "| measure | events | events/s ratio, median | each round | CPU per event ratio, median (range) | |",
+                  "|---|---|---|---|---|---|"] + growth_lines(small, big) + [""]
 text = "\n".join(lines)
 print(text)
 if target:

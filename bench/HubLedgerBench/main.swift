@@ -34,6 +34,20 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
+/// CPU time of the whole process (every thread, user and system) so far: beside the wall-clock time,
+/// it separates the program's own work from waiting for the disk or for a busy machine.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+/// Wall-clock and CPU seconds of `body`.
+func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    let cpu = cpuSeconds()
+    let wall = try seconds(body)
+    return (wall, cpuSeconds() - cpu)
+}
 func peakRSSMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -178,10 +192,12 @@ do {
             exit(1)
         }
         var batch: [ProposedEvent] = []
-        var total = 0, appendTime = 0.0
+        var total = 0, appendTime = 0.0, appendCPU = 0.0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            appendTime += try seconds { try log.append(AppendBatch(events: batch)) }
+            let t = try timed { _ = try log.append(AppendBatch(events: batch)) }
+            appendTime += t.wall
+            appendCPU += t.cpu
             total += batch.count
             batch.removeAll(keepingCapacity: true)
         }
@@ -206,19 +222,19 @@ do {
         try file.close()
         try flush()
         try? FileManager.default.removeItem(atPath: store)
-        report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime)])
+        report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime), "cpuSeconds": .double(appendCPU)])
 
     case "verify":
         let log = try EventLog(path: dir + "/store")
         var events = 0
-        let t = try seconds { events = try log.verify().events }
-        report("verify", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+        let t = try timed { events = try log.verify().events }
+        report("verify", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t.wall), "cpuSeconds": .double(t.cpu)])
 
     case "read":
         let log = try EventLog(path: dir + "/store")
         var events = 0
-        let t = try seconds { try log.forEach { _ in events += 1; return true } }
-        report("read", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t)])
+        let t = try timed { try log.forEach { _ in events += 1; return true } }
+        report("read", ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t.wall), "cpuSeconds": .double(t.cpu)])
 
     case "rebuild":
         let log = try EventLog(path: dir + "/store")
@@ -228,9 +244,9 @@ do {
         let types = ProjectionRunner.all.filter { only == nil || $0.name == only }
         try runner.discardCheckpoints()
         var head: LogHead?
-        let t = try seconds { head = try runner.runAll(types).head }
+        let t = try timed { head = try runner.runAll(types).head }
         let events = Int((head?.position ?? -1) + 1)
-        var fields: JSONObject = ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t), "seconds": .double(t)]
+        var fields: JSONObject = ["events": .int(Int64(events)), "eventsPerSecond": rate(events, t.wall), "seconds": .double(t.wall), "cpuSeconds": .double(t.cpu)]
         if let only { fields["projection"] = .string(only) }
         report("rebuild", fields)
 
