@@ -95,25 +95,26 @@ lines += ["## Single durable appends and the disk", "",
           f"| disk probe: 300-byte pwrite + fdatasync, preallocated{runs_of(last, 'disk-probe')} | {fmt(probe)} | |",
           f"| disk: sequential read of the segments (MB/s, page cache permitting) | {fmt(get(last,'disk-probe','sequentialReadMBPerSecond'))} | |", ""]
 def growth_lines(small, big):
-    """The growth from `small` to `big`, from bench/run's rounds in turns: the k-th run of a measure on
-    one log is paired with the k-th on the other (minutes apart they would compare different minutes
-    of the machine), and each round's own ratio is kept."""
+    """The growth from `small` to `big`, from bench/run's runs in turns (small, big, small, ..., small):
+    each run on the big log is compared with the mean of the small runs either side of it, so that a
+    drift of the machine's speed cancels, and every such ratio is kept."""
     out = []
+    med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
     for m in ["batched-append", "verify", "read", "rebuild"]:
         a = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == m]
         b = [r for r in rows if r["size"] == "growth:" + big and r["measure"] == m]
-        wall = sorted(y["eventsPerSecond"] / x["eventsPerSecond"] for x, y in zip(a, b) if x.get("eventsPerSecond"))
-        # CPU seconds per event at the small log ÷ at the big one: the program's own work, without the disk's waits.
-        cpu = sorted((x["cpuSeconds"] / x["events"]) / (y["cpuSeconds"] / y["events"]) for x, y in zip(a, b)
-                     if x.get("cpuSeconds") and y.get("cpuSeconds"))
-        if not wall:
+        if len(a) < len(b) + 1 or not b:
             continue
-        med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+        rate = lambda r: r["eventsPerSecond"]
+        cpu_rate = lambda r: r["events"] / r["cpuSeconds"] if r.get("cpuSeconds") else None
+        wall = sorted(rate(y) / ((rate(a[k]) + rate(a[k + 1])) / 2) for k, y in enumerate(b))
+        # Events per CPU second (every thread, user and system): the program's own work, without the disk's waits.
+        cpu = sorted(cpu_rate(y) / ((cpu_rate(a[k]) + cpu_rate(a[k + 1])) / 2) for k, y in enumerate(b)
+                     if cpu_rate(y) and cpu_rate(a[k]) and cpu_rate(a[k + 1]))
         if med(wall) >= 1.0: verdict = "linear or better"
-        elif wall[-1] >= 1.0: verdict = "median below 1.0, but rounds on both sides of it"
-        else: verdict = "worse than linear in every round"
-        n0, n1 = a[0].get("events"), b[0].get("events")
-        out.append(f"| {m} | {fmt(n0)} → {fmt(n1)} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
+        elif wall[-1] >= 1.0: verdict = "below 1.0 in the median; some runs above"
+        else: verdict = "below 1.0 in every run"
+        out.append(f"| {m} | {fmt(a[0].get('events'))} → {fmt(b[0].get('events'))} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
                    + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {verdict} |")
     return out
 
@@ -123,14 +124,16 @@ pairs = [(g[0], g[-1]) for g in ([x for x in grown if not x.startswith("people-"
 if pairs:
     lines += ["## Growth", "",
               "Events per second at the larger log ÷ at the smaller: 1.0 means time grows linearly with the log, above 1",
-              "better. The two logs are measured in turns, five rounds (`bench/run`'s last phase; one with --quick), and the figure is the",
-              "median of the rounds' own ratios: this machine's speed wanders by up to 2× over minutes, which swamped",
-              "ratios of runs measured minutes apart. The CPU column is CPU seconds per event at the smaller log ÷ at",
-              "the larger (every thread, user and system): the program's own work, without waits for the disk.", ""]
+              "better. This machine's speed wanders by up to 2× over minutes and by a third from one run to the next, which",
+              "swamped ratios of runs measured minutes apart; so each measure runs the smaller log, the larger, the smaller,",
+              "… (`bench/run`'s last phase: five runs of the larger, one with --quick), each run of the larger is compared",
+              "with the mean of the two runs of the smaller either side of it, and the figure is the median of those",
+              "ratios. The CPU column is the same ratio of events per CPU second (every thread, user and system): the",
+              "program's own work, without waits for the disk.", ""]
     for small, big in pairs:
         label = "the same 12,000 people, one year and six" if small.startswith("people-") else "the domain mix, 1,200 new people every 20,000 events"
         lines += [f"**{small} → {big}** ({label}):", "",
-                  "| measure | events | events/s ratio, median | each round | CPU per event ratio, median (range) | |",
+                  "| measure | events | events/s ratio, median | each run of the larger | events per CPU second ratio, median (range) | |",
                   "|---|---|---|---|---|---|"] + growth_lines(small, big) + [""]
 text = "\n".join(lines)
 print(text)
