@@ -177,14 +177,24 @@ final class LogWriter {
         absentKeys = []
     }
 
-    /// Whether the log may already hold an event with this id (false: it certainly does not).
-    func mightHold(id: UUID) throws -> Bool {
+    /// Makes the id filter ready for a batch of `count` events carrying caller-given ids: built from
+    /// the index if there is none, rebuilt larger if the batch would crowd it. Before the batch, never
+    /// during it: a filter rebuilt from the index would lose the ids the batch has noted so far.
+    func prepareIDFilter(forAdding count: Int) throws {
+        guard ids == nil || idFilter != nil else { return }
+        if let filter = idFilter, (filter.inserted + count) * filter.bitsPerKey <= filter.words.count * 64 { return }
+        // Room for twice the log (or twice a crowded filter's keys), so a growing log rebuilds it rarely.
+        let capacity = max(2 * (Int(nextPosition) + count), 2 * ((idFilter?.inserted ?? 0) + count), 65_536)
+        idFilter = try idFilterFromIndex(capacity: capacity)
+    }
+
+    /// Whether the log may already hold an event with this caller-given id (false: it certainly does
+    /// not), noting the id in the filter as it asks. A batch refused after this leaves ids in the
+    /// filter that the log does not hold: a filter may answer "maybe" wrongly, never "no".
+    func mightHold(id: UUID) -> Bool {
+        let present = idFilter?.insertReportingPresence(KeyFilter.key(id)) ?? true
         if let ids { return ids[id] != nil }
-        if idFilter == nil || idFilter?.isCrowded == true {
-            // Room for twice the log (or twice a crowded filter's keys), so a growing log rebuilds it rarely.
-            idFilter = try idFilterFromIndex(capacity: max(2 * Int(nextPosition), 2 * (idFilter?.inserted ?? 0), 65_536))
-        }
-        return idFilter?.mightContain(KeyFilter.key(id)) ?? true
+        return present
     }
 
     /// Every id in the log, for the filter: ids read from an index with a gap stay in (a filter may
@@ -335,6 +345,12 @@ final class LogWriter {
         try prepareTails(for: keys)
         var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: events.count)
         var maybeHeld = IDSet()
+        if events.indices.contains(where: { !events[$0].hasFreshID }) {
+            try prepareIDFilter(forAdding: events.count)
+            // Each id's block of the filter is a cache miss at random: ask for them all before the
+            // loop below needs the first, so that the misses overlap.
+            for i in events.indices where !events[i].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[i].id)) }
+        }
         for i in events.indices {
             if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
@@ -342,7 +358,7 @@ final class LogWriter {
                 throw EventStoreError.invalidEvent(reason: "event id \(id.uuidString.lowercased()) appears twice in one batch")
             }
             // A fresh random id cannot be in the log; only a caller-given one may be a retry.
-            if !events[i].hasFreshID, try mightHold(id: id) { maybeHeld.insert(id) }
+            if !events[i].hasFreshID, mightHold(id: id) { maybeHeld.insert(id) }
         }
         // Retries keep their original positions; the same id with other content is refused.
         var positions = [LogPosition?](repeating: nil, count: events.count)
@@ -441,9 +457,13 @@ final class LogWriter {
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
             streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: events[newIndices[k]].stream, version: newVersions[k])
-            streamFilter?.insert(entries[k].streamKey)
+            // Only a stream's first event is news to the stream filter: a stream with an earlier event is
+            // in it already (built from the index and the tails, then kept up to date here), and setting
+            // its four scattered bits again would cost four cache misses for nothing.
+            if entries[k].previousInStream < 0 { streamFilter?.insert(entries[k].streamKey) }
             ids?.update(entries[k].id) { [p = nextPosition + LogPosition(k)] in $0 = p }
-            idFilter?.insert(KeyFilter.key(entries[k].id))
+            // Caller-given ids were noted in the filter when asked about (`mightHold`).
+            if events[newIndices[k]].hasFreshID { idFilter?.insert(KeyFilter.key(entries[k].id)) }
         }
         try? index.write(entries, startingAt: nextPosition)
         logicalEnd += bytes.count

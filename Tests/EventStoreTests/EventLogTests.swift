@@ -429,6 +429,36 @@ struct EventLogTests {
         }
     }
 
+    @Test func callerGivenIDsStayKnownThroughRefusedBatchesAndFilterRebuilds() throws {
+        // The writer notes caller-given ids in its id filter as it asks about them, before the batch
+        // is checked: a refused batch leaves them there (a "maybe", never a wrong "no"), and the filter
+        // is rebuilt from the index only between batches (past 65,536 ids here).
+        try withTemporaryStore { log, path in
+            try log.append([makeEvent("r", 100)], to: "r")
+            let refused = (0..<10).map { makeEvent("r", $0, id: UUID()) }
+            #expect(throws: EventStoreError.self) { try log.append(refused, to: "r", expecting: .noStream) }
+            #expect(try log.events().count == 1)
+            let landed = try log.append(refused, to: "r")
+            #expect(landed.appendedCount == 10)
+            #expect(landed.positions == (1...10).map { LogPosition($0) })
+            var all = refused
+            for b in 0..<70 {
+                let batch = (0..<1_000).map { makeEvent(StreamID("s-\($0 % 53)"), 1_000 + b * 1_000 + $0, id: UUID()) }
+                #expect(try log.append(AppendBatch(events: batch)).appendedCount == 1_000)
+                all += batch
+            }
+            let head = try log.head()
+            // Every id is still known, to this writer and to a fresh one: retries append nothing.
+            let picks = Array(stride(from: 0, to: all.count, by: 701)) + [all.count - 1]
+            for writer in [log, try EventLog(path: path, options: .forTests)] {
+                let again = try writer.append(AppendBatch(events: picks.map { all[$0] }))
+                #expect(again.appendedCount == 0)
+                #expect(again.positions == picks.map { LogPosition($0 + 1) })
+            }
+            #expect(try log.head() == head)
+        }
+    }
+
     @Test func reusingAnIDWithOtherContentIsAConflictAndNothingIsWritten() throws {
         try withTemporaryStore { log, path in
             let original = makeEvent("s", 1)

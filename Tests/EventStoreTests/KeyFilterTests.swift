@@ -18,3 +18,25 @@ func aKeyFilterKeepsEveryKeyAndRarelyAnswersMaybeForOthers(blocked: Bool) {
     // filled by double hashing (offsets in arithmetic progression) answered "maybe" for ~270.
     #expect(maybes < 40, "\(maybes) false positives in \(asked)")
 }
+
+/// Asking and adding in one visit (the writer's `mightHold`) answers as `mightContain` before
+/// `insert` would, and leaves the same bits; a prefetch changes nothing.
+@Test(arguments: [false, true])
+func insertingAKeyReportsWhetherTheFilterMightHaveHeldIt(blocked: Bool) {
+    var oneVisit = KeyFilter(capacityFor: 10_000, hashCount: 8, bitsPerKey: 32, blocked: blocked)
+    var twoVisits = oneVisit
+    var reportedPresent = 0
+    for _ in 0..<10_000 {
+        let k = UInt64.random(in: 0...UInt64.max)
+        oneVisit.prefetch(k)
+        let expected = twoVisits.mightContain(k)
+        twoVisits.insert(k)
+        let reported = oneVisit.insertReportingPresence(k)
+        #expect(reported == expected)
+        if reported { reportedPresent += 1 }
+        let again = oneVisit.insertReportingPresence(k)
+        #expect(again, "present once added")
+    }
+    #expect(oneVisit == twoVisits)
+    #expect(oneVisit.inserted == 10_000 - reportedPresent)
+}

@@ -11,5 +11,8 @@ void hl_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
 int hl_has_crc32c_instruction(void);
 /// Continues a CRC-32C over `n` bytes; `crc` is the running, inverted value.
 uint32_t hl_crc32c_update(uint32_t crc, const uint8_t *data, size_t n);
+/// Starts loading the cache line holding `address`, to be written soon: a hint, with no effect on
+/// any result. Lets a batch's scattered lookups wait for memory together rather than one by one.
+static inline void hl_prefetch(const void *address) { __builtin_prefetch(address, 1, 3); }
 
 #endif
