@@ -145,6 +145,12 @@ extension String: SlotTableKey {
     @inlinable public static var placeholder: String { "" }
 }
 
+extension UInt64: SlotTableKey {
+    /// Already a hash (the index's stream keys); the table mixes it again.
+    @inlinable public var tableFingerprint: UInt64 { self }
+    @inlinable public static var placeholder: UInt64 { 0 }
+}
+
 extension StreamID: SlotTableKey {
     @inlinable public var tableFingerprint: UInt64 { name.tableFingerprint }
     @inlinable public static var placeholder: StreamID { StreamID("") }

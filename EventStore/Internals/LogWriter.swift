@@ -20,7 +20,9 @@ final class LogWriter {
     var lastHash = ChainHash.genesis
     var lastRecordedAt = Timestamp(microseconds: Int64.min)
     /// Per stream index key: its last event's position, and (once read or written here) its name and version.
-    var streamLast: [UInt64: StreamTail] = [:]
+    /// A `SlotTable`: every appended event looks up its stream's tail and sets it again (a `Dictionary`
+    /// hashed each key with SipHash and kept keys and values apart: its lookups grew costlier with the log).
+    var streamLast = SlotTable<UInt64, StreamTail>(empty: StreamTail(position: -1))
     /// Whether `streamLast` holds every stream; until then a stream's tail is looked up in the index
     /// (backwards, from `indexedCount`) when first needed, so opening a big log builds no map.
     var streamTailsComplete = false
@@ -78,6 +80,8 @@ final class LogWriter {
         // Opening for append walks the log (CRC, positions, links, hashes) from there, so damage is
         // refused here rather than written past; only the unindexed tail is decoded.
         try catchUp(knownCount: trusted, walkFrom: walkFrom)
+        // With nothing indexed to look up, the walk put every stream's tail in `streamLast`.
+        if trusted == 0 { streamTailsComplete = true }
         saveWalkMarker()
     }
 
@@ -124,7 +128,7 @@ final class LogWriter {
         }
         try index.forEach(from: filter.covered, upTo: indexedCount) { _, entry in filter.insert(entry.streamKey) }
         // Events after the index's checked part were appended or caught up with here: their keys are in streamLast.
-        for key in streamLast.keys { filter.insert(key) }
+        streamLast.forEach { key, _ in filter.insert(key) }
         filter.cover(upTo: Int(nextPosition), hash: lastHash)
         streamFilter = filter
         return filter
@@ -152,7 +156,7 @@ final class LogWriter {
             return nil
         }
         let tail = StreamTail(position: position)
-        streamLast[key] = tail
+        streamLast.update(key) { $0 = tail }
         return tail
     }
 
@@ -171,7 +175,7 @@ final class LogWriter {
         try index.forEach(upTo: indexedCount) { position, entry in
             // Tails found since opening are later than anything in the index: keep them.
             if let known = streamLast[entry.streamKey], known.position >= LogPosition(position) { return }
-            streamLast[entry.streamKey] = StreamTail(position: LogPosition(position))
+            streamLast.update(entry.streamKey) { $0 = StreamTail(position: LogPosition(position)) }
         }
         streamTailsComplete = true
         absentKeys = []
@@ -278,7 +282,7 @@ final class LogWriter {
             let key = event.stream.indexKey
             entries.append(.init(id: event.id, streamKey: key, segment: location.segment, offset: location.offset,
                                  previousInStream: try streamTail(key)?.position ?? -1))
-            streamLast[key] = StreamTail(position: event.position, name: event.stream, version: event.streamVersion)
+            streamLast.update(key) { $0 = StreamTail(position: event.position, name: event.stream, version: event.streamVersion) }
             streamFilter?.insert(key)
             ids?.update(event.id) { $0 = event.position }
             idFilter?.insert(KeyFilter.key(event.id))
@@ -456,7 +460,9 @@ final class LogWriter {
         for (k, offset) in frameOffsets.enumerated() {
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
-            streamLast[entries[k].streamKey] = StreamTail(position: nextPosition + LogPosition(k), name: events[newIndices[k]].stream, version: newVersions[k])
+            streamLast.update(entries[k].streamKey) { [p = nextPosition + LogPosition(k)] in
+                $0 = StreamTail(position: p, name: events[newIndices[k]].stream, version: newVersions[k])
+            }
             // Only a stream's first event is news to the stream filter: a stream with an earlier event is
             // in it already (built from the index and the tails, then kept up to date here), and setting
             // its four scattered bits again would cost four cache misses for nothing.
@@ -546,7 +552,7 @@ final class LogWriter {
         guard let tail = try streamTail(key) else { return nil }
         if tail.name == stream, let version = tail.version { return version }
         if tail.name == nil, let event = try record(at: tail.position) {
-            streamLast[key] = StreamTail(position: tail.position, name: event.stream, version: event.streamVersion)
+            streamLast.update(key) { $0 = StreamTail(position: tail.position, name: event.stream, version: event.streamVersion) }
             if event.stream == stream { return event.streamVersion }
         }
         // Two stream names share an index key: find this stream's last event the slow way.
