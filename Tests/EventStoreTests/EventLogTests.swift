@@ -328,6 +328,17 @@ struct EventLogTests {
             #expect(batch.map(\.streamVersion) == [1, 0, 2, 2])
             #expect(batch.map(\.endsBatch) == [false, false, false, true])
             #expect(Set(batch.map(\.recordedAt)).count == 1)
+
+            // A stream named without events is a precondition: it must hold, and nothing is written to it.
+            let head = try log.head()
+            #expect(throws: EventStoreError.wrongExpectedVersion(stream: "b", expected: .exact(1), actual: 2)) {
+                try log.append(AppendBatch(events: [makeEvent("d", 7)], expectations: ["b": .exact(1)]))
+            }
+            #expect(try log.head() == head)
+            let guarded = try log.append(AppendBatch(events: [makeEvent("d", 7)], expectations: ["b": .exact(2), "e": .noStream]))
+            #expect(guarded.positions == [7])
+            #expect(try log.events(in: "b").count == 3)
+            #expect(try log.events(in: "e").isEmpty)
             #expect(try log.verify().isOK)
         }
     }
