@@ -36,7 +36,10 @@ struct KeyFilter: Equatable {
     }
 
     /// Whether more keys were added than the filter was sized for.
-    var isCrowded: Bool { inserted * bitsPerKey > words.count * 64 }
+    var isCrowded: Bool { !hasRoom(forAdding: 0) }
+
+    /// Whether `count` more keys keep the filter within its sizing.
+    func hasRoom(forAdding count: Int) -> Bool { (inserted + count) * bitsPerKey <= words.count * 64 }
 
     /// The hashes of a key, mixed again so that low bits spread (stream keys are FNV hashes): `h1`
     /// places the bits (or, blocked, the block); `h2` steps between them (blocked: a further mix
@@ -62,9 +65,12 @@ struct KeyFilter: Equatable {
         guard blocked else { return Int(truncatingIfNeeded: h1 &+ i &* h2) & mask }
         // Seven offsets from h2's 63 low bits; any further one from the top of another product of it.
         let source = i < 7 ? h2 >> (i * 9) : (h2 &* (0x9E37_79B9_7F4A_7C15 &+ (i << 1))) >> 55
-        let block = Int(truncatingIfNeeded: h1 >> 7) & mask & ~511
-        return block | (Int(truncatingIfNeeded: source) & 511)
+        return blockStart(h1, mask) | (Int(truncatingIfNeeded: source) & 511)
     }
+
+    /// The first bit of the 512-bit block that `h1` picks (blocked filters).
+    @inline(__always)
+    private func blockStart(_ h1: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: h1 >> 7) & mask & ~511 }
 
     func mightContain(_ key: UInt64) -> Bool {
         let (h1, h2, mask) = bits(key)
@@ -80,7 +86,7 @@ struct KeyFilter: Equatable {
     func prefetch(_ key: UInt64) {
         guard blocked else { return }
         let (h1, _, mask) = bits(key)
-        let word = (Int(truncatingIfNeeded: h1 >> 7) & mask & ~511) >> 6
+        let word = blockStart(h1, mask) >> 6
         words.withUnsafeBufferPointer { words in
             guard let base = words.baseAddress else { return }
             hl_prefetch(base + word)

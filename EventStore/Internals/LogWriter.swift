@@ -186,7 +186,7 @@ final class LogWriter {
     /// during it: a filter rebuilt from the index would lose the ids the batch has noted so far.
     func prepareIDFilter(forAdding count: Int) throws {
         guard ids == nil || idFilter != nil else { return }
-        if let filter = idFilter, (filter.inserted + count) * filter.bitsPerKey <= filter.words.count * 64 { return }
+        if idFilter?.hasRoom(forAdding: count) == true { return }
         // Room for twice the log (or twice a crowded filter's keys), so a growing log rebuilds it rarely.
         let capacity = max(2 * (Int(nextPosition) + count), 2 * ((idFilter?.inserted ?? 0) + count), 65_536)
         idFilter = try idFilterFromIndex(capacity: capacity)

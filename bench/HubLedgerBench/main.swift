@@ -37,8 +37,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 /// CPU time of the whole process (every thread, user and system) so far: beside the wall-clock time,
 /// it separates the program's own work from waiting for the disk or for a busy machine.
 func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let usage = resourceUsage()
     func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return s(usage.ru_utime) + s(usage.ru_stime)
 }
@@ -48,10 +47,11 @@ func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
     let wall = try seconds(body)
     return (wall, cpuSeconds() - cpu)
 }
-func peakRSSMiB() -> Double {
+func peakRSSMiB() -> Double { Double(resourceUsage().ru_maxrss) / 1024 }
+func resourceUsage() -> rusage {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
+    return usage
 }
 func report(_ measure: String, _ fields: JSONObject) {
     var o: JSONObject = ["measure": .string(measure)]
