@@ -110,6 +110,20 @@ struct KeyFilter: Equatable {
         return present
     }
 
+    /// How many keys ahead of its insert a key's block is asked for (`prefetch`). A filter larger than
+    /// the caches misses on every key; a few misses in flight at once overlap, while a whole batch's
+    /// thousand asked for at once were half of them gone again when used (this machine's EPYC).
+    static let lookahead = 16
+
+    /// Adds every key, each block asked for `lookahead` keys before its insert: rebuilding the id
+    /// filter at a million ids spent ~55 ns per key waiting for memory one miss after another.
+    mutating func insert(contentsOf keys: [UInt64]) {
+        for i in keys.indices {
+            if i + Self.lookahead < keys.count { prefetch(keys[i + Self.lookahead]) }
+            insert(keys[i])
+        }
+    }
+
     /// Adds a key; true when that set a new bit.
     @discardableResult
     mutating func insert(_ key: UInt64) -> Bool { !insertReportingPresence(key) }

@@ -204,10 +204,14 @@ final class LogWriter {
     /// Every id in the log, for the filter: ids read from an index with a gap stay in (a filter may
     /// answer "maybe" too often, never "no" wrongly), and the log itself is read as well.
     func idFilterFromIndex(capacity: Int) throws -> KeyFilter {
-        var filter = KeyFilter(capacityFor: capacity, hashCount: 8, bitsPerKey: 32, blocked: true)
-        if try !forEachIndexedID({ id, _ in filter.insert(KeyFilter.key(id)) }) {
-            try forEachLoggedID { id, _ in filter.insert(KeyFilter.key(id)) }
+        var keys: [UInt64] = []
+        keys.reserveCapacity(Int(nextPosition))
+        if try !forEachIndexedID({ id, _ in keys.append(KeyFilter.key(id)) }) {
+            keys.removeAll(keepingCapacity: true)
+            try forEachLoggedID { id, _ in keys.append(KeyFilter.key(id)) }
         }
+        var filter = KeyFilter(capacityFor: capacity, hashCount: 8, bitsPerKey: 32, blocked: true)
+        filter.insert(contentsOf: keys)
         return filter
     }
 
@@ -351,11 +355,13 @@ final class LogWriter {
         var maybeHeld = IDSet()
         if events.indices.contains(where: { !events[$0].hasFreshID }) {
             try prepareIDFilter(forAdding: events.count)
-            // Each id's block of the filter is a cache miss at random: ask for them all before the
-            // loop below needs the first, so that the misses overlap.
-            for i in events.indices where !events[i].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[i].id)) }
+            for i in events.indices.prefix(KeyFilter.lookahead) where !events[i].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[i].id)) }
         }
         for i in events.indices {
+            // Each id's block of the filter is a cache miss at random: asked for a few events ahead,
+            // the misses overlap.
+            let ahead = i + KeyFilter.lookahead
+            if ahead < events.count, !events[ahead].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[ahead].id)) }
             if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
             guard seen.update(id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
@@ -368,7 +374,7 @@ final class LogWriter {
         var positions = [LogPosition?](repeating: nil, count: events.count)
         // The batch's own tables are `SlotTable`s too: as Swift sets and dictionaries they hashed every
         // event's stream name with SipHash three or four times (a tenth of a batched append).
-        var streamsWithNewEvents = SlotTable<StreamID, Bool>(empty: false, minimumCapacity: events.count)
+        var streamsWithNewEvents = SlotTable<StreamID, UInt64>(empty: 0, minimumCapacity: events.count)
         let known = try self.positions(of: maybeHeld)
         for i in events.indices {
             if let existing = known?[events[i].id] {
@@ -377,13 +383,13 @@ final class LogWriter {
                 }
                 positions[i] = existing
             } else {
-                streamsWithNewEvents.update(events[i].stream) { $0 = true }
+                streamsWithNewEvents.update(events[i].stream) { [key = keys[i]] in $0 = key }
             }
         }
         // Each stream's last version before the batch (-1: none), then its events' versions in turn.
         var versions = SlotTable<StreamID, StreamVersion>(empty: -1, minimumCapacity: events.count)
-        func check(_ stream: StreamID) throws {
-            let last = try lastVersion(of: stream)
+        func check(_ stream: StreamID, key: UInt64) throws {
+            let last = try lastVersion(of: stream, key: key)
             let expected = batch.expectations[stream] ?? .any
             guard expected.isSatisfied(byLastVersion: last) else {
                 throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: last)
@@ -391,11 +397,11 @@ final class LogWriter {
             versions.update(stream) { $0 = last ?? -1 }
         }
         // Expectations hold for every stream written to, and for streams named without events (a precondition).
-        try streamsWithNewEvents.forEach { stream, _ in try check(stream) }
+        try streamsWithNewEvents.forEach { stream, key in try check(stream, key: key) }
         if !batch.expectations.isEmpty {
             var streamsInBatch = Set<StreamID>()
             for i in events.indices { streamsInBatch.insert(events[i].stream) }
-            for stream in batch.expectations.keys where !streamsInBatch.contains(stream) { try check(stream) }
+            for stream in batch.expectations.keys where !streamsInBatch.contains(stream) { try check(stream, key: stream.indexKey) }
         }
         let newIndices = positions.indices.filter { positions[$0] == nil }
         let recovery = pendingRecovery
@@ -428,7 +434,7 @@ final class LogWriter {
             let version = versions.update(event.pointee.stream) { v in v += 1; return v }
             newVersions.append(version)
             frameOffsets.append(bytes.count)
-            hash = RecordCodec.encode(event.pointee, position: position, version: version, recordedAt: recordedAt,
+            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
                                       previousHash: hash, endsBatch: i == lastNew, into: &bytes)
             positions[i] = position
             let key = keys[i]
@@ -465,14 +471,22 @@ final class LogWriter {
         for (k, offset) in frameOffsets.enumerated() {
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
-            streamLast.update(entries[k].streamKey) { [p = nextPosition + LogPosition(k)] in
-                $0 = StreamTail(position: p, name: events[newIndices[k]].stream, version: newVersions[k])
+            // A stream's tail is its last event in the batch: written once per stream, not once per event,
+            // and its name kept when it is the same (replacing it released and retained a string per event).
+            let p = nextPosition + LogPosition(k)
+            if batchLast[entries[k].streamKey] == p {
+                let stream = events[newIndices[k]].stream
+                streamLast.update(entries[k].streamKey) { tail in
+                    tail.position = p
+                    tail.version = newVersions[k]
+                    if tail.name != stream { tail.name = stream }
+                }
             }
             // Only a stream's first event is news to the stream filter: a stream with an earlier event is
             // in it already (built from the index and the tails, then kept up to date here), and setting
             // its four scattered bits again would cost four cache misses for nothing.
             if entries[k].previousInStream < 0 { streamFilter?.insert(entries[k].streamKey) }
-            ids?.update(entries[k].id) { [p = nextPosition + LogPosition(k)] in $0 = p }
+            ids?.update(entries[k].id) { $0 = p }
             // Caller-given ids were noted in the filter when asked about (`mightHold`).
             if events[newIndices[k]].hasFreshID { idFilter?.insert(KeyFilter.key(entries[k].id)) }
         }
@@ -551,9 +565,8 @@ final class LogWriter {
         return event
     }
 
-    /// The stream's last version, or nil when it has no events.
-    func lastVersion(of stream: StreamID) throws -> StreamVersion? {
-        let key = stream.indexKey
+    /// The stream's last version, or nil when it has no events (`key`: the stream's `indexKey`).
+    func lastVersion(of stream: StreamID, key: UInt64) throws -> StreamVersion? {
         guard let tail = try streamTail(key) else { return nil }
         if tail.name == stream, let version = tail.version { return version }
         if tail.name == nil, let event = try record(at: tail.position) {

@@ -15,32 +15,34 @@ enum RecordCodec {
         static let hasSealedValues: UInt8 = 8
     }
 
-    /// Appends one framed record to `out` and returns its hash.
-    static func encode(_ event: ProposedEvent, position: LogPosition, version: StreamVersion, recordedAt: Timestamp,
+    /// Appends one framed record to `out` and returns its hash. The event is read through a pointer, where it
+    /// lies in the caller's batch: handed over as a value, it was copied whole, strings and data retained and
+    /// released (~100 ns per event, more once the batch's objects are out of the cache).
+    static func encode(_ pointer: UnsafePointer<ProposedEvent>, position: LogPosition, version: StreamVersion, recordedAt: Timestamp,
                        previousHash: ChainHash, endsBatch: Bool, into out: inout [UInt8]) -> ChainHash {
         let frameStart = out.count
         out.append(contentsOf: repeatElement(0, count: frameHeaderSize))
         let bodyStart = out.count
         ByteWriter.append(UInt64(position), to: &out)
         ByteWriter.append(version, to: &out)
-        ByteWriter.append(event.occurredAt.microseconds, to: &out)
+        ByteWriter.append(pointer.pointee.occurredAt.microseconds, to: &out)
         ByteWriter.append(recordedAt.microseconds, to: &out)
-        withUnsafeBytes(of: event.id.uuid) { out.append(contentsOf: $0) }
-        ByteWriter.append(event.schemaVersion, to: &out)
+        withUnsafeBytes(of: pointer.pointee.id.uuid) { out.append(contentsOf: $0) }
+        ByteWriter.append(pointer.pointee.schemaVersion, to: &out)
         var flags: UInt8 = endsBatch ? Flag.endsBatch : 0
-        if event.correlationId != nil { flags |= Flag.hasCorrelation }
-        if event.causationId != nil { flags |= Flag.hasCausation }
-        if !event.sealedFields.isEmpty { flags |= Flag.hasSealedValues }
+        if pointer.pointee.correlationId != nil { flags |= Flag.hasCorrelation }
+        if pointer.pointee.causationId != nil { flags |= Flag.hasCausation }
+        if !pointer.pointee.sealedFields.isEmpty { flags |= Flag.hasSealedValues }
         out.append(flags)
         out.append(0)
-        ByteWriter.appendString16(event.stream.name, to: &out)
-        ByteWriter.appendString16(event.type, to: &out)
-        ByteWriter.appendString16(event.actor, to: &out)
-        if let c = event.correlationId { ByteWriter.appendString16(c, to: &out) }
-        if let c = event.causationId { ByteWriter.appendString16(c, to: &out) }
+        ByteWriter.appendString16(pointer.pointee.stream.name, to: &out)
+        ByteWriter.appendString16(pointer.pointee.type, to: &out)
+        ByteWriter.appendString16(pointer.pointee.actor, to: &out)
+        if let c = pointer.pointee.correlationId { ByteWriter.appendString16(c, to: &out) }
+        if let c = pointer.pointee.causationId { ByteWriter.appendString16(c, to: &out) }
         let dataLengthAt = out.count
         ByteWriter.append(UInt32(0), to: &out)
-        JSONValue.object(event.data).encodeBinary(into: &out)
+        JSONValue.object(pointer.pointee.data).encodeBinary(into: &out)
         let dataLength = UInt32(out.count - dataLengthAt - 4)
         withUnsafeBytes(of: dataLength.littleEndian) { raw in
             for i in 0..<4 { out[dataLengthAt + i] = raw[i] }

@@ -301,6 +301,25 @@ struct EventLogTests {
 
     // MARK: Batches
 
+    /// The writer remembers each stream's tail once per batch, from the stream's last event in it:
+    /// the next batch's expectations and stream links must see that event, not an earlier one.
+    @Test func aStreamsTailAfterABatchIsItsLastEventInIt() throws {
+        try withTemporaryStore { log, path in
+            try log.append(AppendBatch(events: [makeEvent("a", 0), makeEvent("b", 1), makeEvent("a", 2), makeEvent("a", 3), makeEvent("b", 4)]))
+            #expect(throws: EventStoreError.wrongExpectedVersion(stream: "a", expected: .exact(1), actual: 2)) {
+                try log.append(AppendBatch(events: [makeEvent("a", 5)], expectations: ["a": .exact(1)]))
+            }
+            let result = try log.append(AppendBatch(events: [makeEvent("b", 5), makeEvent("a", 6)],
+                                                    expectations: ["a": .exact(2), "b": .exact(1)]))
+            #expect(result.positions == [5, 6])
+            for reader in [log, try EventLog(path: path, options: .forTests)] {
+                #expect(try reader.events(in: "a").map(\.position) == [0, 2, 3, 6])
+                #expect(try reader.events(in: "a").map(\.streamVersion) == [0, 1, 2, 3])
+                #expect(try reader.events(in: "b").map(\.position) == [1, 4, 5])
+            }
+        }
+    }
+
     @Test func aMultiStreamBatchLandsWhollyOrNotAtAll() throws {
         try withTemporaryStore { log, _ in
             try log.append([makeEvent("a", 0)], to: "a", expecting: .noStream)

@@ -40,3 +40,19 @@ func insertingAKeyReportsWhetherTheFilterMightHaveHeldIt(blocked: Bool) {
     #expect(oneVisit == twoVisits)
     #expect(oneVisit.inserted == 10_000 - reportedPresent)
 }
+
+@Test("inserting many keys at once, blocks asked for ahead, leaves the filter as inserting them one by one",
+      arguments: [false, true])
+func insertingManyKeysAtOnceMatchesOneByOne(blocked: Bool) {
+    // Fewer keys than the lookahead, exactly as many, and many more: the ends of the staggered loop.
+    for count in [0, 5, KeyFilter.lookahead, 3 * KeyFilter.lookahead + 7, 20_000] {
+        let keys = (0..<count).map { _ in UInt64.random(in: 0...UInt64.max) }
+        var many = KeyFilter(capacityFor: 20_000, hashCount: 8, bitsPerKey: 32, blocked: blocked)
+        var single = many
+        many.insert(contentsOf: keys + keys.prefix(3))
+        for k in keys + keys.prefix(3) { single.insert(k) }
+        #expect(many == single)
+        #expect(many.inserted == single.inserted)
+        #expect(keys.allSatisfy(many.mightContain))
+    }
+}
