@@ -353,13 +353,10 @@ final class LogWriter {
         try prepareTails(for: keys)
         var seen = SlotTable<UUID, Bool>(empty: false, minimumCapacity: events.count)
         var maybeHeld = IDSet()
-        if events.indices.contains(where: { !events[$0].hasFreshID }) {
-            try prepareIDFilter(forAdding: events.count)
-            for i in events.indices.prefix(KeyFilter.lookahead) where !events[i].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[i].id)) }
-        }
+        if events.indices.contains(where: { !events[$0].hasFreshID }) { try prepareIDFilter(forAdding: events.count) }
         for i in events.indices {
-            // Each id's block of the filter is a cache miss at random: asked for a few events ahead,
-            // the misses overlap.
+            // Each id's block of the filter is a cache miss at random: asked for a few events ahead, as
+            // `KeyFilter.insert(contentsOf:)` does, the misses overlap.
             let ahead = i + KeyFilter.lookahead
             if ahead < events.count, !events[ahead].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[ahead].id)) }
             if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
@@ -374,6 +371,7 @@ final class LogWriter {
         var positions = [LogPosition?](repeating: nil, count: events.count)
         // The batch's own tables are `SlotTable`s too: as Swift sets and dictionaries they hashed every
         // event's stream name with SipHash three or four times (a tenth of a batched append).
+        // Each stream with new events, with its index key (`keys`), so that its version check does not hash it again.
         var streamsWithNewEvents = SlotTable<StreamID, UInt64>(empty: 0, minimumCapacity: events.count)
         let known = try self.positions(of: maybeHeld)
         for i in events.indices {
