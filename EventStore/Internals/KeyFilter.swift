@@ -25,7 +25,14 @@ struct KeyFilter: Equatable {
         self.blocked = blocked
         var bits = 1 << 16
         while bits < max(keys, 1) * bitsPerKey { bits <<= 1 }
-        words = [UInt64](repeating: 0, count: bits / 64)
+        // On 2 MB pages when big enough: the id filter of a million events spans a thousand small
+        // pages, and each key's block is asked for at random (under nested paging a TLB miss costs
+        // more than the cache miss).
+        words = Array(unsafeUninitializedCapacity: bits / 64) { buffer, initialized in
+            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
+            buffer.initialize(repeating: 0)
+            initialized = buffer.count
+        }
         inserted = 0
     }
 

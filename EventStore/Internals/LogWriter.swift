@@ -20,9 +20,7 @@ final class LogWriter {
     var lastHash = ChainHash.genesis
     var lastRecordedAt = Timestamp(microseconds: Int64.min)
     /// Per stream index key: its last event's position, and (once read or written here) its name and version.
-    /// A `SlotTable`: every appended event looks up its stream's tail and sets it again (a `Dictionary`
-    /// hashed each key with SipHash and kept keys and values apart: its lookups grew costlier with the log).
-    var streamLast = SlotTable<UInt64, StreamTail>(empty: StreamTail(position: -1))
+    var streamLast = StreamTails()
     /// Whether `streamLast` holds every stream; until then a stream's tail is looked up in the index
     /// (backwards, from `indexedCount`) when first needed, so opening a big log builds no map.
     var streamTailsComplete = false
@@ -128,7 +126,7 @@ final class LogWriter {
         }
         try index.forEach(from: filter.covered, upTo: indexedCount) { _, entry in filter.insert(entry.streamKey) }
         // Events after the index's checked part were appended or caught up with here: their keys are in streamLast.
-        streamLast.forEach { key, _ in filter.insert(key) }
+        streamLast.forEachKey { filter.insert($0) }
         filter.cover(upTo: Int(nextPosition), hash: lastHash)
         streamFilter = filter
         return filter
@@ -144,8 +142,8 @@ final class LogWriter {
     }
 
     /// The stream's last event as far as this writer knows: cached, or found in the index.
-    func streamTail(_ key: UInt64) throws -> StreamTail? {
-        if let tail = streamLast[key] { return tail }
+    func streamTail(_ key: UInt64) throws -> LogPosition? {
+        if let position = streamLast.position(ofKey: key) { return position }
         if streamTailsComplete || absentKeys.contains(key) { return nil }
         if try !loadedStreamFilter().mightContain(key) {
             absentKeys.insert(key)
@@ -155,15 +153,14 @@ final class LogWriter {
             absentKeys.insert(key)
             return nil
         }
-        let tail = StreamTail(position: position)
-        streamLast.update(key) { $0 = tail }
-        return tail
+        streamLast.setPosition(position, ofKey: key)
+        return position
     }
 
     /// Before touching many streams at once, reads every tail in one pass instead of one search each.
     func prepareTails<Keys: Sequence>(for keys: Keys) throws where Keys.Element == UInt64 {
         guard !streamTailsComplete else { return }
-        var unknown = Set(keys).filter { streamLast[$0] == nil && !absentKeys.contains($0) }
+        var unknown = Set(keys).filter { streamLast.position(ofKey: $0) == nil && !absentKeys.contains($0) }
         guard unknown.count > 8 else { return }
         // New streams need no search: only keys the filter may hold are worth a pass over the index.
         let filter = try loadedStreamFilter()
@@ -174,8 +171,8 @@ final class LogWriter {
         guard unknown.count > 8 else { return }
         try index.forEach(upTo: indexedCount) { position, entry in
             // Tails found since opening are later than anything in the index: keep them.
-            if let known = streamLast[entry.streamKey], known.position >= LogPosition(position) { return }
-            streamLast.update(entry.streamKey) { $0 = StreamTail(position: LogPosition(position)) }
+            if let known = streamLast.position(ofKey: entry.streamKey), known >= LogPosition(position) { return }
+            streamLast.setPosition(LogPosition(position), ofKey: entry.streamKey)
         }
         streamTailsComplete = true
         absentKeys = []
@@ -285,8 +282,8 @@ final class LogWriter {
         for (event, location) in fresh {
             let key = event.stream.indexKey
             entries.append(.init(id: event.id, streamKey: key, segment: location.segment, offset: location.offset,
-                                 previousInStream: try streamTail(key)?.position ?? -1))
-            streamLast.update(key) { $0 = StreamTail(position: event.position, name: event.stream, version: event.streamVersion) }
+                                 previousInStream: try streamTail(key) ?? -1))
+            streamLast.set(event.stream, key: key, position: event.position, version: event.streamVersion)
             streamFilter?.insert(key)
             ids?.update(event.id) { $0 = event.position }
             idFilter?.insert(KeyFilter.key(event.id))
@@ -358,7 +355,10 @@ final class LogWriter {
             // Each id's block of the filter is a cache miss at random: asked for a few events ahead, as
             // `KeyFilter.insert(contentsOf:)` does, the misses overlap.
             let ahead = i + KeyFilter.lookahead
-            if ahead < events.count, !events[ahead].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[ahead].id)) }
+            if ahead < events.count {
+                if !events[ahead].hasFreshID { idFilter?.prefetch(KeyFilter.key(events[ahead].id)) }
+                streamLast.prefetch(keys[ahead])
+            }
             if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
             guard seen.update(id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
@@ -437,7 +437,7 @@ final class LogWriter {
             positions[i] = position
             let key = keys[i]
             entries.append(.init(id: event.pointee.id, streamKey: key, segment: 0, offset: 0,
-                                 previousInStream: try batchLast[key] ?? streamTail(key)?.position ?? -1))
+                                 previousInStream: try batchLast[key] ?? streamTail(key) ?? -1))
             batchLast.update(key) { $0 = position }
             position += 1
         }
@@ -467,18 +467,15 @@ final class LogWriter {
             throw error
         }
         for (k, offset) in frameOffsets.enumerated() {
+            // The tails were read before the batch was written and synced; by now most are out of the cache again.
+            if k + KeyFilter.lookahead < entries.count { streamLast.prefetch(entries[k + KeyFilter.lookahead].streamKey) }
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
             // A stream's tail is its last event in the batch: written once per stream, not once per event,
             // and its name kept when it is the same (replacing it released and retained a string per event).
             let p = nextPosition + LogPosition(k)
             if batchLast[entries[k].streamKey] == p {
-                let stream = events[newIndices[k]].stream
-                streamLast.update(entries[k].streamKey) { tail in
-                    tail.position = p
-                    tail.version = newVersions[k]
-                    if tail.name != stream { tail.name = stream }
-                }
+                streamLast.set(events[newIndices[k]].stream, key: entries[k].streamKey, position: p, version: newVersions[k])
             }
             // Only a stream's first event is news to the stream filter: a stream with an earlier event is
             // in it already (built from the index and the tails, then kept up to date here), and setting
@@ -565,11 +562,20 @@ final class LogWriter {
 
     /// The stream's last version, or nil when it has no events (`key`: the stream's `indexKey`).
     func lastVersion(of stream: StreamID, key: UInt64) throws -> StreamVersion? {
-        guard let tail = try streamTail(key) else { return nil }
-        if tail.name == stream, let version = tail.version { return version }
-        if tail.name == nil, let event = try record(at: tail.position) {
-            streamLast.update(key) { $0 = StreamTail(position: tail.position, name: event.stream, version: event.streamVersion) }
-            if event.stream == stream { return event.streamVersion }
+        var known = streamLast.lookUp(stream, key: key)
+        if known == .none {
+            guard try streamTail(key) != nil else { return nil }
+            known = streamLast.lookUp(stream, key: key)
+        }
+        switch known {
+        case .none: return nil
+        case .thisStream(_, let version): return version
+        case .unnamed(let position):
+            if let event = try record(at: position) {
+                streamLast.set(event.stream, key: key, position: position, version: event.streamVersion)
+                if event.stream == stream { return event.streamVersion }
+            }
+        case .otherStream: break
         }
         // Two stream names share an index key: find this stream's last event the slow way.
         var candidates: [LogPosition] = []
@@ -579,11 +585,4 @@ final class LogWriter {
         }
         return nil
     }
-}
-
-/// What the writer knows of a stream's last event.
-struct StreamTail {
-    var position: LogPosition
-    var name: StreamID?
-    var version: StreamVersion?
 }
