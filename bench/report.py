@@ -116,6 +116,15 @@ def growth_lines(small, big):
         else: verdict = "below 1.0 in every run"
         out.append(f"| {m} | {fmt(a[0].get('events'))} → {fmt(b[0].get('events'))} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
                    + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {verdict} |")
+    turns = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == "append-turns"]
+    if turns:
+        ratios = sorted(r["ratio"] for r in turns)
+        cpus = sorted(r["cpuRatio"] for r in turns)
+        t = turns[0]
+        verdict = "linear or better" if med(ratios) >= 1.0 else ("below 1.0 in the median; some runs above" if ratios[-1] >= 1.0 else "below 1.0 in every run")
+        out.append(f"| one batched append at each length, a batch to each log in turn ({t['batches']} timed each, after as many untimed) | "
+                   f"{fmt(t['smallEvents'])} → {fmt(t['largeEvents'])} | {med(ratios):.2f}× | {' / '.join(f'{x:.2f}' for x in ratios)} | "
+                   f"{med(cpus):.2f}× ({cpus[0]:.2f}–{cpus[-1]:.2f}) | {verdict} |")
     return out
 
 # The logs measured in turns (bench/run's GROWTH), smallest first: the domain mix's and the fixed population's.
@@ -129,7 +138,9 @@ if pairs:
               "… (`bench/run`'s last phase: five runs of the larger, one with --quick), each run of the larger is compared",
               "with the mean of the two runs of the smaller either side of it, and the figure is the median of those",
               "ratios. The CPU column is the same ratio of events per CPU second (every thread, user and system): the",
-              "program's own work, without waits for the disk.", ""]
+              "program's own work, without waits for the disk. The last row of each table compares the cost of one",
+              "batched append to each log, a batch to one and then to the other (`hubledger-bench append-turns`, three",
+              "runs): time that grows linearly with the log is an append whose cost does not grow with it.", ""]
     for small, big in pairs:
         label = "the same 12,000 people, one year and six" if small.startswith("people-") else "the domain mix, 1,200 new people every 20,000 events"
         lines += [f"**{small} → {big}** ({label}):", "",

@@ -14,6 +14,8 @@ import Projections
 ///                                                 durable single appends to a fresh store, taking turns every K with
 ///                                                 the disk probe (300-byte pwrite+fdatasync); then a sequential read
 ///   hubledger-bench append   --dir D              D/events.jsonl appended again to a fresh store (batched durable appends)
+///   hubledger-bench append-turns --dir SMALL --large LARGE [--batches N]
+///                                                 batched appends to copies of both logs, a batch to each in turn
 ///   hubledger-bench verify   --dir D              full verify
 ///   hubledger-bench read     --dir D              full read
 ///   hubledger-bench rebuild  --dir D [--only NAME] every projection (or one) from position 0, checkpoints written
@@ -61,6 +63,32 @@ func report(_ measure: String, _ fields: JSONObject) {
 }
 func rate(_ n: Int, _ s: Double) -> JSONValue { .double((Double(n) / max(s, 1e-9)).rounded()) }
 func ms(_ s: Double) -> JSONValue { .double((s * 1e5).rounded() / 100) }
+
+/// Every event of D/events.jsonl (as generated) in turn, until `body` returns false. Read in 4 MB
+/// pieces, so that the peak memory reported is the appends', not the file's.
+func forEachGeneratedEvent(in dir: String, _ body: (ProposedEvent) throws -> Bool) throws {
+    guard let file = FileHandle(forReadingAtPath: dir + "/events.jsonl") else {
+        FileHandle.standardError.write(Data("hubledger-bench: no \(dir)/events.jsonl (run generate first)\n".utf8))
+        exit(1)
+    }
+    defer { try? file.close() }
+    var pending = Data()
+    while true {
+        let piece = try file.read(upToCount: 4 << 20) ?? Data()
+        pending.append(piece)
+        var lines = pending.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // The last piece of a read may be half a line; at the end of the file it is the last line.
+        pending = piece.isEmpty ? Data() : Data(lines.removeLast())
+        for line in lines where !line.isEmpty {
+            let value = try Array(line).withUnsafeBytes { try JSONParser.parse($0) }
+            guard case .object(let o) = value, let id = o["id"]?.stringValue.flatMap(UUID.init(uuidString:)),
+                  let stream = o["stream"]?.stringValue, let type = o["type"]?.stringValue,
+                  let at = o["occurredAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)), case .object(let data)? = o["data"] else { continue }
+            guard try body(ProposedEvent(id: id, stream: StreamID(stream), type: type, occurredAt: at, actor: "bench", data: data)) else { return }
+        }
+        if piece.isEmpty { return }
+    }
+}
 
 /// The demo's domain mix, repeated under fresh ids (one hub network per round) until `count` events.
 ///
@@ -187,10 +215,6 @@ do {
         let store = dir + "/append-store"
         try? FileManager.default.removeItem(atPath: store)
         let log = try EventLog.create(at: store)
-        guard let file = FileHandle(forReadingAtPath: dir + "/events.jsonl") else {
-            FileHandle.standardError.write(Data("hubledger-bench append: no \(dir)/events.jsonl (run generate first)\n".utf8))
-            exit(1)
-        }
         var batch: [ProposedEvent] = []
         var total = 0, appendTime = 0.0, appendCPU = 0.0
         func flush() throws {
@@ -201,28 +225,75 @@ do {
             total += batch.count
             batch.removeAll(keepingCapacity: true)
         }
-        // Read in 4 MB pieces, so that the peak memory reported is the appends', not the file's.
-        var pending = Data()
-        while true {
-            let piece = try file.read(upToCount: 4 << 20) ?? Data()
-            pending.append(piece)
-            var lines = pending.split(separator: 0x0A, omittingEmptySubsequences: false)
-            // The last piece of a read may be half a line; at the end of the file it is the last line.
-            pending = piece.isEmpty ? Data() : Data(lines.removeLast())
-            for line in lines where !line.isEmpty {
-                let value = try Array(line).withUnsafeBytes { try JSONParser.parse($0) }
-                guard case .object(let o) = value, let id = o["id"]?.stringValue.flatMap(UUID.init(uuidString:)),
-                      let stream = o["stream"]?.stringValue, let type = o["type"]?.stringValue,
-                      let at = o["occurredAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)), case .object(let data)? = o["data"] else { continue }
-                batch.append(ProposedEvent(id: id, stream: StreamID(stream), type: type, occurredAt: at, actor: "bench", data: data))
-                if batch.count == 1000 { try flush() }
-            }
-            if piece.isEmpty { break }
+        try forEachGeneratedEvent(in: dir) { event in
+            batch.append(event)
+            if batch.count == 1000 { try flush() }
+            return true
         }
-        try file.close()
         try flush()
         try? FileManager.default.removeItem(atPath: store)
         report("batched-append", ["events": .int(Int64(total)), "batch": 1000, "eventsPerSecond": rate(total, appendTime), "cpuSeconds": .double(appendCPU)])
+
+    case "append-turns":
+        // Batched appends to a copy of the smaller log and of the larger, one batch to each in turn, so
+        // that the machine's wandering speed touches both alike: the cost of an append at each length.
+        // The batches go in twice, under two sets of new ids, and only the second time is timed: a
+        // writer reads a stream's tail from the log the first time it appends to it (a cost of opening
+        // the log, once per stream per writer, not of each append).
+        guard let large = option("--large") else {
+            FileHandle.standardError.write(Data("hubledger-bench append-turns: --dir SMALL --large LARGE [--batches N]\n".utf8))
+            exit(2)
+        }
+        let batches = intOption("--batches", 100)
+        struct Side { var log: EventLog; var events: Int; var batches: [[ProposedEvent]]; var wall = 0.0; var cpu = 0.0; var chunks: [Double] = [] }
+        func side(_ d: String) throws -> Side {
+            let copy = d + "/turns-store"
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: d + "/store", toPath: copy)
+            let log = try EventLog(path: copy)
+            var all: [[ProposedEvent]] = [[]]
+            try forEachGeneratedEvent(in: d) { event in
+                all[all.count - 1].append(event)
+                if all[all.count - 1].count == 1000 { all.append([]) }
+                return all.count <= batches
+            }
+            return Side(log: log, events: Int(try log.head()?.position ?? -1) + 1, batches: Array(all.filter { !$0.isEmpty }.prefix(batches)))
+        }
+        /// The log's first events again under other ids: their streams carry on from where the log left them.
+        func renamed(_ batch: [ProposedEvent], _ pass: UInt8) -> [ProposedEvent] {
+            batch.map { event in
+                var moved = event
+                var raw = event.id.uuid
+                raw.0 ^= pass; raw.1 ^= 0x5A
+                moved.id = UUID(uuid: raw)
+                return moved
+            }
+        }
+        var sides = [try side(dir), try side(large)]
+        let rounds = min(sides[0].batches.count, sides[1].batches.count)
+        for pass: UInt8 in [0xA5, 0x3C] {
+            for k in 0..<rounds {
+                // Each round starts with the other log, so neither always follows the other.
+                for j in (k % 2 == 0 ? [0, 1] : [1, 0]) {
+                    let batch = renamed(sides[j].batches[k], pass)
+                    let t = try timed { _ = try sides[j].log.append(AppendBatch(events: batch)) }
+                    guard pass == 0x3C else { continue }
+                    sides[j].wall += t.wall
+                    sides[j].cpu += t.cpu
+                    if k % 10 == 0 { sides[j].chunks.append(0) }
+                    sides[j].chunks[sides[j].chunks.count - 1] += t.wall
+                }
+            }
+        }
+        for d in [dir, large] { try? FileManager.default.removeItem(atPath: d + "/turns-store") }
+        let n = rounds * 1000
+        // Each ten batches' ratio beside the whole run's: how steady the comparison was.
+        let chunkRatios = zip(sides[0].chunks, sides[1].chunks).map { JSONValue.double(($0 / max($1, 1e-9) * 1000).rounded() / 1000) }
+        report("append-turns", ["smallEvents": .int(Int64(sides[0].events)), "largeEvents": .int(Int64(sides[1].events)), "batch": 1000, "batches": .int(Int64(rounds)),
+                                "smallEventsPerSecond": rate(n, sides[0].wall), "largeEventsPerSecond": rate(n, sides[1].wall),
+                                "ratio": .double((sides[0].wall / max(sides[1].wall, 1e-9) * 1000).rounded() / 1000),
+                                "cpuRatio": .double((sides[0].cpu / max(sides[1].cpu, 1e-9) * 1000).rounded() / 1000),
+                                "chunkRatios": .array(chunkRatios)])
 
     case "verify":
         let log = try EventLog(path: dir + "/store")
@@ -288,7 +359,7 @@ do {
                                       "reloadedP50ms": p(reloaded, 50), "reloadedP99ms": p(reloaded, 99)])
 
     default:
-        print("usage: hubledger-bench generate|singles|append|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
+        print("usage: hubledger-bench generate|singles|append|append-turns|verify|read|rebuild|catchup|history --dir D [--events N] [--count N]")
     }
 } catch {
     FileHandle.standardError.write(Data("hubledger-bench \(command): \(error)\n".utf8))
