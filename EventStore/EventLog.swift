@@ -272,19 +272,17 @@ public final class EventLog: Sendable {
     ///
     /// - Parameter expectedHead: an earlier head the log must still contain unchanged.
     public func verify(expecting expectedHead: LogHead? = nil) throws -> VerificationReport {
-        // Every stream's last version, probed once per event (a `Dictionary` hashed each name twice with SipHash).
-        var lastVersion = SlotTable<StreamID, StreamVersion>(empty: -1)
+        var lastVersion = StreamVersions()
         var lastRecordedAt: Timestamp?
         var problem: (LogPosition, String)?
         var expectedFound = false
+        // The last event before a problem: the head of the part of the log that verified.
+        var lastSound: LogHead?
         var sealed: [UUID: (position: LogPosition, fields: [String: String])] = [:]
         let summary = try LogScanner(layout: layout, depth: .full).scan(from: 0, index: nil) { event, _ in
             if event.hasSealedValues { sealed[event.id] = (event.position, event.sealedDigests) }
             // Stored at once: any problem found below ends the walk, so the table is not read again.
-            let previous = lastVersion.update(event.stream) { last in
-                defer { last = event.streamVersion }
-                return last
-            }
+            let previous = lastVersion.replace(event.stream, key: event.stream.tableFingerprint, position: event.position, with: event.streamVersion)
             if event.streamVersion != previous + 1 {
                 problem = (event.position, "stream \(event.stream) version \(event.streamVersion) follows \(previous) (gap or repeat)")
                 return false
@@ -301,6 +299,7 @@ public final class EventLog: Sendable {
                 expectedFound = true
             }
             lastRecordedAt = event.recordedAt
+            lastSound = LogHead(position: event.position, hash: event.hash)
             return true
         }
         var report = VerificationReport(events: Int((summary.head?.position ?? -1) + 1), head: summary.head, error: nil,
@@ -311,6 +310,7 @@ public final class EventLog: Sendable {
         } else if let problem {
             report.error = problem
             report.events = Int(problem.0)
+            report.head = lastSound
         } else if let expectedHead, !expectedFound {
             report.error = (expectedHead.position, "the log ends at \(summary.head.map { String($0.position) } ?? "nothing") and no longer contains the expected head \(expectedHead)")
         }

@@ -180,3 +180,26 @@ struct StreamTails {
         }
     }
 }
+
+/// Each stream's last version as a walk over the log meets its events: `verify`'s check that every
+/// stream's versions run 0, 1, 2… with no gap. Kept as `StreamTails` are, by any hash of the name;
+/// a stream whose hash another stream's entry holds already is kept apart, in a dictionary.
+struct StreamVersions {
+    private var tails = StreamTails()
+    private var sharing: [StreamID: StreamVersion] = [:]
+
+    /// Notes `version` as the stream's last; returns the one before it, or -1 for its first event.
+    mutating func replace(_ stream: StreamID, key: UInt64, position: LogPosition, with version: StreamVersion) -> StreamVersion {
+        switch tails.lookUp(stream, key: key) {
+        case .thisStream(_, let previous):
+            tails.set(stream, key: key, position: position, version: version)
+            return previous
+        case .none, .unnamed:
+            tails.set(stream, key: key, position: position, version: version)
+            return -1
+        case .otherStream:
+            defer { sharing[stream] = version }
+            return sharing[stream] ?? -1
+        }
+    }
+}

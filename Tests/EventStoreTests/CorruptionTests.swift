@@ -223,6 +223,23 @@ struct CorruptionTests {
         }
     }
 
+    /// A record rewritten consistently (checksum and hash recomputed, the last, so no link breaks)
+    /// with its stream's version moved on by one is a gap in that stream; moved back, a repeat.
+    @Test(arguments: [1, -1])
+    func aConsistentlyRewrittenVersionIsAGapOrRepeatInItsStream(shift: Int) throws {
+        try withDamageableStore { path, segment, image in
+            let last = CorruptionTests.eventCount - 1
+            let at = image.frames[last].lowerBound + 8 + 8   // the body's second field: the stream version
+            let version = Int64(bitPattern: SegmentImage.u64(image.bytes, at))
+            var damaged = image
+            withUnsafeBytes(of: (version + Int64(shift)).littleEndian) { damaged.bytes.replaceSubrange(at..<(at + 8), with: $0) }
+            damaged.recomputeHash(last)
+            damaged.recomputeCRC(last)
+            try damaged.write(to: segment)
+            try expectDamage(at: LogPosition(last), path: path, reasonContains: "(gap or repeat)")
+        }
+    }
+
     @Test func aDamagedSegmentHeaderIsReportedAtPositionZero() throws {
         try withDamageableStore { path, segment, image in
             var damaged = image

@@ -54,3 +54,18 @@ struct StreamTailsTests {
         #expect(keys == Set((0..<streams).map(UInt64.init)))
     }
 }
+
+/// `verify`'s version check keeps each stream's own last version, even for streams whose hashes
+/// are the same (forced here: the key is the caller's).
+@Test func streamsSharingAHashKeepTheirOwnVersionsInVerifysCheck() {
+    var versions = StreamVersions()
+    #expect(versions.replace("participant-P-1", key: 9, position: 0, with: 0) == -1)
+    #expect(versions.replace("participant-P-2", key: 9, position: 1, with: 0) == -1)
+    #expect(versions.replace("participant-P-1", key: 9, position: 2, with: 1) == 0)
+    #expect(versions.replace("participant-P-2", key: 9, position: 3, with: 1) == 0)
+    #expect(versions.replace("participant-P-3", key: 9, position: 4, with: 0) == -1)
+    #expect(versions.replace("participant-P-2", key: 9, position: 5, with: 2) == 1)
+    #expect(versions.replace("participant-P-1", key: 9, position: 6, with: 2) == 1)
+    #expect(versions.replace("participant-P-4", key: 10, position: 7, with: 0) == -1)
+    #expect(versions.replace("participant-P-4", key: 10, position: 8, with: 1) == 0)
+}
