@@ -8,8 +8,12 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible,
     public var description: String { name }
     public static func < (lhs: StreamID, rhs: StreamID) -> Bool { lhs.name < rhs.name }
 
-    /// FNV-1a 64 of the name: the key the stream index files events under.
-    var indexKey: UInt64 { FNV1a.hash(name.utf8) }
+    /// FNV-1a 64 of the name: the key the stream index files events under. Hashed from the name's
+    /// contiguous bytes: stepping through `utf8` cost ~70 ns a name, in every appended event.
+    var indexKey: UInt64 {
+        var bytes = name
+        return bytes.withUTF8 { FNV1a.hash($0) }
+    }
 }
 
 /// A 0-based, gapless position over the whole store.
