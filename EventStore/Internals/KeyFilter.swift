@@ -28,10 +28,11 @@ struct KeyFilter: Equatable {
         // On 2 MB pages when big enough: the id filter of a million events spans a thousand small
         // pages, and each key's block is asked for at random (under nested paging a TLB miss costs
         // more than the cache miss).
-        words = Array(unsafeUninitializedCapacity: bits / 64) { buffer, initialized in
-            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
-            buffer.initialize(repeating: 0)
-            initialized = buffer.count
+        let count = bits / 64
+        words = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            HugePages.advise(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: count * 8))
+            buffer.baseAddress?.initialize(repeating: 0, count: count)
+            initialized = count
         }
         inserted = 0
     }

@@ -471,8 +471,8 @@ final class LogWriter {
             if k + KeyFilter.lookahead < entries.count { streamLast.prefetch(entries[k + KeyFilter.lookahead].streamKey) }
             entries[k].segment = segmentNumber
             entries[k].offset = logicalEnd + offset
-            // A stream's tail is its last event in the batch: written once per stream, not once per event,
-            // and its name kept when it is the same (replacing it released and retained a string per event).
+            // A stream's tail is its last event in the batch: written once per stream, not once per event
+            // (`StreamTails` stores the name's bytes only when the key's last event was another stream's).
             let p = nextPosition + LogPosition(k)
             if batchLast[entries[k].streamKey] == p {
                 streamLast.set(events[newIndices[k]].stream, key: entries[k].streamKey, position: p, version: newVersions[k])
