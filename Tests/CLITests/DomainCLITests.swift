@@ -600,3 +600,48 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         #expect(flaggedSurveys == [cliID(10)])
     }
 }
+
+// MARK: - participants whose streams share an index key
+
+/// Two participant ids whose streams' names share the index's 64-bit key (FNV-1a; found with a
+/// cycle-finding search): each one's history holds their own events only, a concern about one
+/// never shows in the other's chronology, and a second import finds each one's stream as it is.
+@Test func participantsWhoseStreamsShareAnIndexKeyEachSeeOnlyTheirOwnHistory() throws {
+    let (a, b) = ("P-b8e9b7fe0596b35f", "P-ba75898a3cde628b")
+    #expect(FNV1a.hash(Array(("participant-" + a).utf8)) == FNV1a.hash(Array(("participant-" + b).utf8)))
+    try withDomainCLI { cli in
+        #expect(try cli.run(["init"]).status == 0)
+        let first = [
+            cliLine("ParticipantRegistered", "2025-03-01T09:00:00Z", #""participant":"\#(a)","generation":"adult","hub":"woking","region":"surrey""#, id: cliID(1)),
+            cliLine("ParticipantRegistered", "2025-03-01T09:05:00Z", #""participant":"\#(b)","generation":"adult","hub":"woking","region":"surrey""#, id: cliID(2)),
+            cliLine("ConsentGiven", "2025-03-01T09:11:00Z", #""participant":"\#(a)","scope":"surveys","givenBy":"self""#, id: cliID(3)),
+            cliLine("ConsentGiven", "2025-03-01T09:12:00Z", #""participant":"\#(b)","scope":"surveys","givenBy":"self""#, id: cliID(4)),
+            // One event more for the first: the two streams' versions differ.
+            cliLine("ConsentGiven", "2025-03-01T09:13:00Z", #""participant":"\#(a)","scope":"photography","givenBy":"self""#, id: cliID(11)),
+            cliLine("SessionHeld", "2025-03-03T10:00:00Z", #""session":"S-1","hub":"woking","region":"surrey","programme":"woking-2025-1","week":1,"funder":"tnlcf""#, id: cliID(5)),
+            cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"\#(a)","session":"S-1""#, id: cliID(6)),
+            cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"\#(b)","session":"S-1""#, id: cliID(7)),
+        ]
+        let firstImport = try cli.run(["import", try cli.file("first.jsonl", first.joined(separator: "\n") + "\n")])
+        #expect(firstImport.status == 0, "\(firstImport)")
+        // A second process appends to both streams: it learns their tails from the index, which files them under one key.
+        let second = [
+            cliLine("ConcernRaised", "2025-03-03T12:00:00Z",
+                    #""concern":"C-1","participant":"\#(a)","category":"neglect","severity":"high","account":"Synthetic account.","actionTaken":"Told the DSL.","dslInformed":true"#, id: cliID(8)),
+            cliLine("SurveyCompleted", "2025-03-03T11:00:00Z", #""participant":"\#(b)","session":"S-1","happier":true,"moreConnected":true"#, id: cliID(9)),
+            cliLine("ConsentWithdrawn", "2025-03-04T09:00:00Z", #""participant":"\#(a)","scope":"surveys""#, id: cliID(10)),
+        ]
+        let secondImport = try cli.run(["import", try cli.file("second.jsonl", second.joined(separator: "\n") + "\n")])
+        #expect(secondImport.status == 0, "\(secondImport)")
+        let verify = try cli.run(["verify"])
+        #expect(verify.status == 0, "\(verify)")
+        func ids(_ participant: String) throws -> Set<String> {
+            let history = try cli.run(["history", participant, "--purpose", "test", "--json"])
+            #expect(history.status == 0, "\(history)")
+            let entries = (try history.json()["entries"]?.arrayValue ?? []).compactMap(\.objectValue)
+            return Set(entries.filter { $0["type"]?.stringValue != "SessionHeld" }.compactMap { $0["id"]?.stringValue })
+        }
+        #expect(try ids(a) == Set([1, 3, 11, 6, 8, 10].map(cliID)))
+        #expect(try ids(b) == Set([2, 4, 7, 9].map(cliID)))
+    }
+}
