@@ -31,7 +31,9 @@ def import_timing():
     subprocess.run([hl, "init", "--store", imported], capture_output=True)
     t, peak, _, rc = run(["import", os.path.join(d, "import.jsonl")], env_store=imported)
     events = sum(1 for _ in open(os.path.join(d, "import.jsonl")))
-    report("cli-import", events=events, eventsPerSecond=round(events / t), ok=rc == 0, peakRSSMiB=peak)
+    # A refused import is no measure of importing: say so, and give no rate.
+    if rc != 0: print(f"cli_timings.py: hubledger import refused {d}/import.jsonl (exit {rc})", file=sys.stderr)
+    report("cli-import", events=events, eventsPerSecond=round(events / t) if rc == 0 else None, ok=rc == 0, exit=rc, peakRSSMiB=peak)
     subprocess.run(["rm", "-rf", imported])
 
 def history_timings():

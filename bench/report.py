@@ -47,7 +47,9 @@ for size in sizes:
     lines += [f"## {size}: {fmt(n)} events of the domain mix", "",
               "| operation | HubLedger | SQLite (WAL, synchronous=FULL) | HubLedger ÷ SQLite | peak RSS MiB |", "|---|---|---|---|---|"]
     lines.append(f"| durable batched append, 1,000 per batch (events/s) | {fmt(get(size,'batched-append','eventsPerSecond'))}{runs_of(size, 'batched-append').replace('taking turns', 'around SQLite’s insert')} | {fmt(get(size,'sqlite-batched-insert','eventsPerSecond'))} | {ratio(get(size,'batched-append','eventsPerSecond'), get(size,'sqlite-batched-insert','eventsPerSecond'))} | {fmt(get(size,'batched-append','peakRSSMiB'))} |")
-    lines.append(f"| end-to-end `hubledger import` of the JSONL, every rule checked (events/s) | {fmt(get(size,'cli-import','eventsPerSecond'))} | — | — | {fmt(get(size,'cli-import','peakRSSMiB'))} |")
+    imported = get(size, 'cli-import', 'ok')
+    rate_text = fmt(get(size, 'cli-import', 'eventsPerSecond')) if imported is not False else f"REFUSED (exit {get(size, 'cli-import', 'exit')}): not a measure"
+    lines.append(f"| end-to-end `hubledger import` of the JSONL, every rule checked (events/s) | {rate_text} | — | — | {fmt(get(size,'cli-import','peakRSSMiB'))} |")
     runs = get(size, 'rebuild', 'runs')
     runs_note = f" (median of {len(runs)} runs: {' / '.join(fmt(v) for v in runs)})" if runs else ""
     scans = get(size, 'sqlite-scan-json', 'runs')
@@ -155,3 +157,9 @@ if target:
     notes = os.path.join(os.path.dirname(os.path.abspath(target)), "PROFILE.md")
     extra = "\n" + open(notes).read() if os.path.exists(notes) else ""
     open(target, "w").write(text + "\n" + extra)
+# A refused import means the benchmark's own data is wrong (and its figure no measure): fail the run,
+# --quick in CI included, rather than publish it.
+refused = [r["size"] for r in rows if r["measure"] == "cli-import" and r.get("ok") is False]
+if refused:
+    print(f"report.py: `hubledger import` refused the generated import.jsonl of {', '.join(refused)}", file=sys.stderr)
+    sys.exit(1)
