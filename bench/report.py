@@ -96,12 +96,20 @@ lines += ["## Single durable appends and the disk", "",
           f"| SQLite one-row transaction{runs_of(last, 'sqlite-single-insert')} | {fmt(sqlite_single)} | |",
           f"| disk probe: 300-byte pwrite + fdatasync, preallocated{runs_of(last, 'disk-probe')} | {fmt(probe)} | |",
           f"| disk: sequential read of the segments (MB/s, page cache permitting) | {fmt(get(last,'disk-probe','sequentialReadMBPerSecond'))} | |", ""]
+def med(v):
+    """The median of sorted values."""
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+def growth_verdict(ratios):
+    """What sorted ratios (larger ÷ smaller) say of the bar: linear or better is a median of 1.0 or more."""
+    if med(ratios) >= 1.0: return "linear or better"
+    return "below 1.0 in the median; some runs above" if ratios[-1] >= 1.0 else "below 1.0 in every run"
+
 def growth_lines(small, big):
     """The growth from `small` to `big`, from bench/run's runs in turns (small, big, small, ..., small):
     each run on the big log is compared with the mean of the small runs either side of it, so that a
     drift of the machine's speed cancels, and every such ratio is kept."""
     out = []
-    med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
     for m in ["batched-append", "verify", "read", "rebuild"]:
         a = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == m]
         b = [r for r in rows if r["size"] == "growth:" + big and r["measure"] == m]
@@ -113,9 +121,7 @@ def growth_lines(small, big):
         # Events per CPU second (every thread, user and system): the program's own work, without the disk's waits.
         cpu = sorted(cpu_rate(y) / ((cpu_rate(a[k]) + cpu_rate(a[k + 1])) / 2) for k, y in enumerate(b)
                      if cpu_rate(y) and cpu_rate(a[k]) and cpu_rate(a[k + 1]))
-        if med(wall) >= 1.0: verdict = "linear or better"
-        elif wall[-1] >= 1.0: verdict = "below 1.0 in the median; some runs above"
-        else: verdict = "below 1.0 in every run"
+        verdict = growth_verdict(wall)
         out.append(f"| {m} | {fmt(a[0].get('events'))} → {fmt(b[0].get('events'))} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
                    + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {verdict} |")
     turns = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == "append-turns"]
@@ -123,7 +129,7 @@ def growth_lines(small, big):
         ratios = sorted(r["ratio"] for r in turns)
         cpus = sorted(r["cpuRatio"] for r in turns)
         t = turns[0]
-        verdict = "linear or better" if med(ratios) >= 1.0 else ("below 1.0 in the median; some runs above" if ratios[-1] >= 1.0 else "below 1.0 in every run")
+        verdict = growth_verdict(ratios)
         out.append(f"| one batched append at each length, a batch to each log in turn ({t['batches']} timed each, after as many untimed) | "
                    f"{fmt(t['smallEvents'])} → {fmt(t['largeEvents'])} | {med(ratios):.2f}× | {' / '.join(f'{x:.2f}' for x in ratios)} | "
                    f"{med(cpus):.2f}× ({cpus[0]:.2f}–{cpus[-1]:.2f}) | {verdict} |")

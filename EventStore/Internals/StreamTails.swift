@@ -59,11 +59,10 @@ struct StreamTails {
     }
 
     /// Where a key's probe starts: the index's keys are FNV-1a hashes, mixed again with the
-    /// process's seed so that keys chosen to share low bits do not pile up in one run of slots.
+    /// process's seed as `SlotTable` mixes its keys, so that keys chosen to share low bits do not
+    /// pile up in one run of slots.
     private static func start(_ key: UInt64, _ mask: Int) -> Int {
-        var h = (key ^ SlotTableSeed.value) &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
+        Int(truncatingIfNeeded: SlotTable<UInt64, LogPosition>.hash(key) >> 1) & mask
     }
 
     /// The slot holding `key`, or the empty slot where it would go.
@@ -96,10 +95,13 @@ struct StreamTails {
 
     /// What is known of `stream`'s last event (`key`: its index key).
     func lookUp(_ stream: StreamID, key: UInt64) -> Lookup {
-        let (i, found) = find(key)
-        guard found else { return .none }
-        let slot = slots[i]
-        guard slot.name != 0 else { return .unnamed(position: slot.end - 1) }
+        describe(slots[find(key).index], for: stream)
+    }
+
+    /// What a slot says of `stream` (an empty slot: nothing).
+    private func describe(_ slot: Slot, for stream: StreamID) -> Lookup {
+        if slot.end == 0 { return .none }
+        if slot.name == 0 { return .unnamed(position: slot.end - 1) }
         return holds(slot.name, stream) ? .thisStream(position: slot.end - 1, version: slot.version)
                                         : .otherStream(position: slot.end - 1)
     }
@@ -119,6 +121,21 @@ struct StreamTails {
         if name == 0 || !holds(name, stream) { slots[i].name = store(stream) }
         slots[i].end = position + 1
         slots[i].version = version
+    }
+
+    /// Notes `stream`'s event as the key's last, unless another stream's event holds the key, and
+    /// tells what was known before: `lookUp` and `set` in one probe, for a walk that meets every event.
+    mutating func advance(_ stream: StreamID, key: UInt64, position: LogPosition, version: StreamVersion) -> Lookup {
+        let i = claim(key)
+        let before = describe(slots[i], for: stream)
+        switch before {
+        case .otherStream: return before
+        case .thisStream: break
+        case .none, .unnamed: slots[i].name = store(stream)
+        }
+        slots[i].end = position + 1
+        slots[i].version = version
+        return before
     }
 
     /// Visits every key held.
@@ -190,13 +207,9 @@ struct StreamVersions {
 
     /// Notes `version` as the stream's last; returns the one before it, or -1 for its first event.
     mutating func replace(_ stream: StreamID, key: UInt64, position: LogPosition, with version: StreamVersion) -> StreamVersion {
-        switch tails.lookUp(stream, key: key) {
-        case .thisStream(_, let previous):
-            tails.set(stream, key: key, position: position, version: version)
-            return previous
-        case .none, .unnamed:
-            tails.set(stream, key: key, position: position, version: version)
-            return -1
+        switch tails.advance(stream, key: key, position: position, version: version) {
+        case .thisStream(_, let previous): return previous
+        case .none, .unnamed: return -1
         case .otherStream:
             defer { sharing[stream] = version }
             return sharing[stream] ?? -1
