@@ -163,12 +163,46 @@ struct FrameScanner {
         }
     }
 
-    /// The offset of the last non-zero byte at or after `from`, or nil if there is none.
+    /// The offset of the last non-zero byte at or after `from` (and before `fileSize`), or nil if there is none.
+    ///
+    /// Only the file's data ranges are read (`SEEK_DATA`/`SEEK_HOLE`): the preallocated space after a
+    /// segment's data is unwritten and reads as zeros without being read, where reading it cost a
+    /// writer's every opening (and `verify`) a copy of up to a preallocation step of zeros.
     static func lastNonZeroByte(_ file: RawFile, from: Int, fileSize: Int) throws -> Int? {
-        var end = fileSize
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while end > from {
-            let start = max(from, end - buffer.count)
+        for range in dataRanges(file, from: from, upTo: fileSize).reversed() {
+            if let last = try lastNonZeroByte(file, in: range) { return last }
+        }
+        return nil
+    }
+
+    /// The parts of `from..<end` that may hold data, in order: holes and unwritten extents left out,
+    /// the whole span when the file system cannot say.
+    static func dataRanges(_ file: RawFile, from: Int, upTo end: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var position = from
+        while position < end {
+            let data = lseek(file.fd, off_t(position), seekData)
+            if data < 0 {
+                // ENXIO: nothing but holes from here on. Anything else: no answer, so read it all.
+                if errno != ENXIO { ranges.append(position..<end) }
+                break
+            }
+            guard Int(data) < end else { break }
+            let hole = lseek(file.fd, data, seekHole)
+            let stop = hole < 0 ? end : min(end, Int(hole))
+            guard stop > Int(data) else { ranges.append(Int(data)..<end); break }
+            ranges.append(Int(data)..<stop)
+            position = stop
+        }
+        return ranges
+    }
+
+    /// The last non-zero byte in `range`, read backwards a megabyte at a time.
+    static func lastNonZeroByte(_ file: RawFile, in range: Range<Int>) throws -> Int? {
+        var end = range.upperBound
+        var buffer = uninitializedBuffer(min(1 << 20, range.count))
+        while end > range.lowerBound {
+            let start = max(range.lowerBound, end - buffer.count)
             let n = try buffer.withUnsafeMutableBytes { b in
                 try file.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<(end - start)]), at: start)
             }
@@ -188,6 +222,13 @@ struct FrameScanner {
         }
         return nil
     }
+
+    #if os(Linux)
+    // <unistd.h> defines them only under _GNU_SOURCE, which Swift's Glibc module does not see.
+    static let seekData: Int32 = 3, seekHole: Int32 = 4
+    #else
+    static let seekData = SEEK_DATA, seekHole = SEEK_HOLE
+    #endif
 
     static let zeroPage = [UInt8](repeating: 0, count: 65_536)
 }

@@ -29,6 +29,8 @@ final class LogWriter {
     /// Which stream keys the log holds (`StreamFilter`): loaded on the first lookup the cache cannot
     /// answer, then kept up to date with every event this writer appends or catches up with.
     var streamFilter: StreamFilter?
+    /// How many events the stream filter on disk covers (0: none there, or not this log's).
+    var streamFilterSavedCoverage = 0
     /// How many index entries were checked at open: lookups read only those; later events are in `streamLast`.
     var indexedCount = 0
     var openSegments: [Int: RawFile] = [:]
@@ -42,6 +44,9 @@ final class LogWriter {
     /// caller-given ids: a batch of ids it has never seen is new without the map.
     var idFilter: KeyFilter?
     var pendingRecovery: String?
+    /// The walk marker as this writer last found or wrote it: one that would be written again unchanged
+    /// is not (a reader's one append opens and closes a writer, and each save syncs the index and renames).
+    var markerOnDisk: WalkMarker?
     /// Set when an append failed in a way that leaves this writer's view of the tail uncertain.
     var needsReload = false
 
@@ -63,6 +68,7 @@ final class LogWriter {
         // index entries it synced were not zeroed by a crash; otherwise both cover the whole log.
         let marker = WalkMarker.load(layout)
         var walkFrom = try soundPrefix(marker, trusted: trusted)
+        if walkFrom > 0 { markerOnDisk = marker }
         let vouched = walkFrom > 0 ? min(marker?.syncedIndexEntries ?? 0, trusted) : 0
         if try !index.isComplete(from: vouched, upTo: trusted) {
             // An entry was lost (zeros after a crash): rebuild the index from the log itself.
@@ -71,6 +77,7 @@ final class LogWriter {
         if trusted == 0 {
             // The marker vouched for entries about to be rewritten: it must not outlive them.
             WalkMarker.remove(layout)
+            markerOnDisk = nil
             try index.truncate(to: 0)
             walkFrom = 0
         }
@@ -106,9 +113,11 @@ final class LogWriter {
     /// marker can vouch that no entry before the head was lost.
     func saveWalkMarker() {
         guard let head = currentHead, let stamps = try? WalkMarker.stamps(layout) else { return }
+        defer { saveStreamFilter() }
+        if let saved = markerOnDisk, saved.head == head, saved.stamps == stamps, saved.syncedIndexEntries == Int(head.position) + 1 { return }
         let synced = (try? index.file.sync(metadata: false)) != nil ? Int(head.position) + 1 : 0
-        try? WalkMarker(head: head, stamps: stamps, syncedIndexEntries: synced).save(layout)
-        saveStreamFilter()
+        let marker = WalkMarker(head: head, stamps: stamps, syncedIndexEntries: synced)
+        markerOnDisk = (try? marker.save(layout)) != nil ? marker : nil
     }
 
     /// The stream filter covering every event before `indexedCount` (and every one appended since):
@@ -120,6 +129,7 @@ final class LogWriter {
         if let saved = StreamFilter.load(layout), saved.covered <= indexedCount, !saved.isCrowded,
            try saved.covered == 0 || record(at: LogPosition(saved.covered - 1))?.hash == saved.coveredHash {
             filter = saved
+            streamFilterSavedCoverage = saved.covered
         } else {
             // Sized for a stream per eight events (the hub mix has about one per ten), or twice a crowded one.
             filter = StreamFilter(capacityFor: max(indexedCount / 8, 2 * (StreamFilter.load(layout)?.inserted ?? 0)))
@@ -132,13 +142,17 @@ final class LogWriter {
         return filter
     }
 
-    /// Leaves the filter for the next writer when it learnt something (best effort: it is derived data).
+    /// Leaves the filter for the next writer once it is `StreamFilter.saveAfter` events ahead of the one
+    /// on disk (best effort: it is derived data). Behind by fewer, the next writer tops the saved one up
+    /// from the index (a few kilobytes) more cheaply than this one could rewrite it (a quarter of a
+    /// megabyte and a rename for a reader's one recorded view).
     func saveStreamFilter() {
         guard var filter = streamFilter else { return }
         filter.cover(upTo: Int(nextPosition), hash: lastHash)
-        guard filter.isDirty else { return }
+        guard filter.isDirty, filter.covered - streamFilterSavedCoverage >= StreamFilter.saveAfter else { return }
         try? filter.save(layout)
         streamFilter = StreamFilter.load(layout) ?? filter
+        streamFilterSavedCoverage = streamFilter?.covered ?? 0
     }
 
     /// The stream's last event as far as this writer knows: cached, or found in the index.

@@ -20,6 +20,9 @@ struct StreamFilter: Equatable {
     /// Whether the filter changed since it was loaded or saved.
     private(set) var isDirty = false
 
+    /// How far a writer's filter may run ahead of the saved one before it is written again.
+    static let saveAfter = 1_000
+
     static let magic = Array("HLSFLT01".utf8)
     static let headerSize = 8 + 8 + 8 + 8 + 32
 

@@ -266,6 +266,30 @@ struct CorruptionTests {
         }
     }
 
+    /// Verify and writers find the end of the data by checking every byte after it is zero, reading
+    /// only the ranges the file system says hold data (the preallocated rest is unwritten). A byte
+    /// written far out in that space makes a data range of its own, and must still be found.
+    @Test func aByteWrittenFarIntoThePreallocatedSpaceIsDamageThatVerifyAndWritersFind() throws {
+        try withTemporaryStore(options: EventLog.Options(preallocationChunk: 4 << 20)) { log, path in
+            for n in 0..<10 { try log.append([makeEvent("alpha", n)], to: "alpha") }
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            #expect(image.bytes.count >= image.dataEnd + (3 << 20), "the segment was not preallocated")
+            #expect(try EventLog(path: path, options: .forTests).verify().isOK)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+            try handle.seek(toOffset: UInt64(image.dataEnd + (3 << 20) + 123))
+            try handle.write(contentsOf: [0x5A])
+            try handle.synchronize()
+            // Out of the page cache, so the file system reports the ranges exactly: cached pages of
+            // unwritten space (read earlier, or read ahead) count as data, and would hide the gap.
+            #expect(posix_fadvise(handle.fileDescriptor, 0, 0, Int32(POSIX_FADV_DONTNEED)) == 0)
+            try handle.close()
+            let report = try expectDamage(at: 10, path: path, reasonContains: "zeroed bytes followed by data")
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: 10, path: path, segment: segment)
+        }
+    }
+
     // MARK: Torn final writes
 
     /// After a torn tail: verify passes and notes it, the next append removes it and says so, and all is well after.

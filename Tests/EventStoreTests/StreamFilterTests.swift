@@ -6,19 +6,23 @@ import Testing
 /// trusts a filter that is damaged, belongs to another log, or is behind the log.
 struct StreamFilterTests {
     static let streams = 30
+    /// Enough events per stream that one `fill` takes a writer past `StreamFilter.saveAfter` (1,000):
+    /// a writer that appended fewer leaves the saved filter as it was, for the next to top up.
+    static let perStream = 40
 
-    /// Appends ten events to each of `streams` streams named `prefix-N`, from a writer that then closes.
+    /// Appends `perStream` events to each of `streams` streams named `prefix-N` (a batch of one event
+    /// per stream at a time), from a writer that then closes.
     func fill(_ path: String, prefix: String = "s") throws {
         let log = try EventLog(path: path, options: .forTests)
-        for n in 0..<(10 * Self.streams) {
-            let stream = StreamID("\(prefix)-\(n % Self.streams)")
-            try log.append([makeEvent(stream, n)], to: stream)
+        for round in 0..<Self.perStream {
+            let events = (0..<Self.streams).map { makeEvent(StreamID("\(prefix)-\($0)"), round * Self.streams + $0) }
+            try log.append(AppendBatch(events: events))
         }
     }
 
     /// Every stream named `prefix-N` is known to a fresh writer: `.noStream` is refused for each, the next
     /// version is the right one, and a stream never written is still new.
-    func expectEveryStreamKnown(_ path: String, prefix: String = "s", versions: Int64 = 10) throws {
+    func expectEveryStreamKnown(_ path: String, prefix: String = "s", versions: Int64 = Int64(perStream)) throws {
         let log = try EventLog(path: path, options: .forTests)
         for n in 0..<Self.streams {
             let stream = StreamID("\(prefix)-\(n)")
@@ -32,7 +36,8 @@ struct StreamFilterTests {
 
     func filterPath(_ path: String) -> String { path + "/index/streams" }
 
-    /// `fill`, then one more writer whose lookup of a new stream builds the filter, saved when it closes.
+    /// `fill`, then one more writer whose lookup of a new stream builds the filter from the index
+    /// (the `fill` writer never needed one), saved when it closes: it covers more than `saveAfter` events.
     func fillAndLeaveAFilter(_ path: String, prefix: String = "s") throws {
         try fill(path, prefix: prefix)
         let log = try EventLog(path: path, options: .forTests)
@@ -45,6 +50,24 @@ struct StreamFilterTests {
             // The first lookup a writer cannot answer from what it appended builds the filter.
             try fillAndLeaveAFilter(path)
             #expect(FileManager.default.fileExists(atPath: filterPath(path)))
+            try expectEveryStreamKnown(path)
+        }
+    }
+
+    @Test func aWriterThatAppendedAFewEventsLeavesTheSavedFilterForTheNextToTopUp() throws {
+        try withTemporaryStore { _, path in
+            try fillAndLeaveAFilter(path)
+            let saved = try Data(contentsOf: URL(fileURLWithPath: filterPath(path)))
+            do {
+                // A reader's one recorded view: a new stream, looked up in the filter, then the writer closes.
+                let log = try EventLog(path: path, options: .forTests)
+                try log.append([makeEvent("fresh", 1)], to: "fresh", expecting: .noStream)
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: filterPath(path))) == saved, "the filter was rewritten for one event")
+            // The next writer tops the saved filter up from the index, so the new stream is known.
+            let log = try EventLog(path: path, options: .forTests)
+            #expect(throws: EventStoreError.self) { try log.append([makeEvent("fresh", 2)], to: "fresh", expecting: .noStream) }
+            try log.append([makeEvent("fresh", 3)], to: "fresh", expecting: .exact(0))
             try expectEveryStreamKnown(path)
         }
     }
@@ -96,13 +119,13 @@ struct StreamFilterTests {
                 for n in 0..<40 {
                     let stream = StreamID(n < 20 ? "s-\(n)" : "fresh-\(n)")
                     events.append(makeEvent(stream, 7000 + n))
-                    expectations[stream] = n < 20 ? .exact(9) : .noStream
+                    expectations[stream] = n < 20 ? .exact(Int64(Self.perStream) - 1) : .noStream
                 }
                 try log.append(AppendBatch(events: events, expectations: expectations))
             }
             let log = try EventLog(path: path, options: .forTests)
             #expect(try log.verify().isOK)
-            #expect(try log.events(in: StreamID("s-3")).map(\.streamVersion) == Array(0..<11))
+            #expect(try log.events(in: StreamID("s-3")).map(\.streamVersion) == Array(0...Int64(Self.perStream)))
             #expect(try log.events(in: StreamID("fresh-30")).map(\.streamVersion) == [0])
         }
     }

@@ -44,6 +44,39 @@ struct WalkMarkerTests {
         }
     }
 
+    /// A writer that opens and closes with the log as the marker has it (a retried append, found
+    /// already there) leaves the marker file alone: rewriting it would sync the index and rename
+    /// for nothing, twice over (at open and at close).
+    @Test func aWriterThatFindsTheMarkerCurrentDoesNotRewriteIt() throws {
+        try withTemporaryStore { _, path in
+            let first = makeEvent(StreamID("s"), 0, id: UUID())
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                try log.append([first], to: StreamID("s"))
+                for n in 1..<20 { try log.append([makeEvent(StreamID("s"), n)], to: StreamID("s")) }
+            }
+            // A second name for the marker's file: while `walked` is that same file, it has two links.
+            // (Comparing inode numbers would not do: a file renamed over it may reuse the freed number.)
+            let marker = path + "/index/walked", held = path + "/index/walked.held"
+            try #require(link(marker, held) == 0)
+            func markerIsTheHeldFile() throws -> Bool {
+                var st = stat()
+                try #require(stat(held, &st) == 0)
+                return st.st_nlink == 2
+            }
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                #expect(try log.append([first], to: StreamID("s")).appendedCount == 0)
+            }
+            #expect(try markerIsTheHeldFile(), "the marker was rewritten though nothing changed")
+            do {
+                let log = try EventLog(path: path, options: .forTests)
+                try log.append([makeEvent(StreamID("s"), 20)], to: StreamID("s"))
+            }
+            #expect(try !markerIsTheHeldFile(), "an append left the old marker")
+        }
+    }
+
     @Test func anUnchangedStoreIsWalkedOnlyFromTheMarker() throws {
         try withTemporaryStore { _, path in
             let segment = try closedStore(path)
