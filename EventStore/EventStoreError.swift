@@ -26,7 +26,7 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             let a = actual.map { "version \($0)" } ?? "no stream"
             return "wrong expected version for stream \(stream): expected \(expected), found \(a); nothing was written (re-read and retry)"
         case .conflictingEventID(let id, let position):
-            return "event id \(id.uuidString.lowercased()) is already in the store at position \(position) with different content; nothing was written"
+            return "event id \(id.lowercasedString) is already in the store at position \(position) with different content; nothing was written"
         case .invalidEvent(let reason):
             return "invalid event: \(reason)"
         case .damagedRecord(let segment, let position, let reason):

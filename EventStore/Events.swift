@@ -59,21 +59,17 @@ public struct RecordedEvent: Sendable, Hashable {
 
     /// Every field, as `log --json` prints it.
     public var json: JSONValue {
-        var o = JSONObject()
-        o["position"] = .int(position)
-        o["id"] = .string(id.uuidString.lowercased())
-        o["stream"] = .string(stream.name)
-        o["streamVersion"] = .int(streamVersion)
-        o["type"] = .string(type)
-        o["occurredAt"] = .string(occurredAt.rfc3339)
-        o["recordedAt"] = .string(recordedAt.rfc3339)
-        o["actor"] = .string(actor)
-        o["schemaVersion"] = .int(Int64(schemaVersion))
-        if let correlationId { o["correlationId"] = .string(correlationId) }
-        if let causationId { o["causationId"] = .string(causationId) }
-        o["data"] = .object(data)
-        o["previousHash"] = .string(previousHash.hex)
-        o["hash"] = .string(hash.hex)
+        // Built from its pairs in order: setting each key in turn searched the object for it first.
+        var pairs: [(key: String, value: JSONValue)] = [
+            ("position", .int(position)), ("id", .string(id.lowercasedString)), ("stream", .string(stream.name)),
+            ("streamVersion", .int(streamVersion)), ("type", .string(type)), ("occurredAt", .string(occurredAt.rfc3339)),
+            ("recordedAt", .string(recordedAt.rfc3339)), ("actor", .string(actor)), ("schemaVersion", .int(Int64(schemaVersion))),
+        ]
+        pairs.reserveCapacity(pairs.count + 5)
+        if let correlationId { pairs.append(("correlationId", .string(correlationId))) }
+        if let causationId { pairs.append(("causationId", .string(causationId))) }
+        pairs += [("data", .object(data)), ("previousHash", .string(previousHash.hex)), ("hash", .string(hash.hex))]
+        let o = JSONObject(pairs)
         return .object(o)
     }
 }

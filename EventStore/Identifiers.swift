@@ -138,6 +138,22 @@ public struct LogHead: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension UUID {
+    /// The UUID as the log's JSON and messages spell it: lower-case hex, 8-4-4-4-12. Written digit by
+    /// digit: `uuidString` formats through `sprintf`, then `lowercased()` copies it, and `log --json`
+    /// asks for one per event.
+    public var lowercasedString: String {
+        withUnsafeBytes(of: uuid) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var o = 0
+                for (i, byte) in raw.enumerated() {
+                    if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
+                    out[o] = hexDigit(byte >> 4); out[o + 1] = hexDigit(byte & 0xF); o += 2
+                }
+                return o
+            }
+        }
+    }
+
     /// A random (version 4) UUID from the system generator (`getrandom`), without the file
     /// open, read and close that Foundation's `UUID()` costs here on every call.
     public static func random() -> UUID {

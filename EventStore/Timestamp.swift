@@ -33,6 +33,36 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let (y, m, d) = Timestamp.civil(fromDays: days)
         let secondsOfDay = rest / 1_000_000
         let micros = rest % 1_000_000
+        guard (0...9999).contains(y) else { return Timestamp.padded(y, m, d, secondsOfDay, micros) }
+        // Written digit by digit into the string's own storage: `log --json` formats two per event.
+        return String(unsafeUninitializedCapacity: 27) { out in
+            func two(_ v: Int64, at i: Int) {
+                out[i] = UInt8(ascii: "0") + UInt8(v / 10)
+                out[i + 1] = UInt8(ascii: "0") + UInt8(v % 10)
+            }
+            two(y / 100, at: 0); two(y % 100, at: 2); out[4] = UInt8(ascii: "-")
+            two(m, at: 5); out[7] = UInt8(ascii: "-"); two(d, at: 8); out[10] = UInt8(ascii: "T")
+            two(secondsOfDay / 3600, at: 11); out[13] = UInt8(ascii: ":")
+            two(secondsOfDay / 60 % 60, at: 14); out[16] = UInt8(ascii: ":"); two(secondsOfDay % 60, at: 17)
+            var end = 19
+            if micros != 0 {
+                // Fractional seconds without their trailing zeros.
+                var digits = micros, width = 6
+                while digits % 10 == 0 { digits /= 10; width -= 1 }
+                out[19] = UInt8(ascii: ".")
+                for i in stride(from: 19 + width, to: 19, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(digits % 10)
+                    digits /= 10
+                }
+                end = 20 + width
+            }
+            out[end] = UInt8(ascii: "Z")
+            return end + 1
+        }
+    }
+
+    /// RFC 3339 spelled through `pad`, for years outside 0000–9999 (only sentinels and arithmetic reach them).
+    static func padded(_ y: Int64, _ m: Int64, _ d: Int64, _ secondsOfDay: Int64, _ micros: Int64) -> String {
         var s = "\(Timestamp.pad(y, 4))-\(Timestamp.pad(m, 2))-\(Timestamp.pad(d, 2))T"
         s += "\(Timestamp.pad(secondsOfDay / 3600, 2)):\(Timestamp.pad(secondsOfDay / 60 % 60, 2)):\(Timestamp.pad(secondsOfDay % 60, 2))"
         if micros != 0 {

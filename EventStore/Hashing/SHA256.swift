@@ -183,10 +183,10 @@ public struct SHA256: Sendable {
 extension Array where Element == UInt8 {
     /// Lower-case hexadecimal, the form hashes take in every output.
     public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8](); out.reserveCapacity(count * 2)
-        for byte in self { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 0xf)]) }
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: count * 2) { out in
+            for (i, byte) in enumerated() { out[2 * i] = hexDigit(byte >> 4); out[2 * i + 1] = hexDigit(byte & 0xF) }
+            return count * 2
+        }
     }
 
     /// Parses lower- or upper-case hexadecimal; nil when malformed.

@@ -1,5 +1,9 @@
 import Foundation
 
+/// The lower-case hexadecimal digit for `n` (0–15): hashes, ids and JSON escapes are spelled with it.
+@inline(__always)
+func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? UInt8(ascii: "0") + n : UInt8(ascii: "a") + n - 10 }
+
 /// Little-endian appends for building record bodies.
 public enum ByteWriter {
     @inlinable @inline(__always)

@@ -376,7 +376,7 @@ final class LogWriter {
             if let problem = RecordCodec.problem(with: events.baseAddress.map { $0 + i }) { throw EventStoreError.invalidEvent(reason: problem) }
             let id = events[i].id
             guard seen.update(id, { wasSeen in defer { wasSeen = true }; return !wasSeen }) else {
-                throw EventStoreError.invalidEvent(reason: "event id \(id.uuidString.lowercased()) appears twice in one batch")
+                throw EventStoreError.invalidEvent(reason: "event id \(id.lowercasedString) appears twice in one batch")
             }
             // A fresh random id cannot be in the log; only a caller-given one may be a retry.
             if !events[i].hasFreshID, mightHold(id: id) { maybeHeld.insert(id) }

@@ -51,7 +51,7 @@ public struct Alert: Sendable, Equatable {
     public var subject: String {
         if let referral { return referral }
         if let concern { return concern }
-        if let event { return event.uuidString.lowercased() }
+        if let event { return event.lowercasedString }
         if let flag { return AlertRecord.flagSubject(participant: participant, flag: flag, reviewBy: reviewBy ?? "") }
         return participant
     }
@@ -62,13 +62,13 @@ public struct Alert: Sendable, Equatable {
     public var id: UUID { DerivedID.make("alert", key) }
 
     public var json: JSONObject {
-        var o: JSONObject = ["id": .string(id.uuidString.lowercased()), "kind": .string(kind.rawValue), "level": .string(level.rawValue),
+        var o: JSONObject = ["id": .string(id.lowercasedString), "kind": .string(kind.rawValue), "level": .string(level.rawValue),
                              "participant": .string(participant)]
         o["hub"] = hub.map { JSONValue.string($0) } ?? JSONValue.null
         o["region"] = region.map { JSONValue.string($0) } ?? JSONValue.null
         if let referral { o["referral"] = .string(referral) }
         if let concern { o["concern"] = .string(concern) }
-        if let event { o["event"] = .string(event.uuidString.lowercased()) }
+        if let event { o["event"] = .string(event.lowercasedString) }
         if let flag { o["flag"] = .string(flag) }
         if let reviewBy { o["reviewBy"] = .string(reviewBy) }
         if let daysWaiting { o["daysWaiting"] = .int(Int64(daysWaiting)) }
@@ -83,7 +83,7 @@ public struct Alert: Sendable, Equatable {
         if let hub { s += " (\(hub), \(region ?? "?"))" }
         if let referral { s += ", referral \(referral)" }
         if let concern { s += ", concern \(concern)" }
-        if let event { s += ", attendance \(event.uuidString.lowercased())" }
+        if let event { s += ", attendance \(event.lowercasedString)" }
         if let flag { s += ", flag \(flag), review by \(reviewBy ?? "?")" }
         if let daysWaiting { s += ", waiting \(daysWaiting) days" }
         return s + " (position \(position))"

@@ -124,13 +124,13 @@ public struct ChronologyEntry: Sendable {
     public var isRecordedLate: Bool { event.recordedAt.microseconds - event.occurredAt.microseconds > 86_400_000_000 }
 
     public var json: JSONValue {
-        var o: JSONObject = ["position": .int(event.position), "id": .string(event.id.uuidString.lowercased()),
+        var o: JSONObject = ["position": .int(event.position), "id": .string(event.id.lowercasedString),
                              "type": .string(event.type), "stream": .string(event.stream.name),
                              "occurredAt": .string(event.occurredAt.rfc3339), "recordedAt": .string(event.recordedAt.rfc3339),
                              "actor": .string(event.actor), "data": .object(event.data), "retracted": .bool(isRetracted),
                              "recordedLate": .bool(isRecordedLate)]
         if let r = retraction {
-            o["retraction"] = ["event": .string(r.event.uuidString.lowercased()), "reason": .string(r.reason),
+            o["retraction"] = ["event": .string(r.event.lowercasedString), "reason": .string(r.reason),
                                "recordedAt": .string(r.recordedAt.rfc3339), "actor": .string(r.actor)]
         }
         return .object(o)

@@ -32,7 +32,7 @@ public struct SafeguardingReview: Sendable {
         /// The flagged event's log position.
         public var position: LogPosition
         var json: JSONValue {
-            ["event": .string(event.uuidString.lowercased()), "participant": .string(participant), "session": .string(session),
+            ["event": .string(event.lowercasedString), "participant": .string(participant), "session": .string(session),
              "rule": .string(rule.rawValue), "retracted": .bool(isRetracted)]
         }
     }

@@ -18,7 +18,7 @@ public enum CloudEvents {
                 else if let text = data[field]?.stringValue { data[field] = .string("sha256:" + SHA256.hash(Array(text.utf8)).hexString) }
             }
         }
-        return ["specversion": "1.0", "id": .string(event.id.uuidString.lowercased()), "source": .string(source),
+        return ["specversion": "1.0", "id": .string(event.id.lowercasedString), "source": .string(source),
                 "type": .string(typePrefix + event.type), "subject": .string(event.stream.name),
                 "time": .string(event.occurredAt.rfc3339), "datacontenttype": "application/json", "data": .object(data),
                 "position": .int(event.position), "streamversion": .int(event.streamVersion),

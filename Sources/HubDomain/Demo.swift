@@ -178,12 +178,12 @@ public struct Demo: Sendable {
             let target = attendanceIDs[rng.below(attendanceIDs.count)]
             guard corrected.insert(target).inserted else { continue }
             _ = add(.eventRetracted, Demo.start.adding(seconds: 400 * day),
-                    ["event": .string(target.uuidString.lowercased()), "reason": "Recorded against the wrong participant (demo)."])
+                    ["event": .string(target.lowercasedString), "reason": "Recorded against the wrong participant (demo)."])
         }
         // One flag raised against the wrong person, corrected after the attendance corrections.
         if let wrong = flagRaises.dropFirst(flagRaises.count / 2).first {
             _ = addLater(.eventRetracted, Demo.start.adding(seconds: 401 * day),
-                         ["event": .string(wrong.uuidString.lowercased()), "reason": "Flag raised on the wrong participant (demo)."])
+                         ["event": .string(wrong.lowercasedString), "reason": "Flag raised on the wrong participant (demo)."])
         }
         return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
     }

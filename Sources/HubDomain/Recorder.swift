@@ -93,7 +93,7 @@ public struct Recorder: Sendable {
                 seenIDs[id] = draft.line
                 if let facts = state.events[id] {
                     if isSame(draft, as: facts.position.flatMap { stored[$0] }, values: values) { alreadyPresent += 1 } else {
-                        problems.append(draft.problem("id", "id \(id.uuidString.lowercased()) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
+                        problems.append(draft.problem("id", "id \(id.lowercasedString) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
                     }
                     continue
                 }

@@ -140,6 +140,24 @@ struct JSONTests {
 
     // MARK: Writer
 
+    /// The writer copies a string's bytes a run at a time between escapes, and writes integers' digits
+    /// itself: every string (escapes at the start, the end, side by side, none) and integer must come
+    /// out as the parser reads it back, and integers as Swift spells them.
+    @Test func stringsAndIntegersWrittenInPiecesReadBackTheSame() throws {
+        var rng = SplitMix64(seed: 11)
+        let alphabet: [String] = ["a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "\u{7F}", "/", "é", "😀"]
+        var strings = ["", "\"", "\\\\", "\n\n", "plain text, no escapes at all", "\u{1}start", "end\u{1}"]
+        for _ in 0..<500 {
+            strings.append(String((0..<rng.next(below: 40)).map { _ in Character(alphabet[rng.next(below: alphabet.count)]) }))
+        }
+        for s in strings {
+            #expect(try JSONParser.parse(JSONValue.string(s).jsonText) == .string(s), "\(s.debugDescription)")
+        }
+        var integers: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1]
+        for _ in 0..<500 { integers.append(Int64(bitPattern: rng.next()) >> Int64(rng.next(below: 63))) }
+        for i in integers { #expect(JSONValue.int(i).jsonText == String(i)) }
+    }
+
     @Test func theWriterEscapesWhatJSONRequiresAndNothingElse() {
         #expect(JSONValue.string("a\"b\\c\n\r\t\u{1}\u{1F}/é😀").jsonText == #""a\"b\\c\n\r\t\u0001\u001f/é😀""#)
         #expect(JSONValue.array([.null, .bool(true), .bool(false), .int(-7), .double(0.25)]).jsonText == "[null,true,false,-7,0.25]")

@@ -90,6 +90,13 @@ struct TimestampTests {
         }
     }
 
+    @Test func instantsOutsideFourDigitYearsStillFormat() {
+        // Sentinels (`Int64.min` stands for "before anything") go through the slower spelling.
+        #expect(Timestamp(microseconds: 253_402_300_800_000_000).rfc3339 == "10000-01-01T00:00:00Z")
+        #expect(Timestamp(microseconds: -62_167_219_200_000_000).rfc3339 == "0000-01-01T00:00:00Z")
+        #expect(Timestamp(microseconds: Int64.min).rfc3339.hasSuffix("Z"))
+    }
+
     @Test func formattedTimestampsParseBackExactlyAcrossTheCalendar() throws {
         // 0001-01-01 to 9999-12-31, with and without fractions, including instants before the epoch.
         let lower: Int64 = -62_135_596_800_000_000, upper: Int64 = 253_402_300_799_999_999

@@ -108,7 +108,7 @@ func domainEvents(count: Int, round: Int, people: Int? = nil) -> [ProposedEvent]
             if let v = data[key]?.stringValue { data[key] = .string(v + suffix) }
         }
         if d.type == EventType.eventRetracted.rawValue, let target = data["event"]?.stringValue {
-            data["event"] = .string(DerivedID.make("bench", suffix, target.uppercased()).uuidString.lowercased())
+            data["event"] = .string(DerivedID.make("bench", suffix, target.uppercased()).lowercasedString)
         }
         guard let type = EventType(rawValue: d.type) else { continue }
         let key = Schema.streamField(of: type).flatMap { data[$0]?.stringValue }
@@ -150,11 +150,11 @@ do {
                 for e in batch {
                     let v = (versions[e.stream] ?? -1) + 1
                     versions[e.stream] = v
-                    let line: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "stream": .string(e.stream.name), "streamVersion": .int(v),
+                    let line: JSONValue = ["id": .string(e.id.lowercasedString), "stream": .string(e.stream.name), "streamVersion": .int(v),
                                            "type": .string(e.type), "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
                     line.write(to: &lines)
                     lines.append(0x0A)
-                    let importLine: JSONValue = ["id": .string(e.id.uuidString.lowercased()), "type": .string(e.type),
+                    let importLine: JSONValue = ["id": .string(e.id.lowercasedString), "type": .string(e.type),
                                                  "occurredAt": .string(e.occurredAt.rfc3339), "data": .object(e.data)]
                     importLine.write(to: &importLines)
                     importLines.append(0x0A)

@@ -54,7 +54,7 @@ public enum AccessRecords {
 
     public static func erasure(participant: String, reason: String, events: [UUID], values: Int, retentionOverride: String?) -> JSONObject {
         var data: JSONObject = ["participant": .string(participant), "reason": .string(reason), "values": .int(Int64(values)),
-                                "events": .array(events.map { .string($0.uuidString.lowercased()) })]
+                                "events": .array(events.map { .string($0.lowercasedString) })]
         if let retentionOverride { data["retentionOverride"] = .string(retentionOverride) }
         return data
     }

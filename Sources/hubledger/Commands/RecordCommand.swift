@@ -43,9 +43,9 @@ enum RecordCommand: Command {
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { data[$0]?.stringValue })
         if let event = outcome.appended.first {
             if arguments.has("json") {
-                Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.uuidString.lowercased()), "type": .string(event.type)]).jsonText)
+                Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.lowercasedString), "type": .string(event.type)]).jsonText)
             } else {
-                Console.out("recorded \(event.type) at position \(event.position), id \(event.id.uuidString.lowercased())")
+                Console.out("recorded \(event.type) at position \(event.position), id \(event.id.lowercasedString)")
             }
         } else if arguments.has("dry-run") {
             Console.out("ok: the event passes every rule (dry run, nothing written)")

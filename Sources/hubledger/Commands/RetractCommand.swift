@@ -18,7 +18,7 @@ enum RetractCommand: Command {
                                data: ["event": .string(target), "reason": .string(reason)], file: "command line", line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: target.lowercased(), permissions: [.retract])
         if let event = outcome.appended.first {
-            Console.out("retracted \(target.lowercased()) (retraction at position \(event.position), id \(event.id.uuidString.lowercased()))")
+            Console.out("retracted \(target.lowercased()) (retraction at position \(event.position), id \(event.id.lowercasedString))")
         }
     }
 }

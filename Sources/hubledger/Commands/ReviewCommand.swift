@@ -24,9 +24,9 @@ enum ReviewCommand: Command {
         Console.out("\nHigh or critical concerns open over 24 hours without escalation: \(review.unescalatedHighConcerns.count)")
         for c in review.unescalatedHighConcerns { Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue)  \(c.ageDays) days") }
         Console.out("\nAttendances flagged by the consent rules: \(review.flaggedAttendances.count)")
-        for f in review.flaggedAttendances { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.uuidString.lowercased())\(f.isRetracted ? " (since retracted)" : "")") }
+        for f in review.flaggedAttendances { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.lowercasedString)\(f.isRetracted ? " (since retracted)" : "")") }
         Console.out("\nSurveys flagged by the consent rules: \(review.flaggedSurveys.count)")
-        for f in review.flaggedSurveys { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.uuidString.lowercased())\(f.isRetracted ? " (since retracted)" : "")") }
+        for f in review.flaggedSurveys { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.lowercasedString)\(f.isRetracted ? " (since retracted)" : "")") }
         Console.out("\nParticipants with more than one concern within 90 days: \(review.repeatedConcerns.count)")
         for r in review.repeatedConcerns { Console.out("  \(r.participant): \(r.concerns.joined(separator: ", "))") }
     }
