@@ -69,7 +69,6 @@ public struct RecordedEvent: Sendable, Hashable {
         if let correlationId { pairs.append(("correlationId", .string(correlationId))) }
         if let causationId { pairs.append(("causationId", .string(causationId))) }
         pairs += [("data", .object(data)), ("previousHash", .string(previousHash.hex)), ("hash", .string(hash.hex))]
-        let o = JSONObject(pairs)
-        return .object(o)
+        return .object(JSONObject(pairs))
     }
 }

@@ -18,9 +18,9 @@ extension JSONValue {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): JSONValue.writeInteger(i, to: &out)
         case .double(let d):
-            if !d.isFinite { out.append(contentsOf: Array("null".utf8)) }
-            else if d.rounded() == d && abs(d) < 1e15 { out.append(contentsOf: Array(String(Int64(d)).utf8)) }
-            else { out.append(contentsOf: Array("\(d)".utf8)) }
+            if !d.isFinite { out.append(contentsOf: "null".utf8) }
+            else if d.rounded() == d && abs(d) < 1e15 { JSONValue.writeInteger(Int64(d), to: &out) }
+            else { out.append(contentsOf: "\(d)".utf8) }
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

@@ -165,6 +165,7 @@ struct JSONTests {
         #expect(JSONValue.array([]).jsonText == "[]")
         #expect(JSONValue.double(.infinity).jsonText == "null")
         #expect(JSONValue.double(3.0).jsonText == "3")
+        #expect(JSONValue.double(-120.0).jsonText == "-120")
     }
 
     @Test func writerOutputParsesBackToTheSameValue() throws {
