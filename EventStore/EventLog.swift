@@ -12,6 +12,9 @@ public final class EventLog: Sendable {
         public var segmentSize: Int
         public var preallocationChunk: Int
         public var clock: @Sendable () -> Timestamp
+        /// Called with a segment's path just before each sync of an append: the recovery rule rests on
+        /// the order a batch reaches the disk in, and tests watch it here.
+        var beforeSync: (@Sendable (String) -> Void)?
 
         public init(segmentSize: Int = 64 << 20, preallocationChunk: Int = 4 << 20,
                     clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }) {

@@ -2,9 +2,7 @@ import Foundation
 
 /// Walks the framed records of one segment file, checking each CRC.
 ///
-/// It decides the one judgement recovery rests on: whether damage at the end
-/// of the data is a torn write (a crash mid-append: the written bytes stop at
-/// a page boundary inside the record, zeros after) or real corruption.
+/// Damage it meets is judged by `InterruptedWrite`: a torn write, or corruption.
 struct FrameScanner {
     enum Outcome: Equatable {
         /// The data ends cleanly here: only zeros (preallocated space) or nothing follow.
@@ -15,16 +13,16 @@ struct FrameScanner {
         case damaged(offset: Int, reason: String, torn: Bool)
     }
 
-    /// Writes are judged to stop on a sector boundary (a page boundary is also one).
-    static let pageSize = 512
     static let chunkSize = 4 << 20
     /// How far past the end of the data a reader looks for stray bytes (a zeroed block inside the data).
     /// `verify` and writers look all the way to the end of the file.
     static let readerZeroWindow = 64 << 10
 
     /// Scans from `offset`, calling `visit(frameOffset, body)` for each CRC-valid frame.
-    /// - Parameter thorough: check every byte after the data is zero, not only the next 64 KiB.
-    static func scan(_ file: RawFile, from start: Int, thorough: Bool = true,
+    /// - Parameters:
+    ///   - position: the log position of the frame at `start` (damage is judged knowing which record it is).
+    ///   - thorough: check every byte after the data is zero, not only the next 64 KiB.
+    static func scan(_ file: RawFile, from start: Int, position: LogPosition, thorough: Bool = true,
                      visit: (Int, UnsafeRawBufferPointer) throws -> Bool) throws -> Outcome {
         let fileSize = try file.size()
         // Start small and grow: most scans (a reader catching up, a writer's walk) cover a short
@@ -33,6 +31,10 @@ struct FrameScanner {
         var bufferStart = start
         var bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: start) }
         var offset = start
+        var position = position
+        func classifyDamage(reason: String) throws -> Outcome {
+            try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason)
+        }
         // Readers and `verify` take no lock: a frame may be read while a writer is still writing it, and
         // look damaged. Such a frame is read again (a few times, a millisecond apart) before it is judged;
         // for a writer, which holds the lock, that only delays reporting real damage by a few milliseconds.
@@ -51,7 +53,7 @@ struct FrameScanner {
             var relative = offset - bufferStart
             if relative + RecordCodec.frameHeaderSize > bufferLength {
                 if offset + RecordCodec.frameHeaderSize > fileSize {
-                    return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "incomplete frame header at end of segment")
+                    return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "incomplete frame header at end of segment")
                 }
                 if buffer.count < chunkSize { buffer = uninitializedBuffer(min(chunkSize, buffer.count * 4)) }
                 bufferStart = offset; relative = 0
@@ -62,13 +64,13 @@ struct FrameScanner {
                  UInt32(littleEndian: b.loadUnaligned(fromByteOffset: relative + 4, as: UInt32.self)))
             }
             if length == 0 && crc == 0 {
-                return try classifyEnd(file, at: offset, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough)
+                return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough)
             }
             let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
             guard length >= minimum, length <= RecordCodec.maximumBodySize,
                   offset + RecordCodec.frameHeaderSize + length <= fileSize else {
                 if readAgain() { continue }
-                return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "frame length \(length) is impossible here")
+                return try classifyDamage(reason: "frame length \(length) is impossible here")
             }
             let frameSize = RecordCodec.frameHeaderSize + length
             if relative + frameSize > bufferLength {
@@ -77,7 +79,7 @@ struct FrameScanner {
                 bufferLength = try buffer.withUnsafeMutableBytes { b throws in try file.read(into: b, at: offset) }
                 guard bufferLength >= frameSize else {
                     if readAgain() { continue }
-                    return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "segment ends inside a record")
+                    return try classifyDamage(reason: "segment ends inside a record")
                 }
             }
             let keepGoing = try buffer.withUnsafeBytes { b throws -> Bool? in
@@ -87,10 +89,11 @@ struct FrameScanner {
             }
             guard let keepGoing else {
                 if readAgain() { continue }
-                return try classifyDamage(file, at: offset, fileSize: fileSize, reason: "checksum mismatch")
+                return try classifyDamage(reason: "checksum mismatch")
             }
             if !keepGoing { return .stopped(offset: offset + frameSize) }
             offset += frameSize
+            position += 1
         }
     }
 
@@ -102,65 +105,14 @@ struct FrameScanner {
     }
 
     /// Zeros at `offset`: a clean end if only zeros follow, else damage (a zeroed block inside the data).
-    static func classifyEnd(_ file: RawFile, at offset: Int, fileSize: Int, reason: String, thorough: Bool = true) throws -> Outcome {
+    static func classifyEnd(_ file: RawFile, at offset: Int, position: LogPosition, fileSize: Int, reason: String,
+                            thorough: Bool = true) throws -> Outcome {
         let horizon = thorough ? fileSize : min(fileSize, offset + readerZeroWindow)
         if try lastNonZeroByte(file, from: offset, fileSize: horizon) == nil { return .end(offset: offset) }
         // Readers take no lock: a writer may have appended here since the zeros were read.
         // If the frame header at the end is no longer zero, that is new data, not damage.
         if try file.readBytes(at: offset, count: 8).contains(where: { $0 != 0 }) { return .end(offset: offset) }
-        return try classifyDamage(file, at: offset, fileSize: fileSize, reason: reason)
-    }
-
-    /// A damaged frame is torn when the data written from it stops (at a page boundary)
-    /// before the record's own natural end; otherwise the record was whole once, and changed.
-    static func classifyDamage(_ file: RawFile, at offset: Int, fileSize: Int, reason: String) throws -> Outcome {
-        guard let lastNonZero = try lastNonZeroByte(file, from: offset, fileSize: fileSize) else {
-            return .end(offset: offset)
-        }
-        let writtenEnd = min(fileSize, (lastNonZero + pageSize) / pageSize * pageSize)
-        let prefix = try file.readBytes(at: offset, count: min(writtenEnd - offset, RecordCodec.maximumBodySize + 8))
-        if let natural = naturalFrameLength(prefix), offset + natural <= writtenEnd {
-            return .damaged(offset: offset, reason: reason, torn: false)
-        }
-        // A record that was whole once, with a damaged length field, can look unfinished: it is not torn
-        // if any whole record with a later position follows it.
-        if try wholeRecordFollows(file, after: offset, through: lastNonZero) {
-            return .damaged(offset: offset, reason: reason, torn: false)
-        }
-        return .damaged(offset: offset, reason: reason, torn: true)
-    }
-
-    /// Whether a CRC-valid frame starts anywhere after the damaged one.
-    static func wholeRecordFollows(_ file: RawFile, after offset: Int, through lastNonZero: Int) throws -> Bool {
-        let bytes = try file.readBytes(at: offset, count: lastNonZero + 1 - offset)
-        return bytes.withUnsafeBytes { raw -> Bool in
-            var o = 1
-            while o + 16 <= raw.count {
-                let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
-                if length >= RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize, o + 8 + length <= raw.count {
-                    let crc = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self))
-                    if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(o + 8)..<(o + 8 + length)])) == crc { return true }
-                }
-                o += 1
-            }
-            return false
-        }
-    }
-
-    /// The frame length the record's own fields imply, when the prefix holds all of them.
-    static func naturalFrameLength(_ prefix: [UInt8]) -> Int? {
-        prefix.withUnsafeBytes { raw -> Int? in
-            var r = ByteReader(raw, offset: RecordCodec.frameHeaderSize + 50)
-            guard let flags = r.readUInt8(), r.readUInt8() != nil else { return nil }
-            var strings = 3
-            if flags & RecordCodec.Flag.hasCorrelation != 0 { strings += 1 }
-            if flags & RecordCodec.Flag.hasCausation != 0 { strings += 1 }
-            for _ in 0..<strings {
-                guard let n = r.readUInt16(), r.readBytes(Int(n)) != nil else { return nil }
-            }
-            guard let dataLength = r.readUInt32() else { return nil }
-            return r.offset + Int(dataLength) + RecordCodec.hashesSize
-        }
+        return try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason)
     }
 
     /// The offset of the last non-zero byte at or after `from` (and before `fileSize`), or nil if there is none.

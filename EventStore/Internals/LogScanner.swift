@@ -118,7 +118,7 @@ struct LogScanner {
                 break
             }
             var failure: EventStoreError?
-            let outcome = try FrameScanner.scan(file, from: offset, thorough: thorough) { frameOffset, body throws -> Bool in
+            let outcome = try FrameScanner.scan(file, from: offset, position: expected, thorough: thorough) { frameOffset, body throws -> Bool in
                 let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
                 // The fixed fields are read in place: every record gets these checks, decoded or not.
                 guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else {
@@ -176,7 +176,8 @@ struct LogScanner {
             offset = StoreLayout.segmentHeaderSize
         }
         summary.tornRecords = sinceBatchEnd
-        if summary.tornRecords > 0 { summary.hasTornBytes = true }
+        // Records of a batch cut short by damage are not a torn tail: the damage is reported instead.
+        if summary.tornRecords > 0 && summary.damage == nil { summary.hasTornBytes = true }
         if summary.tail == nil { summary.tail = tail }
         return summary
     }

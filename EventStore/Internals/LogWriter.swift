@@ -471,8 +471,18 @@ final class LogWriter {
             grew = true
         }
         do {
-            try file.write(bytes, at: logicalEnd)
-            try file.sync(metadata: grew)
+            // A power loss before the sync returns may leave any of the batch's sectors on disk, in any
+            // order. The end record goes last, once all before it is on disk, so that a whole end record
+            // always ends a whole batch, and damage ahead of it is corruption, never a torn write.
+            let endRecord = frameOffsets.last ?? 0
+            try bytes.withUnsafeBytes { all throws in
+                if endRecord > 0 {
+                    try file.write(UnsafeRawBufferPointer(rebasing: all[..<endRecord]), at: logicalEnd)
+                    try sync(file, metadata: grew)
+                }
+                try file.write(UnsafeRawBufferPointer(rebasing: all[endRecord...]), at: logicalEnd + endRecord)
+                try sync(file, metadata: grew && endRecord == 0)
+            }
         } catch {
             // Unacknowledged bytes must not surface later as events: zero them, best effort, and re-read the tail next time.
             try? file.write([UInt8](repeating: 0, count: bytes.count), at: logicalEnd)
@@ -505,6 +515,12 @@ final class LogWriter {
         lastHash = hash
         lastRecordedAt = recordedAt
         return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: newIndices.count, head: currentHead, recovery: recovery)
+    }
+
+    /// Syncs the segment after a write of an append, first letting a test watching the write order look.
+    func sync(_ file: RawFile, metadata: Bool) throws {
+        options.beforeSync?(file.path)
+        try file.sync(metadata: metadata)
     }
 
     /// The event with its sealed fields replaced by digests, and the vault records holding the values.

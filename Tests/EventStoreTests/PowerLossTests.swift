@@ -1,0 +1,161 @@
+import EventStore
+import Foundation
+import TestSupport
+import Testing
+
+/// A power loss before a batch's sync returns can leave any of the batch's sectors on disk, in any
+/// order, the rest reading as zeros (docs/FORMAT.md, "Recovery rule"). Such a batch was never
+/// acknowledged: the next writer must clear it. A batch that was acknowledged must never be.
+extension CorruptionTests {
+    static let batchStart = 10, batchSize = 20
+
+    /// Ten single-event batches, then one batch of twenty events of about a kilobyte each (five
+    /// pages); the index cut back to the first ten, as the writer updates it only after the sync.
+    /// - Parameter bigEnd: the batch's end record is about 9 KB.
+    func withLastBatchOnDisk(bigEnd: Bool = false, _ body: (String, String, SegmentImage) throws -> Void) throws {
+        try withTemporaryStore { log, path in
+            for n in 0..<Self.batchStart { try log.append([makeEvent("s", n)], to: "s") }
+            let batch = (Self.batchStart..<(Self.batchStart + Self.batchSize)).map { n in
+                let size = bigEnd && n == Self.batchStart + Self.batchSize - 1 ? 9_000 : 1_000
+                return makeEvent("s", n, data: JSONObject([(key: "n", value: .int(Int64(n))),
+                                                          (key: "payload", value: .string(String(repeating: "p", count: size)))]))
+            }
+            try log.append(batch, to: "s")
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == Self.batchStart + Self.batchSize)
+            let indexPath = path + "/index/positions.idx"
+            let index = try #require(FileManager.default.contents(atPath: indexPath))
+            try index.prefix(Self.batchStart * 40).write(to: URL(fileURLWithPath: indexPath))
+            try body(path, segment, image)
+        }
+    }
+
+    /// The 4 KiB page holding `offset`.
+    func page(containing offset: Int) -> Range<Int> { (offset / 4096 * 4096)..<(offset / 4096 * 4096 + 4096) }
+
+    func zero(_ range: Range<Int>, in image: inout SegmentImage) {
+        image.bytes.replaceSubrange(range, with: [UInt8](repeating: 0, count: range.count))
+    }
+
+    /// Damage in the last batch: reported at `frame`; the head is the batch before; no torn tail.
+    func expectDamageInsideTheLastBatch(at frame: Int, path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let report = try EventLog(path: path, options: .forTests).verify()
+        #expect(!report.isOK, "verify passed a damaged log", sourceLocation: sourceLocation)
+        #expect(report.error?.position == LogPosition(frame), "\(String(describing: report.error))", sourceLocation: sourceLocation)
+        #expect(!report.tornTail, sourceLocation: sourceLocation)
+        #expect(report.head?.position == LogPosition(Self.batchStart - 1), sourceLocation: sourceLocation)
+    }
+
+    @Test func aBatchWithAnEarlierPageUnwrittenAndLaterPagesWrittenIsATornWriteTheNextAppendRemoves() throws {
+        try withLastBatchOnDisk { path, segment, image in
+            var damaged = image
+            let hole = page(containing: image.frames[15].lowerBound)
+            try #require(hole.lowerBound > image.frames[Self.batchStart].lowerBound && hole.upperBound < image.frames[27].lowerBound)
+            zero(hole, in: &damaged)
+            // The end record is written only after the rest of the batch is on disk: not yet.
+            zero(image.frames[Self.batchStart + Self.batchSize - 1], in: &damaged)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
+            let after = try SegmentImage(path: segment)
+            #expect(Array(after.bytes[0..<image.frames[Self.batchStart].lowerBound]) == Array(image.bytes[0..<image.frames[Self.batchStart].lowerBound]))
+        }
+    }
+
+    @Test func anEndRecordWithOneSectorUnwrittenIsATornWrite() throws {
+        try withLastBatchOnDisk(bigEnd: true) { path, segment, image in
+            let end = image.frames[Self.batchStart + Self.batchSize - 1]
+            let sector = ((end.lowerBound / 512) + 8) * 512
+            try #require(sector + 512 < end.upperBound - 512)
+            var damaged = image
+            zero(sector..<(sector + 512), in: &damaged)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
+        }
+    }
+
+    @Test func anEndRecordWhoseFirstSectorIsUnwrittenIsATornWrite() throws {
+        try withLastBatchOnDisk(bigEnd: true) { path, segment, image in
+            let end = image.frames[Self.batchStart + Self.batchSize - 1]
+            var damaged = image
+            // Its header and the sector it starts in; the sectors after were written.
+            zero(end.lowerBound..<((end.lowerBound / 512 + 1) * 512), in: &damaged)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
+        }
+    }
+
+    @Test func anEndRecordWhoseHeaderStraddlesAnUnwrittenSectorIsATornWrite() throws {
+        // The end record starts 4 bytes before a sector boundary. Its batch's first record was
+        // synced with zeros after it in that sector; the rewrite of the sector with the end record's
+        // first 4 bytes was lost, the sectors after it written.
+        try withTemporaryStore { log, path in
+            func event(_ n: Int, payload: Int) -> ProposedEvent {
+                makeEvent("s", n, data: JSONObject([(key: "payload", value: .string(String(repeating: "q", count: payload)))]))
+            }
+            try log.append([event(0, payload: 100)], to: "s")
+            let segment = path + "/segments/00000001.seg"
+            let first = try SegmentImage(path: segment)
+            let fixedPart = first.frames[0].count - 100
+            let padding = ((508 - (first.dataEnd + fixedPart)) % 512 + 512) % 512 + 512
+            try log.append([event(1, payload: padding), event(2, payload: 9_000)], to: "s")
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == 3 && image.frames[2].lowerBound % 512 == 508)
+            var damaged = image
+            zero(image.frames[2].lowerBound..<(image.frames[2].lowerBound + 4), in: &damaged)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: 1)
+        }
+    }
+
+    @Test func aZeroedPageInsideABatchWhoseEndRecordIsWholeIsCorruption() throws {
+        try withLastBatchOnDisk { path, segment, image in
+            var damaged = image
+            let hole = page(containing: image.frames[15].lowerBound)
+            zero(hole, in: &damaged)
+            try damaged.write(to: segment)
+            let first = try #require(image.frame(containing: hole.lowerBound))
+            try expectDamageInsideTheLastBatch(at: first, path: path)
+            try expectAppendRefused(at: LogPosition(first), path: path, segment: segment)
+        }
+    }
+
+    @Test func aZeroedSectorInARecordBeforeAWholeEndRecordIsCorruption() throws {
+        // What the write order buys: the records before the end record were on disk before it was
+        // written, so a whole end record after the damage means the batch was acknowledged.
+        try withLastBatchOnDisk { path, segment, image in
+            var damaged = image
+            let inner = image.frames[Self.batchStart + Self.batchSize - 2]
+            let sector = (inner.lowerBound / 512 + 1) * 512
+            try #require(sector + 512 <= inner.upperBound)
+            zero(sector..<(sector + 512), in: &damaged)
+            try damaged.write(to: segment)
+            try expectDamageInsideTheLastBatch(at: Self.batchStart + Self.batchSize - 2, path: path)
+            try expectAppendRefused(at: LogPosition(Self.batchStart + Self.batchSize - 2), path: path, segment: segment)
+        }
+    }
+
+    @Test func flippingAnySingleByteOfTheLastRecordIsDamageNeverATornWrite() throws {
+        // Nothing follows the last record to show it was whole: only its own shape can.
+        try withDamageableStore { path, segment, image in
+            let last = CorruptionTests.eventCount - 1
+            let misjudged = try misjudgedFlips(ofRecord: last, path: path, segment: segment, image: image)
+            #expect(misjudged.isEmpty, "\(misjudged.count) of \(image.frames[last].count) single-byte flips in the last record were misjudged:\n\(misjudged.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func aByteWrittenAtASectorsStartFarIntoThePreallocatedSpaceIsClearedAsAnUnfinishedWrite() throws {
+        // The counterpart of the stray byte away from a sector's start (damage): at a sector's start
+        // it is what a page of an unfinished batch written back ahead of the rest looks like.
+        try withTemporaryStore(options: EventLog.Options(preallocationChunk: 4 << 20)) { log, path in
+            for n in 0..<10 { try log.append([makeEvent("alpha", n)], to: "alpha") }
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+            try handle.seek(toOffset: UInt64((image.dataEnd / 512 + 1) * 512 + (1 << 20)))
+            try handle.write(contentsOf: [0x5A])
+            try handle.close()
+            try expectTornTailRecovered(path: path, intactEvents: 10)
+        }
+    }
+}
