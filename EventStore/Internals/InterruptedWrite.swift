@@ -50,11 +50,15 @@ enum InterruptedWrite {
         // over bytes that were written, and so make them look like the record's unwritten end.
         guard let size = [byHeader, naturalFrameLength(prefix)].compactMap({ $0 }).min() else { return false }
         if offset + size > writtenEnd { return true }
-        // A sector inside the record left zero (at least `smallestMissingPiece` of the record's bytes in it).
+        // A sector inside the record left zero: at least `smallestMissingPiece` of the record's bytes in it,
+        // or the record's last few bytes when data was written after it (with nothing after, a missing
+        // last sector is the written bytes stopping short, above).
+        let end = offset + size
         var sector = offset / sectorSize * sectorSize
-        while sector < offset + size {
-            let piece = max(sector, offset)..<min(sector + sectorSize, offset + size)
-            if piece.count >= smallestMissingPiece, !prefix[(piece.lowerBound - offset)..<(piece.upperBound - offset)].contains(where: { $0 != 0 }) {
+        while sector < end {
+            let piece = max(sector, offset)..<min(sector + sectorSize, end)
+            let missable = piece.count >= smallestMissingPiece || (piece.upperBound == end && piece.lowerBound == sector && writtenEnd > end)
+            if missable, !prefix[(piece.lowerBound - offset)..<(piece.upperBound - offset)].contains(where: { $0 != 0 }) {
                 return true
             }
             sector += sectorSize

@@ -108,6 +108,30 @@ extension CorruptionTests {
         }
     }
 
+    @Test func aRecordWhoseLastFewBytesLieInAnUnwrittenSectorIsATornWrite() throws {
+        // The batch's first record ends 4 bytes into a sector that was not written (the next record's
+        // start with it); later sectors were, and the end record was not yet.
+        try withTemporaryStore { log, path in
+            func event(_ n: Int, payload: Int) -> ProposedEvent {
+                makeEvent("s", n, data: JSONObject([(key: "payload", value: .string(String(repeating: "q", count: payload)))]))
+            }
+            try log.append([event(0, payload: 100)], to: "s")
+            let segment = path + "/segments/00000001.seg"
+            let first = try SegmentImage(path: segment)
+            let fixedPart = first.frames[0].count - 100
+            let padding = ((4 - (first.dataEnd + fixedPart)) % 512 + 512) % 512 + 512
+            try log.append([event(1, payload: padding), event(2, payload: 2_000), event(3, payload: 100)], to: "s")
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == 4 && image.frames[1].upperBound % 512 == 4)
+            var damaged = image
+            let sector = image.frames[1].upperBound - 4
+            zero(sector..<(sector + 512), in: &damaged)
+            zero(image.frames[3], in: &damaged)
+            try damaged.write(to: segment)
+            try expectTornTailRecovered(path: path, intactEvents: 1)
+        }
+    }
+
     @Test func aZeroedPageInsideABatchWhoseEndRecordIsWholeIsCorruption() throws {
         try withLastBatchOnDisk { path, segment, image in
             var damaged = image
