@@ -22,7 +22,9 @@ struct FrameScanner {
     /// - Parameters:
     ///   - position: the log position of the frame at `start` (damage is judged knowing which record it is).
     ///   - thorough: check every byte after the data is zero, not only the next 64 KiB.
+    ///   - indexed: whether the index places a position at an offset of this file (`InterruptedWrite.judge`).
     static func scan(_ file: RawFile, from start: Int, position: LogPosition, thorough: Bool = true,
+                     indexed: (LogPosition, Int) -> Bool,
                      visit: (Int, UnsafeRawBufferPointer) throws -> Bool) throws -> Outcome {
         let fileSize = try file.size()
         // Start small and grow: most scans (a reader catching up, a writer's walk) cover a short
@@ -33,7 +35,7 @@ struct FrameScanner {
         var offset = start
         var position = position
         func classifyDamage(reason: String) throws -> Outcome {
-            try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason)
+            try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason, indexed: indexed)
         }
         // Readers and `verify` take no lock: a frame may be read while a writer is still writing it, and
         // look damaged. Such a frame is read again (a few times, a millisecond apart) before it is judged;
@@ -53,7 +55,7 @@ struct FrameScanner {
             var relative = offset - bufferStart
             if relative + RecordCodec.frameHeaderSize > bufferLength {
                 if offset + RecordCodec.frameHeaderSize > fileSize {
-                    return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "incomplete frame header at end of segment")
+                    return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "incomplete frame header at end of segment", indexed: indexed)
                 }
                 if buffer.count < chunkSize { buffer = uninitializedBuffer(min(chunkSize, buffer.count * 4)) }
                 bufferStart = offset; relative = 0
@@ -64,7 +66,7 @@ struct FrameScanner {
                  UInt32(littleEndian: b.loadUnaligned(fromByteOffset: relative + 4, as: UInt32.self)))
             }
             if length == 0 && crc == 0 {
-                return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough)
+                return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough, indexed: indexed)
             }
             let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
             guard length >= minimum, length <= RecordCodec.maximumBodySize,
@@ -106,13 +108,13 @@ struct FrameScanner {
 
     /// Zeros at `offset`: a clean end if only zeros follow, else damage (a zeroed block inside the data).
     static func classifyEnd(_ file: RawFile, at offset: Int, position: LogPosition, fileSize: Int, reason: String,
-                            thorough: Bool = true) throws -> Outcome {
+                            thorough: Bool = true, indexed: (LogPosition, Int) -> Bool) throws -> Outcome {
         let horizon = thorough ? fileSize : min(fileSize, offset + readerZeroWindow)
         if try lastNonZeroByte(file, from: offset, fileSize: horizon) == nil { return .end(offset: offset) }
         // Readers take no lock: a writer may have appended here since the zeros were read.
         // If the frame header at the end is no longer zero, that is new data, not damage.
         if try file.readBytes(at: offset, count: 8).contains(where: { $0 != 0 }) { return .end(offset: offset) }
-        return try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason)
+        return try InterruptedWrite.judge(file, at: offset, position: position, fileSize: fileSize, reason: reason, indexed: indexed)
     }
 
     /// The offset of the last non-zero byte at or after `from` (and before `fileSize`), or nil if there is none.

@@ -23,14 +23,19 @@ enum InterruptedWrite {
     static let minimumFrameSize = RecordCodec.frameHeaderSize + RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
 
     /// Judges the damaged frame at `offset`, the record at `position` by count.
-    static func judge(_ file: RawFile, at offset: Int, position: LogPosition, fileSize: Int, reason: String) throws -> FrameScanner.Outcome {
+    /// - Parameter indexed: whether the index places `position` at `offset`. The index is written only
+    ///   after a batch's sync returned, so an entry is proof the record was acknowledged (and the
+    ///   one way to tell a last record damaged since from a torn one, when the entry reached the disk).
+    static func judge(_ file: RawFile, at offset: Int, position: LogPosition, fileSize: Int, reason: String,
+                      indexed: (LogPosition, Int) -> Bool) throws -> FrameScanner.Outcome {
         guard let lastNonZero = try FrameScanner.lastNonZeroByte(file, from: offset, fileSize: fileSize) else {
             return .end(offset: offset)
         }
         let writtenEnd = min(fileSize, (lastNonZero + sectorSize) / sectorSize * sectorSize)
         let prefix = try file.readBytes(at: offset, count: min(writtenEnd - offset, RecordCodec.maximumBodySize + RecordCodec.frameHeaderSize))
-        let torn = hasTornShape(prefix, at: offset, writtenEnd: writtenEnd)
-            ? try onlyWholeSectorsFollow(file, from: offset, through: lastNonZero, position: position) : false
+        let torn = try hasTornShape(prefix, at: offset, writtenEnd: writtenEnd)
+            && !indexed(position, offset)
+            && onlyWholeSectorsFollow(file, from: offset, through: lastNonZero, position: position)
         return .damaged(offset: offset, reason: reason, torn: torn)
     }
 

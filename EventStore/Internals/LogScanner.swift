@@ -118,7 +118,8 @@ struct LogScanner {
                 break
             }
             var failure: EventStoreError?
-            let outcome = try FrameScanner.scan(file, from: offset, position: expected, thorough: thorough) { frameOffset, body throws -> Bool in
+            let outcome = try FrameScanner.scan(file, from: offset, position: expected, thorough: thorough,
+                                                indexed: { indexed($0, segment: number, offset: $1) }) { frameOffset, body throws -> Bool in
                 let location = Location(segment: number, offset: frameOffset, size: body.count + RecordCodec.frameHeaderSize)
                 // The fixed fields are read in place: every record gets these checks, decoded or not.
                 guard body.count >= RecordCodec.fixedBodySize + RecordCodec.hashesSize else {
@@ -180,6 +181,16 @@ struct LogScanner {
         if summary.tornRecords > 0 && summary.damage == nil { summary.hasTornBytes = true }
         if summary.tail == nil { summary.tail = tail }
         return summary
+    }
+
+    /// Whether the index places `position` at this frame. Read on its own, without `PositionIndex`
+    /// (which creates the file): a reader may not write, and this is asked only about damage.
+    func indexed(_ position: LogPosition, segment: Int, offset: Int) -> Bool {
+        guard let file = try? RawFile.open(layout.indexFile, flags: O_RDONLY),
+              let bytes = try? file.readBytes(at: Int(position) * PositionIndex.entrySize, count: PositionIndex.entrySize),
+              bytes.count == PositionIndex.entrySize else { return false }
+        let entry = bytes.withUnsafeBytes { PositionIndex.decode($0, at: 0) }
+        return entry.segment == segment && entry.offset == offset
     }
 
     /// Reads and checks the single record at a location.

@@ -78,7 +78,9 @@ final class LogWriter {
             // The marker vouched for entries about to be rewritten: it must not outlive them.
             WalkMarker.remove(layout)
             markerOnDisk = nil
-            try index.truncate(to: 0)
+            // Not cut back before the walk: it rewrites every entry and cuts the rest once the log checks
+            // out, and until then an entry for a damaged record is the proof recovery asks for (that the
+            // record was acknowledged, `InterruptedWrite.judge`). Nothing reads the entries meanwhile.
             walkFrom = 0
         }
         indexedCount = trusted

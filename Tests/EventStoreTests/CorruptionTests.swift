@@ -300,6 +300,14 @@ struct CorruptionTests {
 
     // MARK: Torn final writes
 
+    /// Cuts the index back to `position` entries, as a crash before the writer filled it in leaves it
+    /// (the index is written only after a batch's sync returned).
+    func forgetIndexEntries(from position: Int, path: String) throws {
+        let indexPath = path + "/index/positions.idx"
+        let index = try #require(FileManager.default.contents(atPath: indexPath))
+        try index.prefix(position * 40).write(to: URL(fileURLWithPath: indexPath))
+    }
+
     /// After a torn tail: verify passes and notes it, the next append removes it and says so, and all is well after.
     func expectTornTailRecovered(path: String, intactEvents: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let before = try EventLog(path: path, options: .forTests).verify()
@@ -330,6 +338,7 @@ struct CorruptionTests {
             let last = image.frames[CorruptionTests.eventCount - 1]
             // No preallocated zeros: the file simply ends inside the record.
             try Data(image.bytes[0..<(last.lowerBound + last.count / 2)]).write(to: URL(fileURLWithPath: segment))
+            try forgetIndexEntries(from: CorruptionTests.eventCount - 1, path: path)
             try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount - 1)
         }
     }
@@ -360,7 +369,23 @@ struct CorruptionTests {
             #expect(pageEnd < last.upperBound)
             damaged.bytes.replaceSubrange(pageEnd..<last.upperBound, with: [UInt8](repeating: 0, count: last.upperBound - pageEnd))
             try damaged.write(to: segment)
+            try forgetIndexEntries(from: CorruptionTests.eventCount - 1, path: path)
             try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount - 1)
+        }
+    }
+
+    @Test func aLastRecordCutShortAfterItsIndexEntryWasWrittenIsDamageNotATornWrite() throws {
+        // The writer fills in the index only after the batch's sync returned: an entry for the record is
+        // proof it was acknowledged, so the same damage as a torn write is corruption here.
+        try withDamageableStore(bigRecords: [CorruptionTests.eventCount - 1]) { path, segment, image in
+            var damaged = image
+            let last = image.frames[CorruptionTests.eventCount - 1]
+            let pageEnd = (last.lowerBound / 4096 + 1) * 4096
+            damaged.bytes.replaceSubrange(pageEnd..<last.upperBound, with: [UInt8](repeating: 0, count: last.upperBound - pageEnd))
+            try damaged.write(to: segment)
+            let report = try expectDamage(at: LogPosition(CorruptionTests.eventCount - 1), path: path)
+            #expect(!report.tornTail)
+            try expectAppendRefused(at: LogPosition(CorruptionTests.eventCount - 1), path: path, segment: segment)
         }
     }
 

@@ -98,6 +98,19 @@ extension Reliability {
                     summary.append(name + " → position \(image.position(frame))")
                     try CorruptionCLITests.expectFoundAndRefused(hub, store, at: image.position(frame), name)
                 }
+                // Acknowledged, its index entries written: the end record's last sector lost since is
+                // corruption too (the index is filled in only after the sync returned).
+                do {
+                    var damaged = image
+                    let piece = max(end.lowerBound, (end.upperBound - 1) / 512 * 512)..<end.upperBound
+                    damaged.bytes.replaceSubrange(piece, with: [UInt8](repeating: 0, count: piece.count))
+                    let store = hub.path("power-work")
+                    try hub.copyStore(after, to: store)
+                    try damaged.write(to: store + Self.segment)
+                    let name = "seed \(seed), acknowledged and indexed: the end record's last sector lost"
+                    summary.append(name + " → position \(image.position(image.frames.count - 1))")
+                    try CorruptionCLITests.expectFoundAndRefused(hub, store, at: image.position(image.frames.count - 1), name)
+                }
                 print("[reliability] power loss (seed \(seed)), sectors of the last import lost:\n  " + summary.joined(separator: "\n  "))
             }
         }
