@@ -55,6 +55,8 @@ enum InterruptedWrite {
         // over bytes that were written, and so make them look like the record's unwritten end.
         guard let size = [byHeader, naturalFrameLength(prefix)].compactMap({ $0 }).min() else { return false }
         if offset + size > writtenEnd { return true }
+        // Fields stating more than the largest record, with data written past it: not a record's shape at all.
+        guard size <= prefix.count else { return false }
         // A sector inside the record left zero: at least `smallestMissingPiece` of the record's bytes in it,
         // or the record's last few bytes when data was written after it (with nothing after, a missing
         // last sector is the written bytes stopping short, above).

@@ -132,6 +132,26 @@ extension CorruptionTests {
         }
     }
 
+    @Test func aFrameWhoseFieldsStateMoreThanTheLargestRecordWithDataBeyondIsDamage() throws {
+        try withTemporaryStore { log, path in
+            for n in 0..<10 { try log.append([makeEvent("s", n)], to: "s") }
+            let segment = path + "/segments/00000001.seg"
+            var image = try SegmentImage(path: segment)
+            let at = image.dataEnd
+            // An impossible frame length, and fields (no optional strings, three empty ones) whose data
+            // length says 17 MiB; those bytes written, and one beyond them.
+            var frame: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 50) + [0, 1, 0, 0, 0, 0, 0, 0]
+            withUnsafeBytes(of: UInt32(17 << 20).littleEndian) { frame += $0 }
+            let beyond = at + 80 + (17 << 20) + 512
+            if image.bytes.count < beyond + 1 { image.bytes += [UInt8](repeating: 0, count: beyond + 1 - image.bytes.count) }
+            image.bytes.replaceSubrange(at..<(at + frame.count), with: frame)
+            image.bytes.replaceSubrange((at + frame.count)...beyond, with: [UInt8](repeating: 0x41, count: beyond + 1 - at - frame.count))
+            try image.write(to: segment)
+            let report = try EventLog(path: path, options: .forTests).verify()
+            #expect(!report.isOK && report.error?.position == 10 && !report.tornTail, "\(report)")
+        }
+    }
+
     @Test func aZeroedPageInsideABatchWhoseEndRecordIsWholeIsCorruption() throws {
         try withLastBatchOnDisk { path, segment, image in
             var damaged = image
