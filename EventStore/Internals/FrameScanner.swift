@@ -68,8 +68,7 @@ struct FrameScanner {
             if length == 0 && crc == 0 {
                 return try classifyEnd(file, at: offset, position: position, fileSize: fileSize, reason: "zeroed bytes followed by data", thorough: thorough, indexed: indexed)
             }
-            let minimum = RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
-            guard length >= minimum, length <= RecordCodec.maximumBodySize,
+            guard length >= RecordCodec.minimumBodySize, length <= RecordCodec.maximumBodySize,
                   offset + RecordCodec.frameHeaderSize + length <= fileSize else {
                 if readAgain() { continue }
                 return try classifyDamage(reason: "frame length \(length) is impossible here")

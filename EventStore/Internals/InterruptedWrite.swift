@@ -20,7 +20,7 @@ enum InterruptedWrite {
     static let smallestMissingPiece = 8
     /// The first non-zero byte of a sector written after missing ones lies this close to the sector's start.
     static let sectorStartSlack = 64
-    static let minimumFrameSize = RecordCodec.frameHeaderSize + RecordCodec.fixedBodySize + 6 + 4 + RecordCodec.hashesSize
+    static let minimumFrameSize = RecordCodec.frameHeaderSize + RecordCodec.minimumBodySize
 
     /// Judges the damaged frame at `offset`, the record at `position` by count.
     /// - Parameter indexed: whether the index places `position` at `offset`. The index is written only
@@ -50,7 +50,7 @@ enum InterruptedWrite {
         if !headerStart.contains(where: { $0 != 0 }) { return true }
 
         let length = prefix.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
-        let byHeader = length >= minimumFrameSize - header && length <= RecordCodec.maximumBodySize ? header + length : nil
+        let byHeader = length >= RecordCodec.minimumBodySize && length <= RecordCodec.maximumBodySize ? header + length : nil
         // The shorter of the two lengths the record states: a damaged field cannot stretch the record
         // over bytes that were written, and so make them look like the record's unwritten end.
         guard let size = [byHeader, naturalFrameLength(prefix)].compactMap({ $0 }).min() else { return false }
@@ -107,9 +107,11 @@ enum InterruptedWrite {
             let verdict = try buffer.withUnsafeBytes { raw throws -> Bool in
                 for i in 0..<scanned {
                     let o = start + i
-                    if raw[i] == 0 { zeroRun += 1; continue }
-                    if zeroRun >= sectorSize && o % sectorSize >= sectorStartSlack { return false }
-                    zeroRun = 0
+                    if raw[i] == 0 { zeroRun += 1 } else {
+                        if zeroRun >= sectorSize && o % sectorSize >= sectorStartSlack { return false }
+                        zeroRun = 0
+                    }
+                    // At zeros too: a frame whose length is a multiple of 256 starts with one.
                     guard o > offset, i + lookahead <= n else { continue }
                     if try isEndOfBatch(raw, at: i, valid: n, fileOffset: o, in: file, after: offset, position: position) { return false }
                 }
@@ -127,7 +129,7 @@ enum InterruptedWrite {
                              after damaged: Int, position: LogPosition) throws -> Bool {
         let header = RecordCodec.frameHeaderSize
         let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
-        guard length >= minimumFrameSize - header, length <= RecordCodec.maximumBodySize,
+        guard length >= RecordCodec.minimumBodySize, length <= RecordCodec.maximumBodySize,
               raw[i + header + 50] & RecordCodec.Flag.endsBatch != 0 else { return false }
         let stated = LogPosition(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i + header, as: UInt64.self)))
         guard stated > position, stated <= position + LogPosition((o - damaged) / minimumFrameSize) + 1 else { return false }

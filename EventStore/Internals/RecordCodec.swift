@@ -7,6 +7,9 @@ enum RecordCodec {
     static let hashesSize = 64
     /// Records larger than this are refused: a sign of damage when reading, of misuse when writing.
     static let maximumBodySize = 16 << 20
+    /// The smallest body there can be (three empty strings' u16 lengths, an empty data's u32 length):
+    /// a frame length below it is damage.
+    static let minimumBodySize = fixedBodySize + 6 + 4 + hashesSize
 
     enum Flag {
         static let endsBatch: UInt8 = 1

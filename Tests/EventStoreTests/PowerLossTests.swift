@@ -29,6 +29,19 @@ extension CorruptionTests {
         }
     }
 
+    /// An event of stream "s" whose data is one string of `payload` bytes, so that its record's size is chosen.
+    func sized(_ n: Int, payload: Int) -> ProposedEvent {
+        makeEvent("s", n, data: JSONObject([(key: "payload", value: .string(String(repeating: "q", count: payload)))]))
+    }
+
+    /// Appends `sized(0, payload: 100)`; returns what every `sized` frame holds besides its payload,
+    /// and where the data ends, for tests that place a record against a sector boundary.
+    func appendSizingProbe(to log: EventLog, segment: String) throws -> (fixedPart: Int, dataEnd: Int) {
+        try log.append([sized(0, payload: 100)], to: "s")
+        let image = try SegmentImage(path: segment)
+        return (image.frames[0].count - 100, image.dataEnd)
+    }
+
     /// The 4 KiB page holding `offset`.
     func page(containing offset: Int) -> Range<Int> { (offset / 4096 * 4096)..<(offset / 4096 * 4096 + 4096) }
 
@@ -88,15 +101,10 @@ extension CorruptionTests {
         // synced with zeros after it in that sector; the rewrite of the sector with the end record's
         // first 4 bytes was lost, the sectors after it written.
         try withTemporaryStore { log, path in
-            func event(_ n: Int, payload: Int) -> ProposedEvent {
-                makeEvent("s", n, data: JSONObject([(key: "payload", value: .string(String(repeating: "q", count: payload)))]))
-            }
-            try log.append([event(0, payload: 100)], to: "s")
             let segment = path + "/segments/00000001.seg"
-            let first = try SegmentImage(path: segment)
-            let fixedPart = first.frames[0].count - 100
-            let padding = ((508 - (first.dataEnd + fixedPart)) % 512 + 512) % 512 + 512
-            try log.append([event(1, payload: padding), event(2, payload: 9_000)], to: "s")
+            let (fixedPart, dataEnd) = try appendSizingProbe(to: log, segment: segment)
+            let padding = ((508 - (dataEnd + fixedPart)) % 512 + 512) % 512 + 512
+            try log.append([sized(1, payload: padding), sized(2, payload: 9_000)], to: "s")
             let image = try SegmentImage(path: segment)
             try #require(image.frames.count == 3 && image.frames[2].lowerBound % 512 == 508)
             var damaged = image
@@ -111,15 +119,10 @@ extension CorruptionTests {
         // The batch's first record ends 4 bytes into a sector that was not written (the next record's
         // start with it); later sectors were, and the end record was not yet.
         try withTemporaryStore { log, path in
-            func event(_ n: Int, payload: Int) -> ProposedEvent {
-                makeEvent("s", n, data: JSONObject([(key: "payload", value: .string(String(repeating: "q", count: payload)))]))
-            }
-            try log.append([event(0, payload: 100)], to: "s")
             let segment = path + "/segments/00000001.seg"
-            let first = try SegmentImage(path: segment)
-            let fixedPart = first.frames[0].count - 100
-            let padding = ((4 - (first.dataEnd + fixedPart)) % 512 + 512) % 512 + 512
-            try log.append([event(1, payload: padding), event(2, payload: 2_000), event(3, payload: 100)], to: "s")
+            let (fixedPart, dataEnd) = try appendSizingProbe(to: log, segment: segment)
+            let padding = ((4 - (dataEnd + fixedPart)) % 512 + 512) % 512 + 512
+            try log.append([sized(1, payload: padding), sized(2, payload: 2_000), sized(3, payload: 100)], to: "s")
             let image = try SegmentImage(path: segment)
             try #require(image.frames.count == 4 && image.frames[1].upperBound % 512 == 4)
             var damaged = image
@@ -161,6 +164,25 @@ extension CorruptionTests {
             let first = try #require(image.frame(containing: hole.lowerBound))
             try expectDamageInsideTheLastBatch(at: first, path: path)
             try expectAppendRefused(at: LogPosition(first), path: path, segment: segment)
+        }
+    }
+
+    @Test func aWholeEndRecordWhoseLengthStartsWithAZeroByteStillMakesDamageBeforeItCorruption() throws {
+        // The end record's body length is a multiple of 256: its frame's first byte is zero.
+        try withTemporaryStore { log, path in
+            let segment = path + "/segments/00000001.seg"
+            let fixedBody = try appendSizingProbe(to: log, segment: segment).fixedPart - 8
+            try log.append([sized(1, payload: 3_000), sized(2, payload: 1_024 - fixedBody)], to: "s")
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == 3 && (image.frames[2].count - 8) % 256 == 0 && image.bytes[image.frames[2].lowerBound] == 0)
+            var damaged = image
+            let sector = (image.frames[1].lowerBound / 512 + 2) * 512
+            zero(sector..<(sector + 512), in: &damaged)
+            try damaged.write(to: segment)
+            try forgetIndexEntries(from: 1, path: path)
+            let report = try EventLog(path: path, options: .forTests).verify()
+            #expect(!report.isOK && report.error?.position == 1 && !report.tornTail, "\(report)")
+            try expectAppendRefused(at: 1, path: path, segment: segment)
         }
     }
 
