@@ -187,9 +187,7 @@ struct LogScanner {
     /// (which creates the file): a reader may not write, and this is asked only about damage.
     func indexed(_ position: LogPosition, segment: Int, offset: Int) -> Bool {
         guard let file = try? RawFile.open(layout.indexFile, flags: O_RDONLY),
-              let bytes = try? file.readBytes(at: Int(position) * PositionIndex.entrySize, count: PositionIndex.entrySize),
-              bytes.count == PositionIndex.entrySize else { return false }
-        let entry = bytes.withUnsafeBytes { PositionIndex.decode($0, at: 0) }
+              let entry = try? PositionIndex.entry(at: position, in: file) else { return false }
         return entry.segment == segment && entry.offset == offset
     }
 

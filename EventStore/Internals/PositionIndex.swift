@@ -56,10 +56,14 @@ struct PositionIndex {
         try file.write(out, at: Int(position) * PositionIndex.entrySize)
     }
 
-    func entry(at position: LogPosition) throws -> Entry? {
-        let bytes = try file.readBytes(at: Int(position) * PositionIndex.entrySize, count: PositionIndex.entrySize)
-        guard bytes.count == PositionIndex.entrySize else { return nil }
-        return bytes.withUnsafeBytes { PositionIndex.decode($0, at: 0) }
+    func entry(at position: LogPosition) throws -> Entry? { try PositionIndex.entry(at: position, in: file) }
+
+    /// The entry at `position` of an index file opened by the caller (a reader opens it read-only),
+    /// or nil when the file ends before it.
+    static func entry(at position: LogPosition, in file: RawFile) throws -> Entry? {
+        let bytes = try file.readBytes(at: Int(position) * entrySize, count: entrySize)
+        guard bytes.count == entrySize else { return nil }
+        return bytes.withUnsafeBytes { decode($0, at: 0) }
     }
 
     func truncate(to count: Int) throws { try file.truncate(to: count * PositionIndex.entrySize) }
