@@ -163,7 +163,7 @@ struct CorruptionTests {
     @Test func aZeroedRecord20WithLaterRecordsIntactIsReportedAtPosition20() throws {
         try withDamageableStore { path, segment, image in
             var damaged = image
-            damaged.bytes.replaceSubrange(image.frames[20], with: [UInt8](repeating: 0, count: image.frames[20].count))
+            damaged.zero(image.frames[20])
             try damaged.write(to: segment)
             let report = try expectDamage(at: 20, path: path)
             #expect(!report.tornTail)
@@ -367,7 +367,7 @@ struct CorruptionTests {
             let last = image.frames[CorruptionTests.eventCount - 1]
             let pageEnd = (last.lowerBound / 4096 + 1) * 4096
             #expect(pageEnd < last.upperBound)
-            damaged.bytes.replaceSubrange(pageEnd..<last.upperBound, with: [UInt8](repeating: 0, count: last.upperBound - pageEnd))
+            damaged.zero(pageEnd..<last.upperBound)
             try damaged.write(to: segment)
             try forgetIndexEntries(from: CorruptionTests.eventCount - 1, path: path)
             try expectTornTailRecovered(path: path, intactEvents: CorruptionTests.eventCount - 1)
@@ -381,7 +381,7 @@ struct CorruptionTests {
             var damaged = image
             let last = image.frames[CorruptionTests.eventCount - 1]
             let pageEnd = (last.lowerBound / 4096 + 1) * 4096
-            damaged.bytes.replaceSubrange(pageEnd..<last.upperBound, with: [UInt8](repeating: 0, count: last.upperBound - pageEnd))
+            damaged.zero(pageEnd..<last.upperBound)
             try damaged.write(to: segment)
             let report = try expectDamage(at: LogPosition(CorruptionTests.eventCount - 1), path: path)
             #expect(!report.tornTail)
@@ -400,11 +400,9 @@ struct CorruptionTests {
             // The crash left the batch's first two records whole and nothing of the third; the writer
             // never got as far as updating the index.
             var damaged = image
-            damaged.bytes.replaceSubrange(image.frames[12], with: [UInt8](repeating: 0, count: image.frames[12].count))
+            damaged.zero(image.frames[12])
             try damaged.write(to: segment)
-            let indexPath = path + "/index/positions.idx"
-            let index = try #require(FileManager.default.contents(atPath: indexPath))
-            try index.prefix(10 * 32).write(to: URL(fileURLWithPath: indexPath))
+            try forgetIndexEntries(from: 10, path: path)
 
             let reader = try EventLog(path: path, options: .forTests)
             #expect(try reader.events().map(\.position) == Array(0..<10))

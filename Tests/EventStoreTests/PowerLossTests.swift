@@ -45,10 +45,6 @@ extension CorruptionTests {
     /// The 4 KiB page holding `offset`.
     func page(containing offset: Int) -> Range<Int> { (offset / 4096 * 4096)..<(offset / 4096 * 4096 + 4096) }
 
-    func zero(_ range: Range<Int>, in image: inout SegmentImage) {
-        image.bytes.replaceSubrange(range, with: [UInt8](repeating: 0, count: range.count))
-    }
-
     /// Damage in the last batch: reported at `frame`; the head is the batch before; no torn tail.
     func expectDamageInsideTheLastBatch(at frame: Int, path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let report = try EventLog(path: path, options: .forTests).verify()
@@ -63,9 +59,9 @@ extension CorruptionTests {
             var damaged = image
             let hole = page(containing: image.frames[15].lowerBound)
             try #require(hole.lowerBound > image.frames[Self.batchStart].lowerBound && hole.upperBound < image.frames[27].lowerBound)
-            zero(hole, in: &damaged)
+            damaged.zero(hole)
             // The end record is written only after the rest of the batch is on disk: not yet.
-            zero(image.frames[Self.batchStart + Self.batchSize - 1], in: &damaged)
+            damaged.zero(image.frames[Self.batchStart + Self.batchSize - 1])
             try damaged.write(to: segment)
             try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
             let after = try SegmentImage(path: segment)
@@ -79,7 +75,7 @@ extension CorruptionTests {
             let sector = ((end.lowerBound / 512) + 8) * 512
             try #require(sector + 512 < end.upperBound - 512)
             var damaged = image
-            zero(sector..<(sector + 512), in: &damaged)
+            damaged.zero(sector..<(sector + 512))
             try damaged.write(to: segment)
             try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
         }
@@ -90,7 +86,7 @@ extension CorruptionTests {
             let end = image.frames[Self.batchStart + Self.batchSize - 1]
             var damaged = image
             // Its header and the sector it starts in; the sectors after were written.
-            zero(end.lowerBound..<((end.lowerBound / 512 + 1) * 512), in: &damaged)
+            damaged.zero(end.lowerBound..<((end.lowerBound / 512 + 1) * 512))
             try damaged.write(to: segment)
             try expectTornTailRecovered(path: path, intactEvents: Self.batchStart)
         }
@@ -108,7 +104,7 @@ extension CorruptionTests {
             let image = try SegmentImage(path: segment)
             try #require(image.frames.count == 3 && image.frames[2].lowerBound % 512 == 508)
             var damaged = image
-            zero(image.frames[2].lowerBound..<(image.frames[2].lowerBound + 4), in: &damaged)
+            damaged.zero(image.frames[2].lowerBound..<(image.frames[2].lowerBound + 4))
             try damaged.write(to: segment)
             try forgetIndexEntries(from: 1, path: path)
             try expectTornTailRecovered(path: path, intactEvents: 1)
@@ -127,8 +123,8 @@ extension CorruptionTests {
             try #require(image.frames.count == 4 && image.frames[1].upperBound % 512 == 4)
             var damaged = image
             let sector = image.frames[1].upperBound - 4
-            zero(sector..<(sector + 512), in: &damaged)
-            zero(image.frames[3], in: &damaged)
+            damaged.zero(sector..<(sector + 512))
+            damaged.zero(image.frames[3])
             try damaged.write(to: segment)
             try forgetIndexEntries(from: 1, path: path)
             try expectTornTailRecovered(path: path, intactEvents: 1)
@@ -159,7 +155,7 @@ extension CorruptionTests {
         try withLastBatchOnDisk { path, segment, image in
             var damaged = image
             let hole = page(containing: image.frames[15].lowerBound)
-            zero(hole, in: &damaged)
+            damaged.zero(hole)
             try damaged.write(to: segment)
             let first = try #require(image.frame(containing: hole.lowerBound))
             try expectDamageInsideTheLastBatch(at: first, path: path)
@@ -177,7 +173,7 @@ extension CorruptionTests {
             try #require(image.frames.count == 3 && (image.frames[2].count - 8) % 256 == 0 && image.bytes[image.frames[2].lowerBound] == 0)
             var damaged = image
             let sector = (image.frames[1].lowerBound / 512 + 2) * 512
-            zero(sector..<(sector + 512), in: &damaged)
+            damaged.zero(sector..<(sector + 512))
             try damaged.write(to: segment)
             try forgetIndexEntries(from: 1, path: path)
             let report = try EventLog(path: path, options: .forTests).verify()
@@ -194,7 +190,7 @@ extension CorruptionTests {
             let inner = image.frames[Self.batchStart + Self.batchSize - 2]
             let sector = (inner.lowerBound / 512 + 1) * 512
             try #require(sector + 512 <= inner.upperBound)
-            zero(sector..<(sector + 512), in: &damaged)
+            damaged.zero(sector..<(sector + 512))
             try damaged.write(to: segment)
             try expectDamageInsideTheLastBatch(at: Self.batchStart + Self.batchSize - 2, path: path)
             try expectAppendRefused(at: LogPosition(Self.batchStart + Self.batchSize - 2), path: path, segment: segment)

@@ -45,7 +45,7 @@ struct RecordViewTests {
             // The second batch's last record torn away: its first two are read but never confirmed.
             let segment = path + "/segments/00000001.seg"
             var image = try SegmentImage(path: segment)
-            image.bytes.replaceSubrange(image.frames[7], with: [UInt8](repeating: 0, count: image.frames[7].count))
+            image.zero(image.frames[7])
             try image.write(to: segment)
             var positions: [Int64] = [], confirmed = 0
             try EventLog(path: path, options: .forTests).forEachRecord({ positions.append($0.position); return true },

@@ -26,7 +26,7 @@ import Testing
     let segment = dir + "/segments/00000001.seg"
     var image = try SegmentImage(path: segment)
     try #require(image.frames.count == 3)
-    image.bytes.replaceSubrange(image.frames[2], with: [UInt8](repeating: 0, count: image.frames[2].count))
+    image.zero(image.frames[2])
     try image.write(to: segment)
 
     let log = try EventLog(path: dir)

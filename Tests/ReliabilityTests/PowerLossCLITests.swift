@@ -19,7 +19,7 @@ extension Reliability {
             var lost: [Range<Int>] = []
             for sector in stride(from: region.lowerBound / 512 * 512, to: region.upperBound, by: 512) where rng.chance(p) {
                 let piece = max(sector, region.lowerBound)..<min(sector + 512, region.upperBound)
-                image.bytes.replaceSubrange(piece, with: [UInt8](repeating: 0, count: piece.count))
+                image.zero(piece)
                 lost.append(piece)
             }
             return lost
@@ -56,12 +56,12 @@ extension Reliability {
                     var lost: [Range<Int>]
                     if trial % 2 == 0 {
                         lost = Self.loseSectors(of: batchStart..<end.lowerBound, p: p, in: &damaged, rng: &rng)
-                        damaged.bytes.replaceSubrange(end, with: [UInt8](repeating: 0, count: end.count))
+                        damaged.zero(end)
                     } else {
                         lost = Self.loseSectors(of: end, p: p, in: &damaged, rng: &rng)
                         if lost.isEmpty {
                             let piece = end.lowerBound..<min(end.upperBound, (end.lowerBound / 512 + 1) * 512)
-                            damaged.bytes.replaceSubrange(piece, with: [UInt8](repeating: 0, count: piece.count))
+                            damaged.zero(piece)
                             lost = [piece]
                         }
                     }
@@ -87,7 +87,7 @@ extension Reliability {
                     var lost = Self.loseSectors(of: batchStart..<end.lowerBound, p: 0.05 + 0.3 * rng.unit(), in: &damaged, rng: &rng)
                     if lost.isEmpty {
                         let sector = (batchStart / 512 + 2) * 512
-                        damaged.bytes.replaceSubrange(sector..<(sector + 512), with: [UInt8](repeating: 0, count: 512))
+                        damaged.zero(sector..<(sector + 512))
                         lost = [sector..<(sector + 512)]
                     }
                     let frame = try #require(image.frame(containing: lost[0].lowerBound))
@@ -103,7 +103,7 @@ extension Reliability {
                 do {
                     var damaged = image
                     let piece = max(end.lowerBound, (end.upperBound - 1) / 512 * 512)..<end.upperBound
-                    damaged.bytes.replaceSubrange(piece, with: [UInt8](repeating: 0, count: piece.count))
+                    damaged.zero(piece)
                     let store = hub.path("power-work")
                     try hub.copyStore(after, to: store)
                     try damaged.write(to: store + Self.segment)

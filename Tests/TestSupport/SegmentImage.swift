@@ -33,6 +33,11 @@ public struct SegmentImage {
     /// The frame holding byte `offset`.
     public func frame(containing offset: Int) -> Int? { frames.firstIndex { $0.contains(offset) } }
 
+    /// Sets the bytes in `range` to zero: what an unwritten sector or a lost block reads as.
+    public mutating func zero(_ range: Range<Int>) {
+        bytes.replaceSubrange(range, with: [UInt8](repeating: 0, count: range.count))
+    }
+
     /// Rewrites frame `i`'s CRC to match its (possibly edited) body.
     public mutating func recomputeCRC(_ i: Int) {
         let crc = CRC32C.checksum(body(i))
