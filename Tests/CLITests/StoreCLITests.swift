@@ -320,7 +320,11 @@ struct StoreCLITests {
                 acknowledge(batch, result)
                 durations.append(result.seconds)
             }
-            let window = max(0.005, durations.sorted()[1] * 1.3)
+            var window = max(0.005, durations.sorted()[1] * 1.3)
+            // Three appends measured at one moment can misjudge the machine under the rest of the suite's
+            // load: twenty kills in a row with no append finishing widen the window by half, so kills
+            // still land before, during and after the write (the checks at the end stay as they are).
+            var killsSinceCompletion = 0
 
             var killed = 0
             var landedUnacknowledged = 0
@@ -344,9 +348,12 @@ struct StoreCLITests {
                     acknowledge(batch, result)
                     retry = nil
                     completed += 1
+                    killsSinceCompletion = 0
                     if completed % 10 != 0 { continue }   // check after every kill, and now and then after a success
                 } else if result.endedBySignal {
                     killed += 1
+                    killsSinceCompletion += 1
+                    if killsSinceCompletion == 20 { window *= 1.5; killsSinceCompletion = 0 }
                     retry = (stream, batch)   // never acknowledged: the client retries it, unchanged
                 } else {
                     Issue.record("append failed without being killed: \(result)")
@@ -375,7 +382,7 @@ struct StoreCLITests {
                     #expect(Set(logged) == Set(positions.keys.map { $0.uuidString.lowercased() }))
                 }
             }
-            print("crash test: \(killed) kills in \(iterations) runs (\(completed) completed, \(landedUnacknowledged) killed after their batch landed), kill window \(Int(window * 1000)) ms, seed \(seed)")
+            print("crash test: \(killed) kills in \(iterations) runs (\(completed) completed, \(landedUnacknowledged) killed after their batch landed), kill window \(Int(window * 1000)) ms at the end, seed \(seed)")
             #expect(killed == kills, "only \(killed) of \(kills) kills landed in \(iterations) tries (window \(window)s)")
             #expect(completed > 0, "no append ever finished: the kill window is too short to mean anything")
 
