@@ -35,6 +35,9 @@ public struct LedgerState: Sendable {
     var events: [UUID: EventFacts] = [:]
     /// Which logged events' facts the fold keeps (nil: all of them).
     private var keptFacts: Set<UUID>?
+    /// Which of an import's own events' facts are kept (nil: all of them): a million-line import
+    /// kept a fact for every line, when only the lines a later line retracts are ever looked up.
+    private var keptNewFacts: Set<UUID>?
     var attendances: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
@@ -70,6 +73,10 @@ public struct LedgerState: Sendable {
         try log.forEach { event in state.apply(event); return true }
         return state
     }
+
+    /// Keeps facts only about the new events (an import's own lines) with these ids: those its
+    /// retractions name. A line without an id gets a fresh one no other line can name.
+    mutating func keepFactsOfNewEvents(only ids: Set<UUID>) { keptNewFacts = ids }
 
     public func exists(_ kind: EntityKind, _ id: String) -> Bool { entities[kind]?.contains(id) ?? false }
     public func wasCreated(_ kind: EntityKind, _ id: String) -> Bool { created[kind]?.contains(id) ?? false }
@@ -144,8 +151,8 @@ public struct LedgerState: Sendable {
     private mutating func apply<Fields: EventFields>(id: UUID, stream: Int32, kind: EventType?, data: Fields, position: LogPosition?,
                                                      occurredAt: Timestamp, actor: String) {
         let facts = facts(stream: stream, kind: kind, data: data, position: position)
-        // Facts about a logged event are kept only if something may need them later.
-        if position == nil || keptFacts?.contains(id) ?? true { events[id] = facts }
+        // Facts are kept only if something may need them later.
+        if (position == nil ? keptNewFacts : keptFacts)?.contains(id) ?? true { events[id] = facts }
         guard let kind else { return }
         if let (entity, key) = facts.creates {
             entities[entity, default: []].insert(key)

@@ -67,18 +67,22 @@ public struct Recorder: Sendable {
         var state = initial
         var problems: [InputProblem] = []
         var proposals: [ProposedEvent] = []
+        proposals.reserveCapacity(drafts.count)
         var alreadyPresent = 0
         var seenIDs: [UUID: Int] = [:]
         let now = clock()
         // The logged events the drafts name — ids they carry (retries) and events they retract — read in
         // one pass over the index (a retried import may hold thousands), and remembered for the rules.
         var named = Set<UUID>()
+        var retracted = Set<UUID>()
         for draft in drafts {
             if let id = draft.id { named.insert(id) }
             if draft.type == EventType.eventRetracted.rawValue, let raw = draft.data["event"]?.stringValue, let target = UUID(uuidString: raw) {
                 named.insert(target)
+                retracted.insert(target)
             }
         }
+        state.keepFactsOfNewEvents(only: retracted)
         let found = try log.events(withIDs: named)
         for event in found.values { state.remember(event) }
         var stored: [LogPosition: RecordedEvent] = [:]

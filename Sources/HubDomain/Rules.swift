@@ -50,6 +50,10 @@ public enum Rules {
             }
         }
         guard problems.isEmpty else { return (nil, problems) }
+        // Most lines hold their fields in the schema's order and need no normalising: the proposal then
+        // shares the draft's storage rather than holding a second copy until the import's one append.
+        // (A value the rules change — an id lowercased, a date rewritten — makes them differ.)
+        if data == draft.data { data = draft.data }
 
         var stream: String
         if type == .eventRetracted {

@@ -81,19 +81,7 @@ enum Submission {
     static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, command: String, subject: String? = nil,
                        permissions: [Permission]? = nil, warnFlags: Bool = true) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
-        // Each draft needs its permission (or the command's) within scope for everything it is about.
-        let targets = try Subject.retractionTargets(of: drafts, in: log)
-        var requirements: [AccessGate.Requirement] = []
-        for draft in drafts {
-            let about = Subject.of(draft, targets: targets)
-            if let permissions {
-                requirements += permissions.map { AccessGate.Requirement(permission: $0, subjects: about) }
-            } else if let type = EventType(rawValue: draft.type) {
-                requirements.append(AccessGate.Requirement(permission: .record(type), subjects: about))
-            }
-        }
-        if let permissions, drafts.isEmpty { requirements = permissions.map { AccessGate.Requirement(permission: $0) } }
-        let actor = try AccessGate.authorize(requirements, command: command, subject: subject, log: log).actor
+        let actor = try authorize(drafts, log: log, command: command, subject: subject, permissions: permissions)
         let recorder = Recorder(log: log, actor: actor)
         do {
             let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
@@ -110,5 +98,24 @@ enum Submission {
         } catch let error as DomainError {
             throw CLIError.failure(error.description)
         }
+    }
+
+    /// The actor, once each draft's permission (or the command's) is held within scope for everything
+    /// the draft is about. Its own function so that the requirements, one or more per line of an import,
+    /// are freed before the rules run.
+    private static func authorize(_ drafts: [EventDraft], log: EventLog, command: String, subject: String?,
+                                  permissions: [Permission]?) throws -> String {
+        let targets = try Subject.retractionTargets(of: drafts, in: log)
+        var requirements: [AccessGate.Requirement] = []
+        for draft in drafts {
+            let about = Subject.of(draft, targets: targets)
+            if let permissions {
+                requirements += permissions.map { AccessGate.Requirement(permission: $0, subjects: about) }
+            } else if let type = EventType(rawValue: draft.type) {
+                requirements.append(AccessGate.Requirement(permission: .record(type), subjects: about))
+            }
+        }
+        if let permissions, drafts.isEmpty { requirements = permissions.map { AccessGate.Requirement(permission: $0) } }
+        return try AccessGate.authorize(requirements, command: command, subject: subject, log: log).actor
     }
 }
