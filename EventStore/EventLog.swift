@@ -15,6 +15,9 @@ public final class EventLog: Sendable {
         /// Called with a segment's path just before each sync of an append: the recovery rule rests on
         /// the order a batch reaches the disk in, and tests watch it here.
         var beforeSync: (@Sendable (String) -> Void)?
+        /// How many bytes of a batch are encoded before they are written out: a million-event import
+        /// once held its whole encoded batch in memory (~320 MB). Tests shrink it to cross many pieces.
+        var writePieceSize = 1 << 20
 
         public init(segmentSize: Int = 64 << 20, preallocationChunk: Int = 4 << 20,
                     clock: @escaping @Sendable () -> Timestamp = { Timestamp.now }) {

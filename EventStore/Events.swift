@@ -27,6 +27,14 @@ public struct ProposedEvent: Sendable, Hashable {
     }
 }
 
+extension ProposedEvent {
+    /// The bytes its record body takes in the log (sealed fields counted as given, not as the digests
+    /// that replace them): a caller can refuse, with its own line number, an event the store would.
+    public var storedSize: Int { withUnsafePointer(to: self) { RecordCodec.bodySize(of: $0) } }
+    /// The largest record body the store writes, and so the largest a reader accepts.
+    public static let largestStoredSize = RecordCodec.maximumBodySize
+}
+
 /// An event as the log holds it: the proposal plus what the store assigned.
 ///
 /// Stored bytes are not domain events: the domain's codec turns this into a

@@ -433,23 +433,53 @@ final class LogWriter {
             vaultRecords += records
         }
 
+        guard let base = events.baseAddress else { throw EventStoreError.invalidEvent(reason: "an empty batch") }
+        // Every record's size before anything is written: one larger than a reader accepts is refused
+        // (acknowledged, it would read as damage), and the batch is placed whole, then written in pieces.
+        var byteCount = 0
+        func count(_ event: UnsafePointer<ProposedEvent>) throws {
+            let body = RecordCodec.bodySize(of: event)
+            guard body <= RecordCodec.maximumBodySize else {
+                throw EventStoreError.invalidEvent(reason: "event \(event.pointee.id.lowercasedString) would be \(body) bytes stored, more than the \(RecordCodec.maximumBodySize) (16 MiB) a record may hold")
+            }
+            byteCount += RecordCodec.frameHeaderSize + body
+        }
+        for i in newIndices {
+            if let event = sealed[i] { try withUnsafePointer(to: event) { try count($0) } } else { try count(base + i) }
+        }
+        try place(byteCount: byteCount)
+        // The values first: an event is never acknowledged before what it refers to is on disk.
+        try vault.append(vaultRecords)
+        guard let file = segmentFile else { throw EventStoreError.invalidEvent(reason: "no open segment") }
+        var grew = false
+        if logicalEnd + byteCount > allocatedEnd {
+            let length = max(options.preallocationChunk, logicalEnd + byteCount - allocatedEnd)
+            do { try file.preallocate(from: allocatedEnd, length: length) } catch { needsReload = true; throw error }
+            allocatedEnd += length
+            grew = true
+        }
+
         let recordedAt = max(options.clock(), lastRecordedAt)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(newIndices.count * 320)
+        var piece: [UInt8] = []
+        piece.reserveCapacity(min(byteCount, options.writePieceSize))
+        var written = 0
         var hash = lastHash
         var entries: [PositionIndex.Entry] = []
+        entries.reserveCapacity(newIndices.count)
         var position = nextPosition
         var frameOffsets: [Int] = []
+        frameOffsets.reserveCapacity(newIndices.count)
         var newVersions: [StreamVersion] = []
+        newVersions.reserveCapacity(newIndices.count)
         var batchLast = SlotTable<UInt64, LogPosition>(empty: -1, minimumCapacity: events.count)
         // Through a pointer, so that an unsealed event is read where it lies in the batch: passing
         // `events[i]` to a local function copied it whole (5 % of a batched append).
         func encode(_ event: UnsafePointer<ProposedEvent>, at i: Int) throws {
             let version = versions.update(event.pointee.stream) { v in v += 1; return v }
             newVersions.append(version)
-            frameOffsets.append(bytes.count)
+            frameOffsets.append(written + piece.count)
             hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
-                                      previousHash: hash, endsBatch: i == lastNew, into: &bytes)
+                                      previousHash: hash, endsBatch: i == lastNew, into: &piece)
             positions[i] = position
             let key = keys[i]
             entries.append(.init(id: event.pointee.id, streamKey: key, segment: 0, offset: 0,
@@ -457,37 +487,38 @@ final class LogWriter {
             batchLast.update(key) { $0 = position }
             position += 1
         }
-        guard let base = events.baseAddress else { throw EventStoreError.invalidEvent(reason: "an empty batch") }
-        for i in newIndices {
-            if let event = sealed[i] { try withUnsafePointer(to: event) { try encode($0, at: i) } } else { try encode(base + i, at: i) }
-        }
-        try place(byteCount: bytes.count)
-        // The values first: an event is never acknowledged before what it refers to is on disk.
-        try vault.append(vaultRecords)
-        guard let file = segmentFile else { throw EventStoreError.invalidEvent(reason: "no open segment") }
-        var grew = false
-        if logicalEnd + bytes.count > allocatedEnd {
-            let length = max(options.preallocationChunk, logicalEnd + bytes.count - allocatedEnd)
-            do { try file.preallocate(from: allocatedEnd, length: length) } catch { needsReload = true; throw error }
-            allocatedEnd += length
-            grew = true
+        func writePiece() throws {
+            guard !piece.isEmpty else { return }
+            try file.write(piece, at: logicalEnd + written)
+            written += piece.count
+            piece.removeAll(keepingCapacity: true)
         }
         do {
-            // A power loss before the sync returns may leave any of the batch's sectors on disk, in any
-            // order. The end record goes last, once all before it is on disk, so that a whole end record
-            // always ends a whole batch, and damage ahead of it is corruption, never a torn write.
-            let endRecord = frameOffsets.last ?? 0
-            try bytes.withUnsafeBytes { all throws in
-                if endRecord > 0 {
-                    try file.write(UnsafeRawBufferPointer(rebasing: all[..<endRecord]), at: logicalEnd)
+            for i in newIndices {
+                if i == lastNew, written + piece.count > 0 {
+                    // A power loss before the sync returns may leave any of the batch's sectors on disk, in any
+                    // order. The end record goes last, once all before it is on disk, so that a whole end record
+                    // always ends a whole batch, and damage ahead of it is corruption, never a torn write.
+                    try writePiece()
                     try sync(file, metadata: grew)
                 }
-                try file.write(UnsafeRawBufferPointer(rebasing: all[endRecord...]), at: logicalEnd + endRecord)
-                try sync(file, metadata: grew && endRecord == 0)
+                if let event = sealed[i] { try withUnsafePointer(to: event) { try encode($0, at: i) } } else { try encode(base + i, at: i) }
+                if i != lastNew, piece.count >= options.writePieceSize { try writePiece() }
             }
+            guard written + piece.count == byteCount else {
+                throw EventStoreError.invalidEvent(reason: "the batch encoded to \(written + piece.count) bytes where \(byteCount) were counted (a fault in the store; nothing was acknowledged)")
+            }
+            try writePiece()
+            try sync(file, metadata: grew && frameOffsets.last == 0)
         } catch {
             // Unacknowledged bytes must not surface later as events: zero them, best effort, and re-read the tail next time.
-            try? file.write([UInt8](repeating: 0, count: bytes.count), at: logicalEnd)
+            let zeros = [UInt8](repeating: 0, count: min(byteCount, options.writePieceSize))
+            var cleared = 0
+            while cleared < byteCount {
+                let n = min(zeros.count, byteCount - cleared)
+                guard (try? zeros.withUnsafeBytes({ try file.write(UnsafeRawBufferPointer(rebasing: $0[..<n]), at: logicalEnd + cleared) })) != nil else { break }
+                cleared += n
+            }
             try? file.sync()
             needsReload = true
             throw error
@@ -512,7 +543,7 @@ final class LogWriter {
             if events[newIndices[k]].hasFreshID { idFilter?.insert(KeyFilter.key(entries[k].id)) }
         }
         try? index.write(entries, startingAt: nextPosition)
-        logicalEnd += bytes.count
+        logicalEnd += byteCount
         nextPosition = position
         lastHash = hash
         lastRecordedAt = recordedAt

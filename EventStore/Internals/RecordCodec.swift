@@ -60,6 +60,15 @@ enum RecordCodec {
         return hash
     }
 
+    /// The length of the body `encode` writes for the event (its frame is `frameHeaderSize` more).
+    static func bodySize(of pointer: UnsafePointer<ProposedEvent>) -> Int {
+        func string16(_ s: String?) -> Int { s.map { 2 + $0.utf8.count } ?? 0 }
+        let event = pointer
+        return fixedBodySize + string16(event.pointee.stream.name) + string16(event.pointee.type) + string16(event.pointee.actor)
+            + string16(event.pointee.correlationId) + string16(event.pointee.causationId)
+            + 4 + JSONValue.object(event.pointee.data).binarySize + hashesSize
+    }
+
     /// Why a stored field cannot be encoded, or nil when it can.
     /// (Through a pointer: the writer checks the batch's events where they lie, not copies of them.)
     static func problem(with pointer: UnsafePointer<ProposedEvent>?) -> String? {

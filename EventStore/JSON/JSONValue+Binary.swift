@@ -30,6 +30,18 @@ extension JSONValue {
         }
     }
 
+    /// The length of the binary form, without writing it: a writer sizes a batch, and refuses a record
+    /// too large for a reader to accept, before it writes anything.
+    public var binarySize: Int {
+        switch self {
+        case .null, .bool: return 1
+        case .int, .double: return 9
+        case .string(let s): return 5 + s.utf8.count
+        case .array(let items): return items.reduce(5) { $0 + $1.binarySize }
+        case .object(let object): return object.pairs.reduce(5) { $0 + 4 + $1.key.utf8.count + $1.value.binarySize }
+        }
+    }
+
     /// Decodes one binary value; nil when the bytes are not a well-formed value.
     public static func decodeBinary(_ reader: inout ByteReader, depth: Int = 0) -> JSONValue? {
         guard let raw = reader.readUInt8(), let tag = BinaryTag(rawValue: raw) else { return nil }

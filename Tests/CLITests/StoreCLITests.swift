@@ -267,6 +267,8 @@ struct StoreCLITests {
                 #"{"type":"T","occurredAt":"2024-03-01T10:00:00Z","data":{},"id":"not-a-uuid"}"#,
                 #"{"type":"T","occurredAt":"2024-03-01T10:00:00Z","data":{"a":1,"a":2}}"#,
                 #"["type","T"]"#,
+                // Larger than a record may be: acknowledged, it would read as damage.
+                #"{"type":"T","occurredAt":"2024-03-01T10:00:00Z","data":{"text":""# + String(repeating: "x", count: 17 << 20) + #""}}"#,
             ]
             for bad in badLines {
                 let result = try cli.run(["append", "--stream", "s"], stdin: [good, bad, good].joined(separator: "\n"), store: store)

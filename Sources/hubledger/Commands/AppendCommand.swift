@@ -71,6 +71,10 @@ enum RawEventLine {
             guard case .string(let text) = raw, let parsed = UUID(uuidString: text) else { throw Problem(field: "id", reason: "not a UUID") }
             id = parsed
         }
-        return ProposedEvent(id: id, stream: stream, type: type, occurredAt: occurredAt, actor: actor, data: data)
+        let event = ProposedEvent(id: id, stream: stream, type: type, occurredAt: occurredAt, actor: actor, data: data)
+        guard event.storedSize <= ProposedEvent.largestStoredSize else {
+            throw Problem(field: "data", reason: "the event would take \(event.storedSize) bytes stored, more than the \(ProposedEvent.largestStoredSize) (16 MiB) a record may hold")
+        }
+        return event
     }
 }
