@@ -66,11 +66,20 @@ struct ScopeCLITests {
         Case(actor: "lead-w", arguments: ["record", "ConcernEscalated", "--concern", "C-S", "--to", "gp", "--dry-run"], allowed: false),
         Case(actor: "lead-gm", arguments: ["record", "ParticipantMoved", "--participant", "P-W1", "--hub", "salford", "--region",
                                            "greater-manchester", "--dry-run"], allowed: false),
+        // An admin for one region: verify and the role list (and its daemon, below), but nothing that reads or writes every hub's records.
+        Case(actor: "adm-gm", arguments: ["verify"], allowed: true),
+        Case(actor: "adm-gm", arguments: ["access", "list"], allowed: true),
+        Case(actor: "adm-gm", arguments: ["log"], allowed: false),
+        Case(actor: "adm-gm", arguments: ["export", "--include-sensitive"], allowed: false),
+        Case(actor: "adm-gm", arguments: ["append", "--stream", "participant-P-W1"], allowed: false),
+        Case(actor: "adm-gm", arguments: ["access", "grant", "adm-gm", "safeguarding-lead"], allowed: false),
+        Case(actor: "adm-gm", arguments: ["access", "revoke", "lead-w", "safeguarding-lead"], allowed: false),
     ]
 
     @Test func eachScopedActorReachesOnlyItsOwnHubsAndEveryRefusalIsRecorded() throws {
         try withCLI { cli in
             let store = try Self.twoHubStore(cli)
+            try #require(cli.run(["access", "grant", "adm-gm", "admin", "--region", "greater-manchester"], store: store).succeeded)
             var problems: [String] = []
             for c in Self.cases {
                 let before = try cli.run(["log", "--json", "--stream", "access-denied"], store: store).lines.count

@@ -55,8 +55,10 @@ enum AccessCommand: Command {
         }
         let log = try Environment.openLog(arguments)
         // The gate has just folded the roles: they are the state to change or list.
+        // Changing roles changes who sees every hub: only an admin for every hub may (listing is open to any admin).
         let authorization = try AccessGate.authorize(.administer, command: spec.name,
-                                                     subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" }, log: log)
+                                                     subject: target.map { "\(verb) \($0.actor) \($0.role.rawValue)" },
+                                                     about: target == nil ? [] : [.wholeStore], log: log)
         let admin = authorization.actor, state = authorization.state, owner = authorization.fallbackAdmin
         guard let target else { return list(state, owner: owner, head: try log.head(), json: arguments.has("json")) }
 

@@ -74,6 +74,10 @@ enum AccessGate {
         for requirement in requirements {
             guard let scope = authorization.scope(for: requirement.permission) else { continue }
             for about in requirement.subjects {
+                if about == .wholeStore, !scope.isEverywhere {
+                    try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: every hub", log: log,
+                               message: "refused: \(requirement.permission) for the whole store (every hub's records) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); only a role for every hub covers it; nothing was done")
+                }
                 guard let place = about.place(in: locations), !scope.covers(place) else { continue }
                 try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: \(place)", log: log,
                            message: "refused: \(requirement.permission) for \(about) (\(place)) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); nothing was done")

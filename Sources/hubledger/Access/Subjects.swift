@@ -10,9 +10,14 @@ enum Subject: Sendable, Hashable, CustomStringConvertible {
     case referral(String)
     case concern(String)
     case place(Place)
+    /// Every hub's records at once (`log`, `export`, raw `append`, role changes): only a role
+    /// for every hub covers it.
+    case wholeStore
 
     var description: String {
         switch self {
+        case .wholeStore: return "the whole store"
+
         case .participant(let id): return "participant \(id)"
         case .session(let id): return "session \(id)"
         case .referral(let id): return "referral \(id)"
@@ -29,6 +34,7 @@ enum Subject: Sendable, Hashable, CustomStringConvertible {
         case .referral(let id): return locations.place(ofReferral: id)
         case .concern(let id): return locations.place(ofConcern: id)
         case .place(let place): return place
+        case .wholeStore: return nil
         }
     }
 

@@ -25,7 +25,7 @@ enum AppendCommand: Command {
             expected = v
         }
         let log = try Environment.openLog(arguments)
-        var actor = try AccessGate.authorize(.administer, command: spec.name, subject: stream, log: log).actor
+        var actor = try AccessGate.authorize(.administer, command: spec.name, subject: stream, about: [.wholeStore], log: log).actor
         if let explicit = arguments.value("actor"), !explicit.isEmpty { actor = explicit }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         var events: [ProposedEvent] = []

@@ -31,7 +31,7 @@ enum ExportCommand: Command {
         let log = try Environment.openLog(arguments)
         let source = arguments.value("source") ?? "urn:hubledger:" + ((log.path as NSString).lastPathComponent)
         let sensitive = arguments.has("include-sensitive")
-        try AccessGate.authorize(.administer, command: spec.name, log: log)
+        try AccessGate.authorize(.administer, command: spec.name, about: [.wholeStore], log: log)
         var next = from
         var failed = false
         var values = sensitive ? try log.sealedValues() : .none

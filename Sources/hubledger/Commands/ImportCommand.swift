@@ -81,7 +81,7 @@ enum ImportCommand: Command {
             throw CLIError.failure("\(ordered.count) problem(s) found; nothing was written")
         }
         let log = try Environment.openLog(arguments)
-        let importer = try AccessGate.authorize(.administer, command: spec.name, subject: path, log: log).actor
+        let importer = try AccessGate.authorize(.administer, command: spec.name, subject: path, about: [.wholeStore], log: log).actor
         guard try log.head() == nil else {
             throw CLIError.failure("a CloudEvents export is imported into an empty store only (one made by `hubledger init`); this one already holds events")
         }

@@ -20,7 +20,7 @@ enum LogCommand: Command {
         let stream = arguments.value("stream").map { StreamID($0) }
         let json = arguments.has("json")
         let log = try Environment.openLog(arguments)
-        try AccessGate.authorize(.administer, command: spec.name, log: log)
+        try AccessGate.authorize(.administer, command: spec.name, about: [.wholeStore], log: log)
         func show(_ event: RecordedEvent) {
             if let stream, event.stream != stream { return }
             if json { Console.out(event.json.jsonText) } else {
