@@ -21,6 +21,8 @@ public struct LedgerState: Sendable {
         var isRetracted = false
         var creates: (EntityKind, String)?
         var attendance: String?
+        /// The participant and session of a survey (one exit survey per attendance).
+        var survey: String?
     }
 
     /// Every stream seen, numbered in order of appearance, with its last version in the log.
@@ -39,6 +41,8 @@ public struct LedgerState: Sendable {
     /// kept a fact for every line, when only the lines a later line retracts are ever looked up.
     private var keptNewFacts: Set<UUID>?
     var attendances: Set<String> = []
+    /// Who answered the exit survey at which session (retracted answers removed).
+    var surveys: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
     /// Per referral, its acceptances, declines and closures (retracted ones are skipped when read).
@@ -145,6 +149,9 @@ public struct LedgerState: Sendable {
         if kind == .attendanceRecorded, let p = data.string("participant"), let s = data.string("session") {
             facts.attendance = LedgerState.attendanceKey(p, s)
         }
+        if kind == .surveyCompleted, let p = data.string("participant"), let s = data.string("session") {
+            facts.survey = LedgerState.attendanceKey(p, s)
+        }
         return facts
     }
 
@@ -159,6 +166,7 @@ public struct LedgerState: Sendable {
             created[entity, default: []].insert(key)
         }
         if let key = facts.attendance { attendances.insert(key) }
+        if let key = facts.survey { surveys.insert(key) }
         switch kind {
         case .flagRaised, .flagRemoved:
             if let event = HubEvent(kind: kind, fields: data) {
@@ -173,6 +181,7 @@ public struct LedgerState: Sendable {
             retracted.isRetracted = true
             if let (entity, key) = retracted.creates { entities[entity]?.remove(key) }
             if let key = retracted.attendance { attendances.remove(key) }
+            if let key = retracted.survey { surveys.remove(key) }
             flags.retract(target)
             events[target] = retracted
         }

@@ -75,6 +75,10 @@ public enum Rules {
            !state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) has no recorded attendance at session \(s); record the attendance first"))
         }
+        if case .surveyCompleted = type, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue,
+           state.surveys.contains(LedgerState.attendanceKey(p, s)) {
+            problems.append(draft.problem("session", "\(p) already answered the exit survey at session \(s) (one per attendance; retract the earlier answer to correct it)"))
+        }
         if case .attendanceRecorded = type, let p = data["participant"]?.stringValue, let s = data["session"]?.stringValue,
            state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))

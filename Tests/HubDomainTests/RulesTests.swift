@@ -476,6 +476,26 @@ func aRetractedCreationDoesNotFreeItsId(_ type: String, _ field: String, _ id: S
     }
 }
 
+/// One exit survey per attendance: a second would count the same person twice in the rates (and could
+/// push the response rate past 100 %). Retracting the first answer lets a corrected one in.
+@Test func aSecondExitSurveyForOneAttendanceIsRefusedUntilTheFirstIsRetracted() throws {
+    try withRulesStore { log, recorder in
+        let answer: JSONObject = ["participant": "P-A", "session": "S-1", "happier": true, "moreConnected": true]
+        let first = try recorder.submit([rulesDraft("SurveyCompleted", answer)])
+        let before = try log.head()
+        let again = rulesRefusal([rulesDraft("SurveyCompleted", withField(answer, "happier", false))], recorder)
+        #expect(again.map(\.field) == ["session"])
+        #expect(again.first?.reason.contains("already answered") == true, "\(again)")
+        let twiceInOne = rulesRefusal([rulesDraft("EventRetracted", ["event": .string(first.appended[0].id.uuidString), "reason": "Wrong answer"], line: 1),
+                                       rulesDraft("SurveyCompleted", answer, line: 2), rulesDraft("SurveyCompleted", answer, line: 3)], recorder)
+        #expect(twiceInOne.map(\.line) == [3], "the second of two in one submission is refused: \(twiceInOne)")
+        #expect(try log.head() == before)
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(first.appended[0].id.uuidString), "reason": "Wrong answer"])])
+        let corrected = try recorder.submit([rulesDraft("SurveyCompleted", withField(answer, "happier", false))])
+        #expect(corrected.appended.count == 1)
+    }
+}
+
 // MARK: - Idempotence
 
 private func rulesIDDrafts() -> [EventDraft] {
