@@ -168,6 +168,31 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
     }
 }
 
+/// "All errors are reported, not only the first": lines that are not events do not hide the rules'
+/// problems on the lines that are, across files, in file and line order.
+@Test func unreadableLinesAndRuleProblemsAreReportedTogetherInOrder() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let before = try cli.verifyJSON()
+        let first = try cli.file("first.jsonl", [
+            cliLine("AttendanceRecorded", "2025-03-03T10:05:00Z", #""participant":"P-9","session":"S-1""#),
+            "not json",
+        ].joined(separator: "\n") + "\n")
+        let second = try cli.file("second.jsonl", [
+            #"{"type":"SignpostGiven","occurredAt":"2025-03-04T09:00:00Z","data":{},"extra":1}"#,
+            cliLine("ParticipantRegistered", "2025-03-04T09:00:00Z", #""participant":"P-4","generation":"teenager","hub":"woking","region":"surrey""#),
+        ].joined(separator: "\n") + "\n")
+        let result = try cli.run(["import", first, second])
+        #expect(result.status == 1, "\(result)")
+        let reported = result.stderr.split(separator: "\n").filter { $0.contains(".jsonl:") }.map { line in
+            String(line.prefix { $0 != " " })
+        }
+        #expect(reported == ["\(first):1:", "\(first):2:", "\(second):1:", "\(second):2:"], "\(result.stderr)")
+        #expect(result.stderr.contains("4 problem(s) found; nothing was written"), "\(result)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
 @Test func anImportFromStandardInputNamesStdinInItsErrors() throws {
     try withDomainCLI { cli in
         _ = try cliImportBase(cli)

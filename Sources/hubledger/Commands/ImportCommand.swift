@@ -43,14 +43,14 @@ enum ImportCommand: Command {
                 drafts += parsed.drafts; problems += parsed.problems
             }
         }
-        if !problems.isEmpty {
-            for problem in problems { Console.err(problem.description) }
-            throw CLIError.failure("\(problems.count) problem(s) found; nothing was written")
-        }
+        // Lines that are not events are reported with the rules' problems on the lines that are: every
+        // problem at once (a rule's complaint may then be about what an unreadable line would have created).
         let registerSession = arguments.value("register") != nil ? arguments.value("session") : nil
+        let files = registerSession != nil ? [arguments.value("register") ?? ""] : arguments.positionals.map { $0 == "-" ? "stdin" : $0 }
         let outcome = try Submission.submit(drafts, arguments: arguments, command: spec.name,
                                             subject: registerSession.map { "session \($0)" } ?? arguments.positionals.joined(separator: " "),
-                                            permissions: registerSession != nil ? [.importRegister] : nil)
+                                            permissions: registerSession != nil ? [.importRegister] : nil,
+                                            unreadable: problems, files: files)
         let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log" : ""
         if arguments.has("dry-run") {
             Console.out("ok: \(drafts.count - outcome.alreadyPresent) event(s) would be imported\(present) (dry run, nothing written)")

@@ -78,13 +78,27 @@ enum Submission {
     ///   - permissions: what the actor must be allowed; by default, recording each type the drafts hold.
     ///   - warnFlags: warn on stderr about attendances of flagged people (flag names only, never notes);
     ///     off for the synthetic demo.
+    ///   - unreadable: problems found reading the input (lines that are not events): reported together with
+    ///     the rules' problems on the lines that are, in file and line order, and nothing is written.
+    ///   - files: the input files in the order given, for that order.
     static func submit(_ drafts: [EventDraft], arguments: ParsedArguments, command: String, subject: String? = nil,
-                       permissions: [Permission]? = nil, warnFlags: Bool = true) throws -> Recorder.Outcome {
+                       permissions: [Permission]? = nil, warnFlags: Bool = true,
+                       unreadable: [InputProblem] = [], files: [String] = []) throws -> Recorder.Outcome {
         let log = try Environment.openLog(arguments)
         let actor = try authorize(drafts, log: log, command: command, subject: subject, permissions: permissions)
         let recorder = Recorder(log: log, actor: actor)
+        func refuse(_ problems: [InputProblem]) -> CLIError {
+            let rank = Dictionary(files.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            let ordered = (unreadable + problems).enumerated().sorted { a, b in
+                let (ra, rb) = (rank[a.element.file] ?? files.count, rank[b.element.file] ?? files.count)
+                return (ra, a.element.line, a.offset) < (rb, b.element.line, b.offset)
+            }
+            for (_, problem) in ordered { Console.err(problem.description) }
+            return CLIError.failure("\(ordered.count) problem(s) found; nothing was written")
+        }
         do {
-            let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run"))
+            let outcome = try recorder.submit(drafts, dryRun: arguments.has("dry-run") || !unreadable.isEmpty)
+            if !unreadable.isEmpty { throw refuse([]) }
             if let recovery = outcome.recovery { Console.err("recovered: \(recovery)") }
             if warnFlags {
                 for (participant, flags) in outcome.attendeeFlags {
@@ -93,8 +107,7 @@ enum Submission {
             }
             return outcome
         } catch DomainError.rejected(let problems) {
-            for problem in problems { Console.err(problem.description) }
-            throw CLIError.failure("\(problems.count) problem(s) found; nothing was written")
+            throw refuse(problems)
         } catch let error as DomainError {
             throw CLIError.failure(error.description)
         }
