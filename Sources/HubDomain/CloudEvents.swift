@@ -30,7 +30,7 @@ public enum CloudEvents {
         var out: [(ProposedEvent, StreamVersion)] = []
         var problems: [InputProblem] = []
         var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for line in ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             func problem(_ field: String?, _ reason: String) { problems.append(InputProblem(file: file, line: lineNumber, field: field, reason: reason)) }

@@ -8,7 +8,7 @@ public enum ImportFile {
         var drafts: [EventDraft] = []
         var problems: [InputProblem] = []
         var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for line in withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             var content = Array(line)
             if content.last == 0x0D { content.removeLast() }
@@ -35,5 +35,11 @@ public enum ImportFile {
             if ok { drafts.append(EventDraft(type: type, occurredAt: occurredAt, data: data, id: id, file: file, line: lineNumber)) }
         }
         return (drafts, problems)
+    }
+
+    /// The bytes after a UTF-8 byte-order mark (EF BB BF), which spreadsheet programs write at the start
+    /// of a "CSV UTF-8" or text file: it is not part of the first line.
+    public static func withoutByteOrderMark(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
     }
 }

@@ -17,7 +17,7 @@ public enum Register {
             return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
         }
         // Split on bytes: "\r\n" is one Character in Swift, and registers saved on Windows use it.
-        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+        var lines = ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
             String(decoding: line.last == 0x0D ? line.dropLast() : line[...], as: UTF8.self)
         }
         while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }

@@ -251,6 +251,21 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
     }
 }
 
+/// Excel's "CSV UTF-8" and some editors start a file with a byte-order mark: it is not part of the first line.
+@Test func filesStartingWithAByteOrderMarkImportAsWithout() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let session = try cli.file("s3.jsonl", "\u{FEFF}" + cliLine("SessionHeld", "2025-03-10T10:00:00Z",
+                                                                 #""session":"S-3","hub":"woking","region":"surrey","programme":"woking-2025-1","week":2"#) + "\n")
+        let imported = try cli.run(["import", session])
+        #expect(imported.status == 0, "\(imported)")
+        let register = try cli.file("bom.csv", "\u{FEFF}participant,happier,more_connected\r\nP-1,yes,no\r\n")
+        let registered = try cli.run(["import", "--register", register, "--session", "S-3"])
+        #expect(registered.status == 0, "\(registered)")
+        #expect(registered.stdout.contains("imported 2 event(s)"), "\(registered)")
+    }
+}
+
 @Test func aBadRegisterIsRefusedWholeNamingLineAndColumn() throws {
     try withDomainCLI { cli in
         _ = try cliImportBase(cli)
