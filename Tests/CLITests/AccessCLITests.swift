@@ -152,6 +152,11 @@ struct AccessCLITests {
             try #require(cli.run(["init"], store: store).succeeded)
             let last = try cli.run(["access", "revoke", osUserName(), "admin"], store: store)
             #expect(last.status == 1 && last.stderr.contains("last admin"), "\(last)")
+            // Nor the last admin for every hub: one limited to a region cannot change roles.
+            #expect(try cli.run(["access", "grant", "ops-london", "admin", "--region", "london"], store: store).succeeded)
+            let lastEverywhere = try cli.run(["access", "revoke", osUserName(), "admin"], store: store)
+            #expect(lastEverywhere.status == 1 && lastEverywhere.stderr.contains("last admin for every hub"), "\(lastEverywhere)")
+            #expect(try cli.run(["access", "revoke", "ops-london", "admin"], store: store).succeeded)
             #expect(try cli.run(["access", "grant", "lead", "safeguarding-lead"], store: store).succeeded)
             let again = try cli.run(["access", "grant", "lead", "safeguarding-lead"], store: store)
             #expect(again.succeeded && again.stdout.contains("already"))

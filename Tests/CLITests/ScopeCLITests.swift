@@ -91,6 +91,10 @@ struct ScopeCLITests {
                     if result.status != 1 || !result.stderr.contains("outside the scope") { problems.append("\(c) was not refused for scope: \(result)") }
                     if denials.count != before + 1 || denials.last?.contains("out of scope") != true { problems.append("\(c): no AccessDenied recorded") }
                     if !result.stdout.isEmpty { problems.append("\(c) printed \(result.stdout.prefix(200))") }
+                    // Not where the person or session is: the actor may not know that (the log's AccessDenied records it).
+                    if result.stderr.contains("(hub ") {
+                        problems.append("\(c) told the actor where: \(result.stderr)")
+                    }
                 }
             }
             #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
@@ -142,7 +146,11 @@ struct ScopeCLITests {
                                     store: store)
             #expect(moved.succeeded, "\(moved)")
             let nowRefused = try cli.run(["history", "P-W1", "--purpose", "after the move"], store: store, environment: lead)
-            #expect(nowRefused.status == 1 && nowRefused.stderr.contains("hub salford"), "\(nowRefused)")
+            #expect(nowRefused.status == 1 && nowRefused.stderr.contains("outside the scope"), "\(nowRefused)")
+            // Where they went is recorded for the admins, not told to a lead who may no longer see them.
+            #expect(!nowRefused.stderr.contains("salford"), "\(nowRefused)")
+            let denied = try cli.run(["log", "--json", "--stream", "access-denied"], store: store).lines
+            #expect(denied.last?.contains("hub salford") == true, "\(denied.last ?? "")")
             #expect(try cli.run(["history", "P-W1", "--purpose", "after the move"], store: store, environment: leadGM).succeeded)
             // Their referral and concern move with them.
             let review = try cli.run(["review", "--json"], store: store, environment: leadGM).json()

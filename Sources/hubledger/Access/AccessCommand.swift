@@ -78,6 +78,11 @@ enum AccessCommand: Command {
             if target.role == .admin, state.holders(of: .admin).filter({ $0 != target.actor }).isEmpty {
                 throw CLIError.failure("\(target.actor) is the last admin: grant another admin first, so the store is never left without one; nothing written")
             }
+            // An admin for one region cannot change roles: one for every hub must remain.
+            let everywhere = state.holders(of: .admin).filter { $0 != target.actor && state.grants[$0]?[.admin]?.isEverywhere ?? true }
+            if target.role == .admin, everywhere.isEmpty {
+                throw CLIError.failure("\(target.actor) is the last admin for every hub (the others are limited to some hubs, and cannot change roles): grant another admin without --hub or --region first; nothing written")
+            }
             change = AccessRecords.revokeEvent(target.actor, target.role, by: admin)
         }
         var events: [ProposedEvent] = []

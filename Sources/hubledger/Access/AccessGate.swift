@@ -79,8 +79,10 @@ enum AccessGate {
                                message: "refused: \(requirement.permission) for the whole store (every hub's records) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); only a role for every hub covers it; nothing was done")
                 }
                 guard let place = about.place(in: locations), !scope.covers(place) else { continue }
+                // Where they are is recorded for the admins (the AccessDenied reason), not told to the actor
+                // who may not see them: it would say where a person outside their hubs now is.
                 try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: \(place)", log: log,
-                           message: "refused: \(requirement.permission) for \(about) (\(place)) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); nothing was done")
+                           message: "refused: \(requirement.permission) for \(about) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); nothing was done")
             }
         }
         return authorization
