@@ -45,6 +45,9 @@ public struct LedgerState: Sendable {
     var surveys: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
+    /// When each referral was received and each concern raised (keyed by `attendanceKey(kind, id)`):
+    /// no later step may be dated before it.
+    var beganAt: [String: Timestamp] = [:]
     /// Per referral, its acceptances, declines and closures (retracted ones are skipped when read).
     var referralSteps: [String: [(event: UUID, type: EventType)]] = [:]
 
@@ -168,6 +171,8 @@ public struct LedgerState: Sendable {
         if let key = facts.attendance { attendances.insert(key) }
         if let key = facts.survey { surveys.insert(key) }
         switch kind {
+        case .referralReceived, .concernRaised:
+            if let (entity, key) = facts.creates { beganAt[LedgerState.attendanceKey(entity.rawValue, key)] = occurredAt }
         case .flagRaised, .flagRemoved:
             if let event = HubEvent(kind: kind, fields: data) {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)

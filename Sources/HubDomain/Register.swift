@@ -35,6 +35,7 @@ public enum Register {
         }
         let hCol = header.firstIndex(of: "happier"), cCol = header.firstIndex(of: "more_connected")
         var drafts: [EventDraft] = []
+        var listed: [String: Int] = [:]
         for (i, line) in lines.enumerated().dropFirst() {
             let n = i + 1
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
@@ -44,6 +45,11 @@ public enum Register {
                 continue
             }
             let participant = cells[pCol]
+            if let earlier = listed[participant] {
+                problems.append(InputProblem(file: file, line: n, field: "participant", reason: "\(participant) is listed twice (also on line \(earlier))"))
+                continue
+            }
+            listed[participant] = n
             func answer(_ col: Int?, _ name: String) -> Bool?? {
                 guard let col else { return .some(nil) }
                 switch cells[col].lowercased() {

@@ -1,12 +1,21 @@
 import EventStore
 
 /// The rules that depend on what happened to an entity before: a flag can only be removed
-/// while it is active, and a referral is accepted at most once, and never after it was
-/// declined or closed. Retracted events never count.
+/// while it is active; a referral is accepted at most once, and never after it was
+/// declined or closed, and closed at most once; no later step of a referral or concern is
+/// dated before the referral was received or the concern raised. Retracted events never count.
 ///
 /// Raising a flag that is already active is allowed: it is a renewal (a new note and review date).
 extension Rules {
-    static func lifecycleProblems(_ type: EventType, data: JSONObject, state: LedgerState, draft: EventDraft) -> [InputProblem] {
+    static func lifecycleProblems(_ type: EventType, data: JSONObject, occurredAt: Timestamp, state: LedgerState,
+                                  draft: EventDraft) -> [InputProblem] {
+        // A referral's or concern's later steps come after it: one dated before would make its days negative.
+        for (entity, field, began) in [(EntityKind.referral, "referral", "received"), (.concern, "concern", "raised")]
+        where type.entity == entity && !type.isCreation {
+            guard let id = data[field]?.stringValue, let start = state.beganAt[LedgerState.attendanceKey(entity.rawValue, id)],
+                  occurredAt < start else { continue }
+            return [draft.problem("occurredAt", "\(draft.occurredAt) is before \(field) \(id) was \(began) (\(start.rfc3339)); a later step cannot come first")]
+        }
         switch type {
         case .flagRemoved:
             guard let p = data["participant"]?.stringValue, let flag = data["flag"]?.stringValue,
@@ -27,6 +36,9 @@ extension Rules {
                 return [draft.problem("referral", "referral \(r) is closed and cannot be accepted; retract the ReferralClosed first if it was recorded in error")]
             }
             return []
+        case .referralClosed:
+            guard let r = data["referral"]?.stringValue, state.liveSteps(of: r).contains(.referralClosed) else { return [] }
+            return [draft.problem("referral", "referral \(r) is already closed; retract that ReferralClosed first if it was recorded in error")]
         default:
             return []
         }

@@ -83,7 +83,7 @@ public enum Rules {
            state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
-        problems += lifecycleProblems(type, data: data, state: state, draft: draft)
+        problems += lifecycleProblems(type, data: data, occurredAt: occurredAt, state: state, draft: draft)
         guard problems.isEmpty else { return (nil, problems) }
         let event = ProposedEvent(id: draft.id, stream: StreamID(stream), type: type.rawValue,
                                   occurredAt: occurredAt, actor: actor, data: data,

@@ -278,6 +278,16 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         let person = try cli.run(["import", "--register", unknown, "--session", "S-1"])
         #expect(person.status == 1, "\(person)")
         #expect(person.stderr.contains("\(unknown):2: field participant"), "\(person)")
+        // An unknown person on a row with survey answers: one problem, told once (not once per event the row makes).
+        let unknownAnswering = try cli.file("unknown-answering.csv", "participant,happier,more_connected\nP-9,yes,yes\n")
+        let answering = try cli.run(["import", "--register", unknownAnswering, "--session", "S-1"])
+        #expect(answering.stderr.components(separatedBy: "\(unknownAnswering):2: field participant").count == 2, "\(answering)")
+        #expect(answering.stderr.contains("1 problem(s) found"), "\(answering)")
+        // Someone listed twice is named as such, not as a clash of ids the facilitator never gave.
+        let twice = try cli.file("twice.csv", "participant\nP-1\nP-1\n")
+        let listedTwice = try cli.run(["import", "--register", twice, "--session", "S-1"])
+        #expect(listedTwice.status == 1, "\(listedTwice)")
+        #expect(listedTwice.stderr.contains("\(twice):3: field participant: P-1 is listed twice (also on line 2)"), "\(listedTwice)")
         let noSession = try cli.run(["import", "--register", unknown, "--session", "S-404"])
         #expect(noSession.status != 0, "\(noSession)")
         #expect(noSession.stderr.contains("S-404"), "\(noSession)")

@@ -188,6 +188,13 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
           data: ["participant": "P-A", "session": "S-2", "happier": true, "moreConnected": false], field: "session"),
     .init(label: "survey by someone who did not attend", type: "SurveyCompleted",
           data: ["participant": "P-C", "session": "S-1", "happier": true, "moreConnected": false], field: "session"),
+    // A later step of a referral or concern dated before it began (its days would be negative).
+    .init(label: "referral contacted before it was received", type: "ReferralContacted",
+          data: ["referral": "R-1", "channel": "phone"], occurredAt: "2025-05-01T09:00:00Z", field: "occurredAt"),
+    .init(label: "referral accepted before it was received", type: "ReferralAccepted",
+          data: ["referral": "R-1"], occurredAt: "2025-05-02T08:59:59Z", field: "occurredAt"),
+    .init(label: "concern escalated before it was raised", type: "ConcernEscalated",
+          data: ["concern": "C-1", "to": "police"], occurredAt: "2025-05-05T11:00:00Z", field: "occurredAt"),
     // Retracting twice, and retracting a retraction.
     .init(label: "retracting an event twice", type: "EventRetracted",
           data: ["event": .string(signpostSG1.uuidString.lowercased()), "reason": "Again"], field: "event"),
@@ -493,6 +500,20 @@ func aRetractedCreationDoesNotFreeItsId(_ type: String, _ field: String, _ id: S
         _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(first.appended[0].id.uuidString), "reason": "Wrong answer"])])
         let corrected = try recorder.submit([rulesDraft("SurveyCompleted", withField(answer, "happier", false))])
         #expect(corrected.appended.count == 1)
+    }
+}
+
+@Test func aReferralIsClosedOnceAndAStepAtTheMomentItBeganIsAccepted() throws {
+    try withRulesStore { log, recorder in
+        let contacted = try recorder.submit([rulesDraft("ReferralContacted", ["referral": "R-1", "channel": "phone"], at: "2025-05-02T09:00:00Z")])
+        #expect(contacted.appended.count == 1, "the same instant as the receipt is not before it")
+        let closed = try recorder.submit([rulesDraft("ReferralClosed", ["referral": "R-1", "reason": "completed"])])
+        let before = try log.head()
+        let again = rulesRefusal([rulesDraft("ReferralClosed", ["referral": "R-1", "reason": "disengaged"])], recorder)
+        #expect(again.map(\.field) == ["referral"], "\(again)")
+        #expect(try log.head() == before)
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(closed.appended[0].id.uuidString), "reason": "Closed in error"])])
+        #expect(try recorder.submit([rulesDraft("ReferralClosed", ["referral": "R-1", "reason": "disengaged"])]).appended.count == 1)
     }
 }
 

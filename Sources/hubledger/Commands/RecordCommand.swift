@@ -89,7 +89,10 @@ enum Submission {
         let recorder = Recorder(log: log, actor: actor)
         func refuse(_ problems: [InputProblem]) -> CLIError {
             let rank = Dictionary(files.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            let ordered = (unreadable + problems).enumerated().sorted { a, b in
+            // A register row becomes an attendance and a survey: the same problem on both is told once.
+            var seen = Set<String>()
+            let distinct = (unreadable + problems).filter { seen.insert($0.description).inserted }
+            let ordered = distinct.enumerated().sorted { a, b in
                 let (ra, rb) = (rank[a.element.file] ?? files.count, rank[b.element.file] ?? files.count)
                 return (ra, a.element.line, a.offset) < (rb, b.element.line, b.offset)
             }
