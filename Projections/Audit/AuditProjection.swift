@@ -15,7 +15,7 @@ import HubDomain
 /// `ParticipantPlaces` turns into where the participant was then.
 public struct AuditProjection: Projection {
     public static let name = "audit"
-    public static let stateVersion = 2
+    public static let stateVersion = 3
     public static let folds: HubEvent.Kinds = [.sessionHeld, .participantRegistered, .participantMoved, .referralReceived, .eventRetracted]
 
     struct Session: Sendable {
@@ -41,7 +41,8 @@ public struct AuditProjection: Projection {
 
     var referrals: [String: Referral] = [:]
     var sessions: [String: Session] = [:]
-    var generations: [String: Generation] = [:]
+    /// Each participant's registrations in log order (a retracted one may be followed by its correction).
+    var registrations: [String: [(event: UUID, generation: Generation)]] = [:]
     var retracted = IDSet()
     var places = ParticipantPlaces()
 
@@ -52,7 +53,7 @@ public struct AuditProjection: Projection {
         case .sessionHeld(let s, let hub, let region, let programme, let week, let funder):
             sessions[s] = Session(id: event.id, at: event.occurredAt, region: region, funder: funder, programme: programme, week: week, hub: hub)
         case .participantRegistered(let p, let generation, _, _, _):
-            generations[p] = generation
+            registrations[p, default: []].append((event.id, generation))
             places.apply(event)
         case .participantMoved:
             places.apply(event)
@@ -69,7 +70,7 @@ public struct AuditProjection: Projection {
             w.uuid(s.id); w.time(s.at); w.raw(s.region); w.optional(s.funder) { $0.string($1) }; w.string(s.programme); w.int(s.week)
             w.string(s.hub)
         }
-        w.dictionary(generations) { $0.raw($1) }
+        w.dictionary(registrations) { w, list in w.array(list) { w, r in w.uuid(r.event); w.raw(r.generation) } }
         w.uuids(retracted)
         places.encode(to: &w)
     }
@@ -83,7 +84,7 @@ public struct AuditProjection: Projection {
             Session(id: try r.uuid(), at: try r.time(), region: try r.raw(Region.self), funder: try r.optional { try $0.string() },
                     programme: try r.string(), week: Int(try r.int()), hub: try r.string())
         }
-        generations = try r.dictionary { try $0.raw(Generation.self) }
+        registrations = try r.dictionary { r in try r.array { r in (event: try r.uuid(), generation: try r.raw(Generation.self)) } }
         retracted = try r.uuids()
         places = try ParticipantPlaces(from: &r)
     }
@@ -99,6 +100,11 @@ public struct AuditProjection: Projection {
         var tally = AuditTally(basis: self, period: period, filter: filter)
         try replay.only(AuditTally.counts).forEach { tally.count($0) }
         return tally
+    }
+
+    /// The generation of the participant's last registration not retracted (nil: none stands).
+    func generation(of participant: String) -> Generation? {
+        registrations[participant]?.last { !retracted.contains($0.event) }?.generation
     }
 
     /// Sessions held in the period, not retracted, at a place the filter covers.

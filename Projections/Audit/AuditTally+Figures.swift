@@ -22,7 +22,7 @@ extension AuditTally {
                                    breakdowns: [("byRegion", byRegion), ("byFunder", byFunder)]))
 
         var byGeneration: [String: Int] = [:]
-        for p in people { byGeneration[basis.generations[p]?.rawValue ?? "unknown", default: 0] += 1 }
+        for p in people { byGeneration[basis.generation(of: p)?.rawValue ?? "unknown", default: 0] += 1 }
         figures.append(AuditFigure(name: "participants", value: .int(Int64(people.count)),
                                    definition: "Distinct participants with at least one attendance (not retracted) at a session in the period." + bySession,
                                    breakdowns: [("byGeneration", byGeneration)]))

@@ -14,7 +14,7 @@ import HubDomain
 /// judgement of every activity against the final record would give.
 public struct ReviewProjection: Projection {
     public static let name = "review"
-    public static let stateVersion = 2
+    public static let stateVersion = 3
     public static let folds: HubEvent.Kinds = [.participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted,
                                               .concernRaised, .concernEscalated, .concernClosed, .flagRaised, .flagRemoved, .eventRetracted]
 
@@ -42,7 +42,8 @@ public struct ReviewProjection: Projection {
 
     /// What the consent rules need of one person, and the way back to their activities.
     struct Person: Sendable {
-        var generation: Generation?
+        /// Their registrations in log order; the last one not retracted says their generation.
+        var registrations: [(id: UUID, generation: Generation, isRetracted: Bool)] = []
         var consents: [Consent] = []
         /// The latest `occurredAt` of their attendances and surveys folded: a decision dated after
         /// it cannot change how any of them was judged.
@@ -52,6 +53,7 @@ public struct ReviewProjection: Projection {
         var isUnsettled = false
 
         var liveConsents: LazyFilterSequence<[Consent]> { consents.lazy.filter { !$0.isRetracted } }
+        var generation: Generation? { registrations.last { !$0.isRetracted }?.generation }
 
         /// Whether a change to their record now could change how their earlier activities were judged.
         func isAffected(byDecisionAt time: Timestamp?) -> Bool {
@@ -96,7 +98,7 @@ public struct ReviewProjection: Projection {
     public mutating func apply(_ event: DomainEvent) {
         switch event.event {
         case .participantRegistered(let p, let generation, _, _, _):
-            people.update(p) { $0.register(generation) }
+            people.update(p) { $0.register(generation, id: event.id) }
         case .consentGiven(let p, let scope, let by, let note):
             decide(p, in: event.streamKey, Consent(id: event.id, position: event.position, occurredAt: event.occurredAt, scope: scope, givenBy: by, hasCompetenceNote: note))
         case .consentWithdrawn(let p, let scope):
@@ -111,7 +113,7 @@ public struct ReviewProjection: Projection {
         case .eventRetracted(let target):
             retracted.insert(target)
             flags.apply(event)
-            if let p = strayConsents[target] ?? (event.streamKey.entity == .participant ? event.streamKey.id : nil) { people.updateIfPresent(p) { $0.retractConsent(target) } }
+            if let p = strayConsents[target] ?? (event.streamKey.entity == .participant ? event.streamKey.id : nil) { people.updateIfPresent(p) { $0.retract(target) } }
         default: break
         }
     }
@@ -150,7 +152,7 @@ public struct ReviewProjection: Projection {
             w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
         }
         people.encode(to: &w) { w, person in
-            w.optional(person.generation) { $0.choice($1) }
+            w.array(person.registrations) { w, r in w.uuid(r.id); w.choice(r.generation); w.bool(r.isRetracted) }
             w.array(person.consents) { w, c in
                 w.uuid(c.id); w.int(c.position); w.time(c.occurredAt); w.choice(c.scope)
                 w.optional(c.givenBy) { $0.choice($1) }; w.bool(c.hasCompetenceNote); w.bool(c.isRetracted)
@@ -176,7 +178,7 @@ public struct ReviewProjection: Projection {
         }
         people = try FoldTable(from: &r, empty: Person()) { r in
             var person = Person()
-            person.generation = try r.optional { try $0.choice(Generation.self) }
+            person.registrations = try r.array { r in (id: try r.uuid(), generation: try r.choice(Generation.self), isRetracted: try r.bool()) }
             person.consents = try r.array { r in
                 Consent(id: try r.uuid(), position: try r.int(), occurredAt: try r.time(), scope: try r.choice(ConsentScope.self),
                         givenBy: try r.optional { try $0.choice(ConsentGiver.self) }, hasCompetenceNote: try r.bool(), isRetracted: try r.bool())
@@ -201,9 +203,9 @@ public struct ReviewProjection: Projection {
 }
 
 extension ReviewProjection.Person {
-    mutating func register(_ generation: Generation) {
+    mutating func register(_ generation: Generation, id: UUID) {
         if self.generation != generation && isAffected(byDecisionAt: nil) { isUnsettled = true }
-        self.generation = generation
+        registrations.append((id, generation, false))
     }
 
     mutating func decide(_ consent: ReviewProjection.Consent) {
@@ -211,9 +213,17 @@ extension ReviewProjection.Person {
         consents.append(consent)
     }
 
-    mutating func retractConsent(_ id: UUID) {
-        guard let i = consents.firstIndex(where: { $0.id == id }) else { return }
-        consents[i].isRetracted = true
+    /// A retracted consent decision or registration no longer counts; their activities may be judged otherwise now.
+    mutating func retract(_ id: UUID) {
+        if let i = consents.firstIndex(where: { $0.id == id }) {
+            consents[i].isRetracted = true
+        } else if let i = registrations.firstIndex(where: { $0.id == id }) {
+            let before = generation
+            registrations[i].isRetracted = true
+            guard generation != before else { return }
+        } else {
+            return
+        }
         if isAffected(byDecisionAt: nil) { isUnsettled = true }
     }
 

@@ -68,6 +68,8 @@ public struct Demo: Sendable {
         }
         var referralNumber = 0, concernNumber = 0
         var attendanceIDs: [UUID] = []
+        /// The exit survey answered at an attendance, if any: a correction retracts it first.
+        var surveyOf: [UUID: UUID] = [:]
         for n in 1...max(1, participants) {
             let pid = String(format: "P-%04d", n)
             let programme = programmes[(n - 1) % programmes.count]
@@ -145,7 +147,7 @@ public struct Demo: Sendable {
                 guard attendedLast else { continue }
                 attendanceIDs.append(add(.attendanceRecorded, at.adding(seconds: 60), ["participant": .string(pid), "session": .string(sid)]))
                 if rng.unit() < 0.7 {
-                    _ = add(.surveyCompleted, at.adding(seconds: 5400), ["participant": .string(pid), "session": .string(sid),
+                    surveyOf[attendanceIDs[attendanceIDs.count - 1]] = add(.surveyCompleted, at.adding(seconds: 5400), ["participant": .string(pid), "session": .string(sid),
                                                                          "happier": .bool(rng.unit() < 0.91), "moreConnected": .bool(rng.unit() < 0.76)])
                 }
             }
@@ -172,11 +174,15 @@ public struct Demo: Sendable {
                 }
             }
         }
-        // A few corrections: attendances recorded against the wrong person.
+        // A few corrections: attendances recorded against the wrong person (and their exit surveys with them).
         var corrected = Set<UUID>()
         for _ in 0..<min(6, attendanceIDs.count) {
             let target = attendanceIDs[rng.below(attendanceIDs.count)]
             guard corrected.insert(target).inserted else { continue }
+            if let survey = surveyOf[target] {
+                _ = add(.eventRetracted, Demo.start.adding(seconds: 400 * day),
+                        ["event": .string(survey.lowercasedString), "reason": "Recorded against the wrong participant (demo)."])
+            }
             _ = add(.eventRetracted, Demo.start.adding(seconds: 400 * day),
                     ["event": .string(target.lowercasedString), "reason": "Recorded against the wrong participant (demo)."])
         }

@@ -12,7 +12,8 @@ public struct InputProblem: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String {
-        "\(file):\(line): " + (field.map { "field \($0): " } ?? "") + reason
+        // Line 0: about the input as a whole (a register's --session), not one of its lines.
+        (line > 0 ? "\(file):\(line): " : "\(file): ") + (field.map { "field \($0): " } ?? "") + reason
     }
 }
 

@@ -59,4 +59,24 @@ public enum EntityKind: String, Sendable, CaseIterable, Codable {
 
     /// The stream of one entity, e.g. `participant-P-0001`.
     public func stream(_ id: String) -> String { "\(rawValue)-\(id)" }
+
+    /// The event that brings one into being.
+    public var creation: EventType {
+        switch self {
+        case .participant: .participantRegistered
+        case .referral: .referralReceived
+        case .session: .sessionHeld
+        case .concern: .concernRaised
+        }
+    }
+
+    /// How its creation is said: a participant is registered, a concern raised.
+    var createdVerb: String {
+        switch self {
+        case .participant: "registered"
+        case .referral: "received"
+        case .session: "held"
+        case .concern: "raised"
+        }
+    }
 }

@@ -48,8 +48,10 @@ public struct LedgerState: Sendable {
     /// When each referral was received and each concern raised (keyed by `attendanceKey(kind, id)`):
     /// no later step may be dated before it.
     var beganAt: [String: Timestamp] = [:]
-    /// Per referral, its acceptances, declines and closures (retracted ones are skipped when read).
-    var referralSteps: [String: [(event: UUID, type: EventType)]] = [:]
+    /// Per referral and concern (keyed by `attendanceKey(kind, id)`), its later steps: acceptances,
+    /// declines and closures of a referral, escalations and closures of a concern (retracted ones are
+    /// skipped when read).
+    var steps: [String: [(event: UUID, type: EventType)]] = [:]
 
     public init() {}
 
@@ -93,12 +95,18 @@ public struct LedgerState: Sendable {
     /// The stream an event is in.
     func streamName(of facts: EventFacts) -> String { streamNames[Int(facts.stream)] }
 
-    /// The live acceptances, declines and closures of a referral, in log order.
-    func liveSteps(of referral: String) -> [EventType] {
-        (referralSteps[referral] ?? []).filter { events[$0.event]?.isRetracted != true }.map(\.type)
+    /// The live later steps of a referral or concern, in log order.
+    func liveSteps(of entity: EntityKind, _ id: String) -> [EventType] {
+        (steps[LedgerState.attendanceKey(entity.rawValue, id)] ?? []).filter { events[$0.event]?.isRetracted != true }.map(\.type)
     }
 
     static func attendanceKey(_ participant: String, _ session: String) -> String { participant + "\u{1F}" + session }
+
+    /// The participant and session an attendance key was made of.
+    static func parts(ofAttendanceKey key: String) -> (participant: String, session: String) {
+        let parts = key.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }
 
     /// The number of a stream, numbering it if it is new; with its version in the log when given.
     private mutating func number(of stream: String, version: StreamVersion?) -> Int32 {
@@ -178,7 +186,9 @@ public struct LedgerState: Sendable {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)
             }
         case .referralAccepted, .referralDeclined, .referralClosed:
-            if let r = data.string("referral") { referralSteps[r, default: []].append((id, kind)) }
+            if let r = data.string("referral") { steps[LedgerState.attendanceKey(EntityKind.referral.rawValue, r), default: []].append((id, kind)) }
+        case .concernEscalated, .concernClosed:
+            if let c = data.string("concern") { steps[LedgerState.attendanceKey(EntityKind.concern.rawValue, c), default: []].append((id, kind)) }
         default:
             break
         }

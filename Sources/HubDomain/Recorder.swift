@@ -10,6 +10,8 @@ public struct Recorder: Sendable {
         public var appended: [(position: LogPosition, id: UUID, type: String)]
         /// Lines whose `id` was already in the log with the same content (idempotent re-import).
         public var alreadyPresent: Int
+        /// Of those, the ones retracted since: a re-import does not bring a corrected fact back.
+        public var alreadyRetracted = 0
         public var head: LogHead?
         /// Set when the store removed an interrupted earlier write before appending.
         public var recovery: String?
@@ -34,10 +36,11 @@ public struct Recorder: Sendable {
     /// - Throws: `DomainError.rejected` with every problem found; nothing is written then.
     public func submit(_ drafts: [EventDraft], dryRun: Bool = false) throws -> Outcome {
         for _ in 0..<8 {
-            let (proposals, alreadyPresent, after) = try check(drafts, against: try LedgerState.load(from: log))
-            let flags = Recorder.attendeeFlags(drafts, in: after)
+            let (proposals, present, after) = try check(drafts, against: try LedgerState.load(from: log))
+            let flags = Recorder.attendeeFlags(proposals, in: after)
             if dryRun || proposals.isEmpty {
-                return Outcome(appended: [], alreadyPresent: alreadyPresent, head: try log.head(), recovery: nil, attendeeFlags: flags)
+                return Outcome(appended: [], alreadyPresent: present.count, alreadyRetracted: present.retracted, head: try log.head(), recovery: nil,
+                               attendeeFlags: flags)
             }
             var expectations: [StreamID: ExpectedVersion] = [:]
             for event in proposals where expectations[event.stream] == nil {
@@ -47,8 +50,8 @@ public struct Recorder: Sendable {
             do {
                 let result = try log.append(AppendBatch(events: proposals, expectations: expectations))
                 let appended = zip(result.positions, proposals).map { (position: $0, id: $1.id, type: $1.type) }
-                return Outcome(appended: appended, alreadyPresent: alreadyPresent, head: result.head, recovery: result.recovery,
-                               attendeeFlags: flags)
+                return Outcome(appended: appended, alreadyPresent: present.count, alreadyRetracted: present.retracted, head: result.head,
+                               recovery: result.recovery, attendeeFlags: flags)
             } catch EventStoreError.wrongExpectedVersion {
                 continue
             } catch let error as EventStoreError {
@@ -63,13 +66,14 @@ public struct Recorder: Sendable {
     /// The state is taken over, not copied (a copy cost as much as the fold): ids already in the log are
     /// looked up in it as the drafts are applied, which is the same as looking them up before, since a
     /// draft's id that an earlier draft used is refused first.
-    func check(_ drafts: [EventDraft], against initial: consuming LedgerState) throws -> ([ProposedEvent], Int, LedgerState) {
+    func check(_ drafts: [EventDraft], against initial: consuming LedgerState) throws
+        -> ([ProposedEvent], (count: Int, retracted: Int), LedgerState) {
         var state = initial
         var problems: [InputProblem] = []
         var proposals: [ProposedEvent] = []
         proposals.reserveCapacity(drafts.count)
-        var alreadyPresent = 0
-        var seenIDs: [UUID: Int] = [:]
+        var alreadyPresent = 0, alreadyRetracted = 0
+        var seenIDs: [UUID: (file: String, line: Int)] = [:]
         let now = clock()
         // The logged events the drafts name — ids they carry (retries) and events they retract — read in
         // one pass over the index (a retried import may hold thousands), and remembered for the rules.
@@ -90,13 +94,17 @@ public struct Recorder: Sendable {
         let values = try log.sealedValues(of: Array(stored.values))
         for draft in drafts {
             if let id = draft.id {
-                if let line = seenIDs[id] {
-                    problems.append(draft.problem("id", "the same id is used on line \(line)"))
+                if let earlier = seenIDs[id] {
+                    let place = earlier.file == draft.file ? "line \(earlier.line)" : "\(earlier.file):\(earlier.line)"
+                    problems.append(draft.problem("id", "the same id is used on \(place) (an event goes in once; remove the repeated line)"))
                     continue
                 }
-                seenIDs[id] = draft.line
+                seenIDs[id] = (draft.file, draft.line)
                 if let facts = state.events[id] {
-                    if isSame(draft, as: facts.position.flatMap { stored[$0] }, values: values) { alreadyPresent += 1 } else {
+                    if isSame(draft, as: facts.position.flatMap { stored[$0] }, values: values) {
+                        alreadyPresent += 1
+                        if facts.isRetracted { alreadyRetracted += 1 }
+                    } else {
                         problems.append(draft.problem("id", "id \(id.lowercasedString) is already in the log for a different event (position \(facts.position.map(String.init) ?? "?"))"))
                     }
                     continue
@@ -111,15 +119,16 @@ public struct Recorder: Sendable {
             }
         }
         if !problems.isEmpty { throw DomainError.rejected(problems) }
-        return (proposals, alreadyPresent, state)
+        return (proposals, (alreadyPresent, alreadyRetracted), state)
     }
 
-    /// The active flags of everyone whose attendance is among the drafts, as the log stands with them.
-    static func attendeeFlags(_ drafts: [EventDraft], in state: LedgerState) -> [(participant: String, flags: [String])] {
+    /// The active flags of everyone whose attendance is among the events to append, as the log stands
+    /// with them (an attendance already in the log is not recorded again, so it warns no one).
+    static func attendeeFlags(_ proposals: [ProposedEvent], in state: LedgerState) -> [(participant: String, flags: [String])] {
         var seen = Set<String>()
         var out: [(participant: String, flags: [String])] = []
-        for draft in drafts where draft.type == EventType.attendanceRecorded.rawValue {
-            guard let p = draft.data["participant"]?.stringValue, seen.insert(p).inserted else { continue }
+        for event in proposals where event.type == EventType.attendanceRecorded.rawValue {
+            guard let p = event.data["participant"]?.stringValue, seen.insert(p).inserted else { continue }
             let flags = state.flags.active(on: p).map(\.flag)
             if !flags.isEmpty { out.append((p, flags)) }
         }

@@ -7,6 +7,8 @@ import Foundation
 /// Each row becomes an `AttendanceRecorded` (and a `SurveyCompleted` when both
 /// answers are given) at the session's own time, with ids derived from the
 /// session and participant — so importing the same register twice changes nothing.
+/// A survey answer retracted since and given otherwise on the row is the correction:
+/// it is recorded under the next derived id (`SurveyIDs`).
 public enum Register {
     public static func drafts(from bytes: [UInt8], file: String, session: String, log: EventLog) throws -> (drafts: [EventDraft], problems: [InputProblem]) {
         var problems: [InputProblem] = []
@@ -14,6 +16,7 @@ public enum Register {
             return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is not UTF-8 text")])
         }
         guard let held = try sessionTime(session, log: log) else {
+            // Not a line of the file: the --session option (no line number is given).
             return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
         }
         // Split on bytes: "\r\n" is one Character in Swift, and registers saved on Windows use it.
@@ -24,7 +27,10 @@ public enum Register {
         guard let headerLine = lines.first else {
             return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is empty (expected a header: participant[,happier,more_connected])")])
         }
-        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let headerCells = CSVLine.cells(headerLine) else {
+            return ([], [InputProblem(file: file, line: 1, field: nil, reason: "a quote opened in the header is never closed")])
+        }
+        let header = headerCells.map { $0.lowercased() }
         let known = ["participant", "happier", "more_connected"]
         for column in header where !known.contains(column) {
             problems.append(InputProblem(file: file, line: 1, field: column, reason: "unknown column (columns: participant, happier, more_connected)"))
@@ -36,10 +42,14 @@ public enum Register {
         let hCol = header.firstIndex(of: "happier"), cCol = header.firstIndex(of: "more_connected")
         var drafts: [EventDraft] = []
         var listed: [String: Int] = [:]
+        let surveyIDs = SurveyIDs(session: session, log: log)
         for (i, line) in lines.enumerated().dropFirst() {
             let n = i + 1
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let cells = CSVLine.cells(line) else {
+                problems.append(InputProblem(file: file, line: n, field: nil, reason: "a quote opened on this line is never closed"))
+                continue
+            }
             guard cells.count == header.count else {
                 problems.append(InputProblem(file: file, line: n, field: nil, reason: "\(cells.count) cells where the header has \(header.count)"))
                 continue
@@ -50,6 +60,7 @@ public enum Register {
                 continue
             }
             listed[participant] = n
+            // Every problem of the row is told (the rules check the participant on the attendance below).
             func answer(_ col: Int?, _ name: String) -> Bool?? {
                 guard let col else { return .some(nil) }
                 switch cells[col].lowercased() {
@@ -61,20 +72,25 @@ public enum Register {
                     return nil
                 }
             }
-            guard let happier = answer(hCol, "happier"), let connected = answer(cCol, "more_connected") else { continue }
+            let happier = answer(hCol, "happier"), connected = answer(cCol, "more_connected")
+            drafts.append(EventDraft(type: EventType.attendanceRecorded.rawValue, occurredAt: held.rfc3339,
+                                     data: ["participant": .string(participant), "session": .string(session)],
+                                     id: DerivedID.make("register", session, participant, "attendance"), file: file, line: n))
+            guard let happier, let connected else { continue }
             if (happier == nil) != (connected == nil) {
                 problems.append(InputProblem(file: file, line: n, field: happier == nil ? "happier" : "more_connected",
                                              reason: "give both survey answers or neither"))
                 continue
             }
-            drafts.append(EventDraft(type: EventType.attendanceRecorded.rawValue, occurredAt: held.rfc3339,
-                                     data: ["participant": .string(participant), "session": .string(session)],
-                                     id: DerivedID.make("register", session, participant, "attendance"), file: file, line: n))
-            if let happier, let connected {
+            guard let happier, let connected else { continue }
+            switch try surveyIDs.id(for: participant, happier: happier, moreConnected: connected) {
+            case .success(let id):
                 drafts.append(EventDraft(type: EventType.surveyCompleted.rawValue, occurredAt: held.rfc3339,
                                          data: ["participant": .string(participant), "session": .string(session),
                                                 "happier": .bool(happier), "moreConnected": .bool(connected)],
-                                         id: DerivedID.make("register", session, participant, "survey"), file: file, line: n))
+                                         id: id, file: file, line: n))
+            case .failure(let reason):
+                problems.append(InputProblem(file: file, line: n, field: "happier", reason: reason.text))
             }
         }
         return (drafts, problems)

@@ -1,9 +1,11 @@
 import EventStore
 
-/// The rules that depend on what happened to an entity before: a flag can only be removed
-/// while it is active; a referral is accepted at most once, and never after it was
-/// declined or closed, and closed at most once; no later step of a referral or concern is
-/// dated before the referral was received or the concern raised. Retracted events never count.
+/// The rules that depend on what happened to an entity before: a flag can only be removed while it
+/// is active, and not dated before it was raised or renewed; a referral is accepted at most once,
+/// and never after it was declined or closed, declined at most once and never once closed, and
+/// closed at most once; a concern is closed at most once and not escalated once closed; no later
+/// step of a referral or concern is dated before the referral was received or the concern raised.
+/// Retracted events never count, so retracting the step in the way is how a mistake is corrected.
 ///
 /// Raising a flag that is already active is allowed: it is a renewal (a new note and review date).
 extension Rules {
@@ -18,29 +20,59 @@ extension Rules {
         }
         switch type {
         case .flagRemoved:
-            guard let p = data["participant"]?.stringValue, let flag = data["flag"]?.stringValue,
-                  !state.flags.isActive(flag, on: p) else { return [] }
-            let active = state.flags.active(on: p).map(\.flag)
-            let known = active.isEmpty ? "\(p) has no active flags" : "active flags: \(active.joined(separator: ", "))"
-            return [draft.problem("flag", "\(p) has no active flag '\(flag)' to remove (\(known))")]
-        case .referralAccepted:
-            guard let r = data["referral"]?.stringValue else { return [] }
-            let steps = state.liveSteps(of: r)
-            if steps.contains(.referralAccepted) {
-                return [draft.problem("referral", "referral \(r) is already accepted; retract that ReferralAccepted first if it was recorded in error")]
+            guard let p = data["participant"]?.stringValue, let flag = data["flag"]?.stringValue else { return [] }
+            guard let active = state.flags.active(on: p).first(where: { $0.flag == flag }) else {
+                let active = state.flags.active(on: p).map(\.flag)
+                let known = active.isEmpty ? "\(p) has no active flags" : "active flags: \(active.joined(separator: ", "))"
+                return [draft.problem("flag", "\(p) has no active flag '\(flag)' to remove (\(known))")]
             }
-            if steps.contains(.referralDeclined) {
-                return [draft.problem("referral", "referral \(r) was declined and cannot be accepted; retract the ReferralDeclined first if it was recorded in error")]
-            }
-            if steps.contains(.referralClosed) {
-                return [draft.problem("referral", "referral \(r) is closed and cannot be accepted; retract the ReferralClosed first if it was recorded in error")]
+            guard occurredAt >= active.current.occurredAt else {
+                let how = active.isRenewed ? "renewed" : "raised"
+                return [draft.problem("occurredAt", "\(draft.occurredAt) is before flag '\(flag)' on \(p) was \(how) (\(active.current.occurredAt.rfc3339)); a removal cannot come first")]
             }
             return []
-        case .referralClosed:
-            guard let r = data["referral"]?.stringValue, state.liveSteps(of: r).contains(.referralClosed) else { return [] }
-            return [draft.problem("referral", "referral \(r) is already closed; retract that ReferralClosed first if it was recorded in error")]
+        case .referralAccepted, .referralDeclined, .referralClosed:
+            guard let r = data["referral"]?.stringValue else { return [] }
+            return stepProblem(type, of: .referral, r, after: state.liveSteps(of: .referral, r), draft: draft).map { [$0] } ?? []
+        case .concernEscalated, .concernClosed:
+            guard let c = data["concern"]?.stringValue else { return [] }
+            return stepProblem(type, of: .concern, c, after: state.liveSteps(of: .concern, c), draft: draft).map { [$0] } ?? []
         default:
             return []
+        }
+    }
+
+    /// The earlier live step that rules this one out, as a problem naming it and the way to correct it.
+    private static func stepProblem(_ type: EventType, of entity: EntityKind, _ id: String, after steps: [EventType],
+                                    draft: EventDraft) -> InputProblem? {
+        let forbiddenAfter: [EventType: [EventType]] = [
+            .referralAccepted: [.referralAccepted, .referralDeclined, .referralClosed],
+            .referralDeclined: [.referralDeclined, .referralClosed],
+            .referralClosed: [.referralClosed],
+            .concernEscalated: [.concernClosed],
+            .concernClosed: [.concernClosed],
+        ]
+        guard let earlier = forbiddenAfter[type]?.first(where: steps.contains) else { return nil }
+        let predicate: String
+        switch earlier {
+        case type: predicate = "is already \(type.pastTense)"
+        case .referralDeclined: predicate = "was declined"
+        default: predicate = "is \(earlier.pastTense)"
+        }
+        let consequence = type == earlier ? "" : " and cannot be \(type.pastTense)"
+        return draft.problem(entity.rawValue, "\(entity.rawValue) \(id) \(predicate)\(consequence); retract that \(earlier.rawValue) first if it was recorded in error")
+    }
+}
+
+extension EventType {
+    /// The step as a verb, for messages ("cannot be accepted").
+    var pastTense: String {
+        switch self {
+        case .referralAccepted: "accepted"
+        case .referralDeclined: "declined"
+        case .referralClosed, .concernClosed: "closed"
+        case .concernEscalated: "escalated"
+        default: rawValue
         }
     }
 }

@@ -8,6 +8,8 @@ import Foundation
 public enum Rules {
     /// How far ahead of the clock an `occurredAt` may be (clock skew, time zones).
     public static let futureAllowance: Double = 86_400
+    /// No hub's record holds anything before this: an earlier date is a typo in the year.
+    static let earliest = Timestamp(rfc3339: "1900-01-01T00:00:00Z") ?? Timestamp(microseconds: 0)
 
     static func isValidID(_ s: String) -> Bool {
         let bytes = Array(s.utf8)
@@ -30,6 +32,8 @@ public enum Rules {
             occurredAt = t
             if t > now.adding(seconds: futureAllowance) {
                 problems.append(draft.problem("occurredAt", "\(draft.occurredAt) is more than a day in the future"))
+            } else if t < earliest {
+                problems.append(draft.problem("occurredAt", "\(draft.occurredAt) is before 1900: not a date a hub's record can hold (a typo in the year?)"))
             }
         } else {
             problems.append(draft.problem("occurredAt", "'\(draft.occurredAt)' is not a valid RFC 3339 date-time (e.g. 2024-03-01T10:00:00Z)"))
@@ -64,6 +68,14 @@ public enum Rules {
             if facts.kind == .eventRetracted {
                 return (nil, [draft.problem("event", "a retraction cannot itself be retracted; record a new event instead")])
             }
+            guard facts.kind != nil else {
+                return (nil, [draft.problem("event", "event \(raw) is not a hub event but the system's own record (a view, an access change, an alert or a refusal): it cannot be retracted (roles change with `hubledger access revoke`)")])
+            }
+            // A survey answer stands only with its attendance: retracting the attendance first would leave it counted alone.
+            if let key = facts.attendance, state.surveys.contains(key) {
+                let (p, s) = LedgerState.parts(ofAttendanceKey: key)
+                return (nil, [draft.problem("event", "\(p)'s exit survey at session \(s) still stands on this attendance; retract the survey first (earlier in the same import will do)")])
+            }
             stream = state.streamName(of: facts)
         } else {
             guard let entity = type.entity, let field = Schema.streamField(of: type), let key = data[field]?.stringValue else {
@@ -83,6 +95,9 @@ public enum Rules {
            state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
+        if case .participantRegistered = type, case .int(let born)? = data["birthYear"], born > Int64(now.dayString.prefix(4)) ?? .max {
+            problems.append(draft.problem("birthYear", "\(born) is in the future"))
+        }
         problems += lifecycleProblems(type, data: data, occurredAt: occurredAt, state: state, draft: draft)
         guard problems.isEmpty else { return (nil, problems) }
         let event = ProposedEvent(id: draft.id, stream: StreamID(stream), type: type.rawValue,
@@ -99,13 +114,15 @@ public enum Rules {
             guard isValidID(id) else {
                 return .failure(draft.problem(name, "'\(id)' is not a valid id (1–64 letters, digits, '-', '_' or '.')"))
             }
+            // A creation whose own creation was retracted may be recorded again: that is how a wrong
+            // registration (say, the generation) is corrected. The chronology keeps both.
             if creates {
                 if state.exists(kind, id) { return .failure(draft.problem(name, "\(kind.rawValue) \(id) already exists; a \(type.rawValue) may be recorded once")) }
-                if state.wasCreated(kind, id) {
-                    return .failure(draft.problem(name, "\(kind.rawValue) \(id) was created and then retracted; ids are never reused — choose a new id"))
-                }
             } else if !state.exists(kind, id) {
-                return .failure(draft.problem(name, "unknown \(kind.rawValue) \(id) (not registered in the log or earlier in this input)"))
+                if state.wasCreated(kind, id) {
+                    return .failure(draft.problem(name, "\(kind.rawValue) \(id) was \(kind.createdVerb) and then retracted; record its \(kind.creation.rawValue) again first if it should stand"))
+                }
+                return .failure(draft.problem(name, "unknown \(kind.rawValue) \(id) (not \(kind.createdVerb) in the log or earlier in this input)"))
             }
             return .success(value)
         case .eventID:
@@ -140,6 +157,7 @@ public enum Rules {
             guard case .bool = value else { return .failure(draft.problem(name, "must be true or false, not a \(value.typeName)")) }
             return .success(value)
         case .integer(let range):
+            if case .double = value { return .failure(draft.problem(name, "must be a whole number, written without a decimal point (e.g. 3)")) }
             guard case .int(let n) = value else { return .failure(draft.problem(name, "must be a whole number, not \(value.jsonText)")) }
             guard range.contains(n) else { return .failure(draft.problem(name, "\(n) is outside \(range.lowerBound)…\(range.upperBound)")) }
             return .success(value)

@@ -290,8 +290,28 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         #expect(listedTwice.stderr.contains("\(twice):3: field participant: P-1 is listed twice (also on line 2)"), "\(listedTwice)")
         let noSession = try cli.run(["import", "--register", unknown, "--session", "S-404"])
         #expect(noSession.status != 0, "\(noSession)")
-        #expect(noSession.stderr.contains("S-404"), "\(noSession)")
+        #expect(noSession.stderr.contains("\(unknown): field session: unknown session S-404"), "\(noSession)")
         #expect(try cli.verifyJSON() == before)
+    }
+}
+
+/// A register imported again after one of its attendances was retracted does not bring it back, and says so
+/// instead of counting it among those "already in the log" as if it stood.
+@Test func aRegisterImportedAgainSaysWhichOfItsRowsWereRetractedSince() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        #expect(try cli.run(["record", "SessionHeld", "--session", "S-2", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1",
+                             "--week", "2", "--occurred-at", "2025-03-10T10:00:00Z"]).status == 0)
+        let register = try cli.file("week2.csv", "participant\nP-1\nP-2\n")
+        #expect(try cli.run(["import", "--register", register, "--session", "S-2"]).status == 0)
+        let log = try cli.run(["log", "--json", "--stream", "participant-P-2"])
+        let attendance = try #require(log.stdout.split(separator: "\n").last.flatMap { try? JSONParser.parse(String($0)).objectValue?["id"]?.stringValue })
+        #expect(try cli.run(["retract", attendance, "--reason", "Not there"]).status == 0)
+        let head = try cli.verifyJSON()
+        let again = try cli.run(["import", "--register", register, "--session", "S-2"])
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stdout.contains("imported 0 event(s), 2 already in the log (1 of them retracted since, so not counted"), "\(again)")
+        #expect(try cli.verifyJSON() == head)
     }
 }
 
@@ -523,9 +543,43 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         #expect(yes.status == 0, "\(yes)")
         #expect(yes.stdout.contains("SUPPORTED"))
         #expect(!yes.stdout.contains("NOT SUPPORTED"))
-        // A claim about a figure that does not exist is not supported.
-        let unknown = try cli.file("unknown.json", #"{"claims": [{"metric": "smiles", "op": ">=", "value": 0}]}"#)
-        #expect(try cli.run(["audit", "--claims", unknown]).status == 1)
+        // A claim about a figure the audit does not compute is a mistake in the file, named as such (not a verdict).
+        let unknown = try cli.file("unknown.json", #"{"claims": [{"metric": "sessions", "op": ">=", "value": 0}, {"metric": "happierrate", "op": ">=", "value": 0}]}"#)
+        let typo = try cli.run(["audit", "--claims", unknown])
+        #expect(typo.status == 1, "\(typo)")
+        #expect(typo.stderr.contains("\(unknown):1: field claims[1].metric: unknown metric 'happierrate' (metrics: sessions,"), "\(typo)")
+        #expect(!typo.stdout.contains("SUPPORTED"), "\(typo)")
+    }
+}
+
+@Test func anAuditPeriodThatEndsBeforeItStartsIsAUsageError() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let reversed = try cli.run(["audit", "--from", "2025-12-31", "--to", "2025-01-01"])
+        #expect(reversed.status == 2, "\(reversed)")
+        #expect(reversed.stderr.contains("--from 2025-12-31 is after --to 2025-01-01"), "\(reversed)")
+        #expect(try cli.run(["audit", "--from", "2025-03-03", "--to", "2025-03-03"]).status == 0)
+    }
+}
+
+/// `record --id` says a retry is safe: the same command run again (no --occurred-at, so "now" has moved on)
+/// changes nothing and says so, instead of calling its own first try a different event.
+@Test func recordRetriedWithTheSameIdAndNoTimeChangesNothing() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let id = "c0ffee00-0000-4000-8000-000000000001"
+        let command = ["record", "SignpostGiven", "--participant", "P-1", "--service", "Synthetic advice", "--category", "financial", "--id", id]
+        let first = try cli.run(command)
+        #expect(first.status == 0, "\(first)")
+        let head = try cli.verifyJSON()
+        Thread.sleep(forTimeInterval: 0.05)
+        let retry = try cli.run(command)
+        #expect(retry.status == 0, "\(retry)")
+        #expect(retry.stdout.contains("already recorded"), "\(retry)")
+        #expect(try cli.verifyJSON() == head)
+        // The same id with other content is still refused.
+        let other = try cli.run(["record", "SignpostGiven", "--participant", "P-1", "--service", "Other advice", "--category", "financial", "--id", id])
+        #expect(other.status == 1, "\(other)")
     }
 }
 
@@ -595,7 +649,8 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         let head = try #require(earlierJSON["head"]?.objectValue)
         let position = try #require(head["position"]?.intValue)
         #expect(cliMetric(earlierJSON, "participants")?["value"]?.intValue == 3)
-        // A correction: P-2 was marked present in error.
+        // A correction: P-2 was marked present in error (their survey answer goes first: it stands on the attendance).
+        #expect(try cli.run(["retract", cliID(10), "--reason", "Marked present in error"]).status == 0)
         let retract = try cli.run(["retract", cliID(7), "--reason", "Marked present in error"])
         #expect(retract.status == 0, "\(retract)")
         let today = try cli.run(["audit", "--json"]).json()

@@ -329,3 +329,59 @@ func aDeclinedClosedOrUnknownReferralCannotBeAccepted(_ referral: String, _ reas
         #expect(outcome.appended.count == 1)
     }
 }
+
+// A step that an earlier live step rules out: a referral declined twice or once closed, a concern
+// closed twice or escalated once closed. Each is accepted again once the step in the way is retracted.
+@Test(arguments: [
+    ("ReferralDeclined", "R-2", "already declined"), ("ReferralDeclined", "R-3", "is closed and cannot be declined"),
+    ("ReferralClosed", "R-3", "already closed"),
+    ("ConcernClosed", "C-1", "already closed"), ("ConcernEscalated", "C-1", "is closed and cannot be escalated"),
+])
+func aStepRuledOutByAnEarlierOneIsRefusedUntilThatOneIsRetracted(_ type: String, _ subject: String, _ reason: String) throws {
+    try withLifecycleStore { log, recorder in
+        let raised = try recorder.submit([draft("ConcernRaised", ["concern": "C-1", "participant": "P-B", "category": "neglect", "severity": "high",
+                                                                  "account": "Synthetic account.", "actionTaken": "Told the DSL.", "dslInformed": true],
+                                                at: "2025-05-04T09:00:00Z"),
+                                          draft("ConcernClosed", ["concern": "C-1", "outcome": "Resolved (synthetic)"], at: "2025-05-05T09:00:00Z", line: 2)])
+        let data: JSONObject = switch type {
+        case "ReferralDeclined": ["referral": .string(subject), "reason": "Again (synthetic)"]
+        case "ReferralClosed": ["referral": .string(subject), "reason": "completed"]
+        case "ConcernClosed": ["concern": .string(subject), "outcome": "Again (synthetic)"]
+        default: ["concern": .string(subject), "to": "police"]
+        }
+        let problems = try refusal([draft(type, data)], log, recorder)
+        #expect(problems.map(\.field) == [subject.hasPrefix("R") ? "referral" : "concern"], "\(problems)")
+        #expect(problems.first?.reason.contains(reason) == true, "\(problems)")
+        // The step in the way retracted, the refused one is accepted.
+        let blocking = subject.hasPrefix("C") ? raised.appended[1].id
+            : try #require(try log.events().last { $0.data["referral"] == .string(subject) && $0.type != "ReferralReceived" }?.id)
+        _ = try recorder.submit([retract(blocking)])
+        #expect(try recorder.submit([draft(type, data)]).appended.count == 1)
+    }
+}
+
+@Test func aDeclinedReferralMayBeClosedButAClosedOneNotDeclined() throws {
+    try withLifecycleStore { log, recorder in
+        // R-2 was declined: closing it is an administrative end, accepted.
+        #expect(try recorder.submit([draft("ReferralClosed", ["referral": "R-2", "reason": "inappropriate"])]).appended.count == 1)
+        let problems = try refusal([draft("ReferralDeclined", ["referral": "R-3", "reason": "Too late (synthetic)"])], log, recorder)
+        #expect(problems.map(\.field) == ["referral"])
+    }
+}
+
+@Test func aFlagRemovalDatedBeforeItsRaiseOrRenewalIsRefused() throws {
+    try withLifecycleStore { log, recorder in
+        _ = try recorder.submit([draft("FlagRaised", ["participant": "P-A", "flag": "known-risk", "note": "Synthetic note"], at: "2025-05-10T09:00:00Z")])
+        let early = draft("FlagRemoved", ["participant": "P-A", "flag": "known-risk", "reason": "Resolved (synthetic)"], at: "2025-05-09T09:00:00Z")
+        let problems = try refusal([early], log, recorder)
+        #expect(problems.map(\.field) == ["occurredAt"], "\(problems)")
+        #expect(problems.first?.reason.contains("before flag 'known-risk' on P-A was raised") == true, "\(problems)")
+        // A renewal moves the earliest a removal may be dated.
+        _ = try recorder.submit([draft("FlagRaised", ["participant": "P-A", "flag": "known-risk", "note": "Renewed (synthetic)"], at: "2025-05-15T09:00:00Z")])
+        let betweenThem = draft("FlagRemoved", ["participant": "P-A", "flag": "known-risk", "reason": "Resolved (synthetic)"], at: "2025-05-12T09:00:00Z")
+        #expect(try refusal([betweenThem], log, recorder).first?.reason.contains("was renewed") == true)
+        // At the very instant of the renewal, or after it, the removal stands.
+        let atRenewal = draft("FlagRemoved", ["participant": "P-A", "flag": "known-risk", "reason": "Resolved (synthetic)"], at: "2025-05-15T09:00:00Z")
+        #expect(try recorder.submit([atRenewal]).appended.count == 1)
+    }
+}

@@ -195,6 +195,10 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
           data: ["referral": "R-1"], occurredAt: "2025-05-02T08:59:59Z", field: "occurredAt"),
     .init(label: "concern escalated before it was raised", type: "ConcernEscalated",
           data: ["concern": "C-1", "to": "police"], occurredAt: "2025-05-05T11:00:00Z", field: "occurredAt"),
+    .init(label: "a birth year in the future", type: "ParticipantRegistered", data: withField(rulesParticipant, "birthYear", 2026), field: "birthYear"),
+    .init(label: "a date before 1900 (a typo in the year)", type: "SignpostGiven",
+          data: ["participant": "P-A", "service": "Synthetic advice centre", "category": "financial"], occurredAt: "0025-05-20T10:00:00Z", field: "occurredAt"),
+    .init(label: "week as a decimal number", type: "SessionHeld", data: withField(rulesSession, "week", 3.0), field: "week"),
     // Retracting twice, and retracting a retraction.
     .init(label: "retracting an event twice", type: "EventRetracted",
           data: ["event": .string(signpostSG1.uuidString.lowercased()), "reason": "Again"], field: "event"),
@@ -403,16 +407,18 @@ func everyValidEventIsAccepted(_ c: RulesAcceptanceCase) throws {
     try withRulesStore { log, recorder in
         let before = try #require(try log.head())
         let attendance = UUID(uuidString: "b0000000-0000-4000-8000-000000000001")!
+        let survey = UUID(uuidString: "b0000000-0000-4000-8000-000000000002")!
         let drafts = [
             rulesDraft("ParticipantRegistered", rulesParticipant, at: "2025-05-19T09:00:00Z", line: 1),
             rulesDraft("SessionHeld", rulesSession, at: "2025-05-19T10:00:00Z", line: 2),
             rulesDraft("AttendanceRecorded", ["participant": "P-N", "session": "S-9"], at: "2025-05-19T10:05:00Z", id: attendance, line: 3),
-            rulesDraft("SurveyCompleted", ["participant": "P-N", "session": "S-9", "happier": true, "moreConnected": true], at: "2025-05-19T11:00:00Z", line: 4),
+            rulesDraft("SurveyCompleted", ["participant": "P-N", "session": "S-9", "happier": true, "moreConnected": true], at: "2025-05-19T11:00:00Z",
+                       id: survey, line: 4),
             rulesDraft("ReferralReceived", withField(rulesReferral, "participant", "P-N"), at: "2025-05-18T09:00:00Z", line: 5),
             rulesDraft("ReferralContacted", ["referral": "R-9", "channel": "email"], at: "2025-05-18T12:00:00Z", line: 6),
             rulesDraft("ConcernRaised", withField(rulesConcern, "participant", "P-N"), at: "2025-05-19T12:00:00Z", line: 7),
             rulesDraft("ConcernEscalated", ["concern": "C-9", "to": "adult-social-care"], at: "2025-05-19T13:00:00Z", line: 8),
-            rulesDraft("EventRetracted", ["event": .string(attendance.uuidString.lowercased()), "reason": "Wrong session"], at: "2025-05-19T14:00:00Z", line: 9),
+            rulesDraft("EventRetracted", ["event": .string(survey.uuidString.lowercased()), "reason": "Wrong person"], at: "2025-05-19T14:00:00Z", line: 9),
         ]
         let outcome = try recorder.submit(drafts)
         #expect(outcome.appended.count == 9)
@@ -447,18 +453,17 @@ func everyValidEventIsAccepted(_ c: RulesAcceptanceCase) throws {
     }
 }
 
-/// "A second ParticipantRegistered/ReferralReceived/SessionHeld/ConcernRaised for the same id" is refused, and creation
-/// events go to a new stream with expected version `noStream`, "so an id stays unique": retracting the first
-/// creation does not free its id (corrections are further entries, never a second life for the same id).
+/// "A second ParticipantRegistered/ReferralReceived/SessionHeld/ConcernRaised for the same id" is refused while the
+/// first stands. Once the first is retracted the creation may be recorded again — how a wrong registration (the
+/// generation, which decides the consent rules) is corrected — on the same stream at its next version, so two
+/// writers still cannot both do it; the chronology keeps both.
 @Test(arguments: [
     ("ParticipantRegistered", "participant", "P-A"), ("SessionHeld", "session", "S-1"),
     ("ReferralReceived", "referral", "R-1"), ("ConcernRaised", "concern", "C-1"),
 ])
-func aRetractedCreationDoesNotFreeItsId(_ type: String, _ field: String, _ id: String) throws {
+func aRetractedCreationMayBeRecordedAgainOnItsStream(_ type: String, _ field: String, _ id: String) throws {
     try withRulesStore { log, recorder in
         let creation = try #require(try rulesEvents(log).first { $0.type == type && $0.data[field] == .string(id) })
-        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(creation.id.uuidString), "reason": "Recorded in error"])])
-        let before = try log.head()
         let data: JSONObject = switch type {
         case "ParticipantRegistered": rulesParticipant
         case "SessionHeld": rulesSession
@@ -467,9 +472,57 @@ func aRetractedCreationDoesNotFreeItsId(_ type: String, _ field: String, _ id: S
         }
         var second = data
         second[field] = .string(id)
-        let problems = rulesRefusal([rulesDraft(type, second)], recorder)
-        #expect(problems.map(\.field) == [field])
-        #expect(try log.head() == before)
+        // While the first stands, a second is refused.
+        #expect(rulesRefusal([rulesDraft(type, second)], recorder).map(\.field) == [field])
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(creation.id.uuidString), "reason": "Recorded in error"])])
+        let again = try recorder.submit([rulesDraft(type, second, at: "2025-05-01T08:00:00Z")])
+        let recorded = try #require(again.appended.first)
+        let stored = try #require(try rulesEvents(log).first { $0.id == recorded.id })
+        #expect(stored.stream == creation.stream)
+        #expect(stored.streamVersion == (try rulesEvents(log).filter { $0.stream == creation.stream }.count) - 1)
+        // And then it stands: a third is refused.
+        #expect(rulesRefusal([rulesDraft(type, second)], recorder).map(\.field) == [field])
+    }
+}
+
+@Test func aReferenceToARetractedCreationSaysItWasRetracted() throws {
+    try withRulesStore { log, recorder in
+        let session = try #require(try rulesEvents(log).first { $0.type == "SessionHeld" && $0.data["session"] == "S-2" })
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(session.id.uuidString), "reason": "Cancelled"])])
+        let problems = rulesRefusal([rulesDraft("AttendanceRecorded", ["participant": "P-A", "session": "S-2"])], recorder)
+        #expect(problems.map(\.field) == ["session"])
+        #expect(problems.first?.reason.contains("session S-2 was held and then retracted") == true, "\(problems)")
+    }
+}
+
+/// Only the hub's own events are corrected by retraction: views, access changes, alerts and refusals are
+/// the system's record of itself (a role is taken away with `access revoke`).
+@Test(arguments: ["RecordViewed", "AccessGranted", "AlertRaised", "AccessDenied", "SomethingElse"])
+func anEventThatIsNotAHubEventCannotBeRetracted(_ type: String) throws {
+    try withRulesStore { log, recorder in
+        let system = ProposedEvent(stream: StreamID("system-\(type)"), type: type, occurredAt: rulesNow, actor: "root", data: ["note": "synthetic"])
+        let appended = try log.append([system], to: StreamID("system-\(type)"))
+        let target = try #require(try rulesEvents(log).first { $0.position == appended.positions.first })
+        let problems = rulesRefusal([rulesDraft("EventRetracted", ["event": .string(target.id.uuidString), "reason": "Hide it"])], recorder)
+        #expect(problems.map(\.field) == ["event"])
+        #expect(problems.first?.reason.contains("not a hub event") == true, "\(problems)")
+    }
+}
+
+/// A survey answer stands on its attendance: retracting the attendance while the answer stands would leave an
+/// answer counted for someone recorded as not there (a response rate above 100 %). Retract the survey first.
+@Test func anAttendanceWithAStandingSurveyIsRetractedOnlyAfterTheSurvey() throws {
+    try withRulesStore { log, recorder in
+        let survey = try recorder.submit([rulesDraft("SurveyCompleted", ["participant": "P-A", "session": "S-1", "happier": true, "moreConnected": true])])
+        let attendance = rulesDraft("EventRetracted", ["event": .string(attendanceA1.uuidString), "reason": "Not there"], line: 2)
+        let problems = rulesRefusal([attendance], recorder)
+        #expect(problems.map(\.field) == ["event"])
+        #expect(problems.first?.reason.contains("P-A's exit survey at session S-1 still stands") == true, "\(problems)")
+        // The survey's retraction earlier in the same submission clears the way.
+        let surveyID = try #require(survey.appended.first?.id)
+        let both = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(surveyID.uuidString), "reason": "Not there"], line: 1), attendance])
+        #expect(both.appended.count == 2)
+        _ = log
     }
 }
 
@@ -633,12 +686,62 @@ func aRegisterBecomesAttendancesAndSurveysAtTheSessionsTime(lineEndings: String)
         let grown = try recorder.submit(try rulesRegisterDrafts(csv + "P-N,,\n", log: log).drafts)
         #expect(grown.appended.count == 1)
         #expect(grown.alreadyPresent == 4)
-        // The same register with an answer changed is not a retry: refused, naming the row.
-        let headNow = try log.head()
-        let changed = rulesRefusal(try rulesRegisterDrafts("participant,happier,more_connected\nP-A,no,yes\nP-C,no,no\n", log: log).drafts, recorder)
-        #expect(changed.map(\.line) == [2])
-        #expect(changed.first?.field == "id")
-        #expect(try log.head() == headNow)
+        // The same register with an answer changed is not a retry: refused, naming the row and the way to correct it.
+        let changed = try rulesRegisterDrafts("participant,happier,more_connected\nP-A,no,yes\nP-C,no,no\n", log: log)
+        #expect(changed.problems.map(\.line) == [2])
+        #expect(changed.problems.first?.reason.contains("P-A already answered the exit survey at session S-2 (happier yes, more connected yes); retract that answer") == true,
+                "\(changed.problems)")
+    }
+}
+
+/// The README's way to correct an answer — retract it, then give the right one — works through a register too:
+/// the corrected row is a new event, and importing either register again changes nothing.
+@Test func aCorrectedRegisterRecordsTheNewAnswerOnceTheOldIsRetracted() throws {
+    try withRulesStore { log, recorder in
+        let first = "participant,happier,more_connected\nP-A,yes,yes\n", corrected = "participant,happier,more_connected\nP-A,no,yes\n"
+        _ = try recorder.submit(try rulesRegisterDrafts(first, log: log).drafts)
+        let answer = try #require(try rulesEvents(log).last { $0.type == "SurveyCompleted" })
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(answer.id.uuidString), "reason": "Ticked the wrong box"])])
+        let parsed = try rulesRegisterDrafts(corrected, log: log)
+        #expect(parsed.problems.isEmpty, "\(parsed.problems)")
+        let outcome = try recorder.submit(parsed.drafts)
+        #expect(outcome.appended.map(\.type) == ["SurveyCompleted"])
+        #expect(outcome.appended.first?.id != answer.id)
+        let head = try log.head()
+        for csv in [corrected, first] {
+            let again = try recorder.submit(try rulesRegisterDrafts(csv, log: log).drafts)
+            #expect(again.appended.isEmpty)
+        }
+        #expect(try log.head() == head)
+        // The first register again: its answer is in the log but retracted, and is said to be.
+        #expect(try recorder.submit(try rulesRegisterDrafts(first, log: log).drafts).alreadyRetracted == 1)
+        // A second correction goes the same way.
+        let live = try #require(try rulesEvents(log).last { $0.type == "SurveyCompleted" })
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(live.id.uuidString), "reason": "Still wrong"])])
+        let third = try recorder.submit(try rulesRegisterDrafts("participant,happier,more_connected\nP-A,no,no\n", log: log).drafts)
+        #expect(third.appended.map(\.type) == ["SurveyCompleted"])
+    }
+}
+
+/// Spreadsheets quote cells (RFC 4180): quoted cells, a quote doubled inside one, spaces around them.
+@Test func aRegisterWithQuotedCellsReadsTheSame() throws {
+    try withRulesStore { log, _ in
+        let parsed = try rulesRegisterDrafts("\"participant\",\"happier\",\"more_connected\"\n\"P-A\", \"yes\" ,\"no\"\nP-C,,\n", log: log)
+        #expect(parsed.problems.isEmpty, "\(parsed.problems)")
+        #expect(parsed.drafts.map(\.type) == ["AttendanceRecorded", "SurveyCompleted", "AttendanceRecorded"])
+        #expect(parsed.drafts.first?.data["participant"] == "P-A")
+        let unclosed = try rulesRegisterDrafts("participant\n\"P-A\n", log: log)
+        #expect(unclosed.problems.map(\.line) == [2])
+    }
+}
+
+/// Every problem of a row is told at once: an unknown person with two bad answers is three problems.
+@Test func aRegisterRowReportsEveryProblemItHas() throws {
+    try withRulesStore { log, recorder in
+        let parsed = try rulesRegisterDrafts("participant,happier,more_connected\nP-Z,maybe,perhaps\n", log: log)
+        #expect(Set(parsed.problems.compactMap(\.field)) == ["happier", "more_connected"], "\(parsed.problems)")
+        let rules = rulesRefusal(parsed.drafts, recorder, dryRun: true)
+        #expect(rules.map(\.field) == ["participant"], "\(rules)")
     }
 }
 

@@ -121,11 +121,11 @@ func hbSignposted(_ p: String, _ at: String, category: String, id: UUID? = nil) 
     hbDraft(.signpostGiven, at, ["participant": .string(p), "service": "Synthetic service", "category": .string(category)], id: id)
 }
 
-private func hbFigure(_ figures: [AuditFigure], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> AuditFigure {
+func hbFigure(_ figures: [AuditFigure], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> AuditFigure {
     try #require(figures.first { $0.name == name }, "no figure \(name)", sourceLocation: sourceLocation)
 }
 
-private func hbBreakdown(_ f: AuditFigure, _ key: String) -> [String: Int] {
+func hbBreakdown(_ f: AuditFigure, _ key: String) -> [String: Int] {
     f.breakdowns.first { $0.0 == key }?.1 ?? [:]
 }
 

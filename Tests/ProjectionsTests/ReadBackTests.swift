@@ -190,3 +190,30 @@ func aReadModelDoesNotGrowWithAttendances(_ type: any Projection.Type) throws {
         #expect(try hbChronology(h, "P-1").map(\.event.type) == ["ParticipantRegistered", "ReferralReceived", "ConcernRaised"])
     }
 }
+
+/// A registration recorded with the wrong generation, retracted and recorded again: the audit counts the
+/// person under the corrected generation (never the retracted one), and the consent rules judge their
+/// attendances as the child they are — as it stood before the correction, as an adult.
+@Test func aRetractedRegistrationGivesWayToItsCorrection() throws {
+    try withHandLog { h in
+        try h.record(at: "2025-03-01T10:00:00Z", [hbRegistered("P-1", "adult", "2025-03-01T09:00:00Z", id: hbID(1)), hbHeld("S-1", "2025-03-03T10:00:00Z")])
+        try h.record(at: "2025-03-03T11:00:00Z", [hbAttended("P-1", "S-1", "2025-03-03T10:05:00Z", id: hbID(2))])
+        func generations() throws -> [String: Int] {
+            hbBreakdown(try hbFigure(try h.runner.run(AuditProjection.self).figures(h.runner), "participants"), "byGeneration")
+        }
+        #expect(try generations() == ["adult": 1])
+        #expect(try review(h).flaggedAttendances.isEmpty)
+        // Retracted: no generation stands, so none is claimed for them.
+        try h.record(at: "2025-03-05T09:00:00Z", [hbRetracted(hbID(1), "2025-03-05T09:00:00Z", reason: "Is a child")])
+        #expect(try generations() == ["unknown": 1])
+        // Recorded again as a child: counted as one, and the attendance without a parent's consent is flagged.
+        try h.record(at: "2025-03-05T09:05:00Z", [hbRegistered("P-1", "child", "2025-03-01T09:00:00Z", id: hbID(3))])
+        #expect(try generations() == ["child": 1])
+        #expect(try review(h).flaggedAttendances.map(\.event) == [hbID(2)])
+        // As the log stood before the correction, the adult it said then.
+        #expect(try review(h, limit: ReadLimit("2025-03-04")).flaggedAttendances.isEmpty)
+        // A rebuild and a catch-up from checkpoints agree.
+        let rebuilt = try h.runner.run(ReviewProjection.self, useCheckpoint: false)
+        #expect(ProjectionRunner.checkpointState(of: rebuilt.model) == ProjectionRunner.checkpointState(of: try h.runner.run(ReviewProjection.self).model))
+    }
+}

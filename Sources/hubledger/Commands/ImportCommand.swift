@@ -51,7 +51,9 @@ enum ImportCommand: Command {
                                             subject: registerSession.map { "session \($0)" } ?? arguments.positionals.joined(separator: " "),
                                             permissions: registerSession != nil ? [.importRegister] : nil,
                                             unreadable: problems, files: files)
-        let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log" : ""
+        let retracted = outcome.alreadyRetracted > 0
+            ? " (\(outcome.alreadyRetracted) of them retracted since, so not counted: a retraction stands until a new event is recorded)" : ""
+        let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log\(retracted)" : ""
         if arguments.has("dry-run") {
             Console.out("ok: \(drafts.count - outcome.alreadyPresent) event(s) would be imported\(present) (dry run, nothing written)")
         } else {

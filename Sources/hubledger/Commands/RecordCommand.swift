@@ -8,7 +8,7 @@ enum RecordCommand: Command {
         usage: "record <Type> --<field> <value> … [--occurred-at T] [--id UUID] [--dry-run]",
         options: [
             .init(name: "occurred-at", valueName: "T", help: "when it happened, RFC 3339 (default: now)"),
-            .init(name: "id", valueName: "UUID", help: "the event's id (default: a new one); retrying with the same id is safe"),
+            .init(name: "id", valueName: "UUID", help: "the event's id (default: a new one); retrying the same command with the same id is safe (without --occurred-at it keeps the first try's time)"),
             .init(name: "dry-run", valueName: nil, help: "check only; write nothing"),
             .init(name: "json", valueName: nil, help: "print {position, id, type}"),
         ],
@@ -38,7 +38,11 @@ enum RecordCommand: Command {
             guard let parsed = UUID(uuidString: raw) else { throw CLIError.usage("--id must be a UUID, not '\(raw)'") }
             id = parsed
         }
-        let occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
+        // A retry with the same id and no --occurred-at means the time of the event it retries, not a new "now".
+        var occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
+        if let id, arguments.value("occurred-at") == nil, let earlier = try Environment.openLog(arguments).events(withIDs: [id])[id] {
+            occurredAt = earlier.occurredAt.rfc3339
+        }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { data[$0]?.stringValue })
         if let event = outcome.appended.first {
