@@ -35,6 +35,7 @@ public final class EventLog: Sendable {
     /// Creates an empty store; refuses a directory that already holds files.
     public static func create(at path: String, options: Options = Options()) throws -> EventLog {
         if Directory.exists(path) {
+            try checkOwner(path)
             guard try Directory.entries(path).isEmpty else { throw EventStoreError.storeNotEmpty(path: path) }
         } else {
             let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -58,6 +59,7 @@ public final class EventLog: Sendable {
     public init(path: String, options: Options = Options()) throws {
         let layout = StoreLayout(root: path)
         guard Directory.exists(path) else { throw EventStoreError.storeNotFound(path: path) }
+        try Self.checkOwner(path)
         guard let format = Directory.readFile(layout.storeFile), String(decoding: format, as: UTF8.self) == StoreLayout.formatLine else {
             throw EventStoreError.notAStore(path: path)
         }
@@ -65,6 +67,19 @@ public final class EventLog: Sendable {
         self.path = path
         self.layout = layout
         self.options = options
+    }
+
+    /// Refuses a store directory owned by another account than the one running: root, or a second
+    /// account with access, would leave behind files (an index, a checkpoint) its owner cannot read.
+    static func checkOwner(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_uid != geteuid() else { return }
+        throw EventStoreError.ownedByAnotherUser(path: path, owner: userName(st.st_uid), user: userName(geteuid()))
+    }
+
+    private static func userName(_ uid: uid_t) -> String {
+        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "uid \(uid)"
     }
 
     /// Refuses a store that other users could read: the directory, every directory in it and every

@@ -13,6 +13,7 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
     case io(operation: String, path: String, errno: Int32)
     case unsafePermissions(path: String, root: String, mode: UInt32)
     case damagedVault(reason: String)
+    case ownedByAnotherUser(path: String, owner: String, user: String)
 
     public var description: String {
         switch self {
@@ -35,6 +36,8 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "the store is marked damaged at position \(position) (\(reason)) by an earlier verify; appends are refused until it is repaired"
         case .unsafePermissions(let path, let root, let mode):
             return "\(path) is open to other users (mode \(String(mode, radix: 8))); safeguarding records must not be: run `chmod -R go-rwx \(root)`"
+        case .ownedByAnotherUser(let path, let owner, let user):
+            return "\(path) belongs to \(owner), and this runs as \(user): a store is opened only by the account that owns it (files written as \(user) would lock \(owner) out of its own store). Run hubledger as \(owner) (README, \"Sharing a store\")"
         case .damagedVault(let reason):
             return "the vault of sealed values is damaged (\(reason)); run `hubledger verify` and restore the vault from a backup — nothing that needs it will be written"
         case .io(let operation, let path, let code):

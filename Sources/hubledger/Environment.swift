@@ -11,8 +11,9 @@ enum Environment {
         return (env["HOME"] ?? NSHomeDirectory()) + "/.local/share/hubledger"
     }
 
-    /// The operating-system user running the command.
-    static var osUser: String { userName(geteuid()) }
+    /// The operating-system user running the command: the real user, also when hubledger is installed
+    /// set-user-ID to the store's account (`InvokingUser`).
+    static var osUser: String { userName(getuid()) }
 
     static func userName(_ uid: uid_t) -> String {
         if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }

@@ -121,11 +121,13 @@ struct AccessCLITests {
             #expect(after.count == before.count + 1)
             let denial = try #require(after.last)
             #expect(denial["type"] == "AccessDenied" && denial["stream"] == "access-denied")
-            #expect(denial["data"]?.objectValue?["subject"] == "P-0001")
-            // No view is recorded for a refused history either.
+            // The subject says what it is, as every refusal's does ("participant P-0001", "session S-0001").
+            #expect(denial["data"]?.objectValue?["subject"] == "participant P-0001")
+            // No view is recorded for a refused history either; the refusal says whose record was asked for.
             let history = try cli.run(["history", "P-0001", "--purpose", "curious"], store: store, environment: ["HUBLEDGER_ACTOR": "fac"])
             #expect(history.status == 1 && history.stdout.isEmpty)
             #expect(try Self.events(cli, store).filter { $0["type"] == "RecordViewed" }.isEmpty)
+            #expect(try Self.events(cli, store).last?["data"]?.objectValue?["subject"] == "participant P-0001")
         }
     }
 

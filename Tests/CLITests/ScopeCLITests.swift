@@ -179,6 +179,15 @@ struct ScopeCLITests {
             #expect(after.filter { $0.contains("AttendanceRecorded") }.isEmpty)
             #expect(try cli.run(["verify", "--json"], store: store).json()["head"] != head, "only the refusal was appended")
             #expect(after.last?.contains("AccessDenied") == true)
+            // The refusal records what lay outside the scope: the one person, not the whole file or session.
+            let denial = try #require(after.last.flatMap { try? JSONParser.parse($0).objectValue })
+            #expect(denial["data"]?.objectValue?["subject"] == "participant P-S1", "\(denial)")
+            let register = cli.storePath("register.csv")
+            try "participant\nP-W1\nP-S1\n".write(toFile: register, atomically: true, encoding: .utf8)
+            let registerRefused = try cli.run(["import", "--register", register, "--session", "S-W"], store: store, environment: ["HUBLEDGER_ACTOR": "fac-w"])
+            #expect(registerRefused.status == 1, "\(registerRefused)")
+            let registerDenial = try #require(try cli.run(["log", "--json"], store: store).lines.last.flatMap { try? JSONParser.parse($0).objectValue })
+            #expect(registerDenial["data"]?.objectValue?["subject"] == "participant P-S1", "\(registerDenial)")
         }
     }
 

@@ -63,7 +63,9 @@ enum AccessGate {
         for requirement in requirements where !roles.contains(where: { $0.allows(requirement.permission) }) {
             let needed = requirement.permission.roles.map(\.rawValue).joined(separator: " or ")
             let held = roles.isEmpty ? "no role" : "only " + roles.sorted().map(\.rawValue).joined(separator: ", ")
-            try refuse(actor: actor, command: command, subject: subject, reason: "needs \(needed)", log: log,
+            // What was attempted goes on the record even when no role would do: the command's subject, else what it was about.
+            let about = requirement.subjects.prefix(3).map(\.description).joined(separator: ", ") + (requirement.subjects.count > 3 ? ", …" : "")
+            try refuse(actor: actor, command: command, subject: subject ?? (about.isEmpty ? nil : about), reason: "needs \(needed)", log: log,
                        message: "refused: \(requirement.permission) needs the \(needed) role, and \(actor) has \(held); nothing was done (ask an admin: `hubledger access grant \(actor) ROLE`)")
         }
         // Only a role limited to some hubs needs to know where things are.
@@ -81,7 +83,8 @@ enum AccessGate {
                 guard let place = about.place(in: locations), !scope.covers(place) else { continue }
                 // Where they are is recorded for the admins (the AccessDenied reason), not told to the actor
                 // who may not see them: it would say where a person outside their hubs now is.
-                try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: \(place)", log: log,
+                // The subject recorded is what lay out of scope (a register's one person), not the whole command's.
+                try refuse(actor: actor, command: command, subject: about.description, reason: "out of scope: \(place)", log: log,
                            message: "refused: \(requirement.permission) for \(about) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); nothing was done")
             }
         }

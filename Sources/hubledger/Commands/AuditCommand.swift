@@ -38,7 +38,9 @@ enum AuditCommand: Command {
         let filter = try PlaceOptions.auditFilter(arguments)
         var claims: [Claim] = []
         if let path = arguments.value("claims") {
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError.failure("cannot read claims file \(path)") }
+            guard let data = try InvokingUser.withOwnRights({ FileManager.default.contents(atPath: path) }) else {
+                throw CLIError.failure("cannot read claims file \(path)")
+            }
             do { claims = try Claim.parse([UInt8](data), file: path) } catch DomainError.rejected(let problems) {
                 problems.forEach { Console.err($0.description) }
                 throw CLIError.failure("the claims file has \(problems.count) problem(s)")

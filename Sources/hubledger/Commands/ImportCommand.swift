@@ -102,7 +102,7 @@ enum ImportCommand: Command {
 
     static func read(_ path: String) throws -> [UInt8] {
         if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try InvokingUser.withOwnRights({ FileManager.default.contents(atPath: path) }) else {
             throw CLIError.failure("cannot read \(path): no such file or not readable")
         }
         return [UInt8](data)

@@ -44,7 +44,7 @@ enum RecordCommand: Command {
             occurredAt = earlier.occurredAt.rfc3339
         }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
-        let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { data[$0]?.stringValue })
+        let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { field in data[field]?.stringValue.map { "\(field) \($0)" } })
         if let event = outcome.appended.first {
             if arguments.has("json") {
                 Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.lowercasedString), "type": .string(event.type)]).jsonText)
