@@ -242,6 +242,12 @@ struct AccessCLITests {
             #expect(twice.succeeded && twice.stdout.contains("erased 1 sensitive value(s)"), "\(twice)")
             let thrice = try cli.run(["erase", "P-0003", "--reason", "again"], store: store)
             #expect(thrice.succeeded && thrice.stdout.contains("nothing left to erase"), "\(thrice)")
+            // The printable chronology says what the erasure was in plain words, as it does for every entry.
+            let page = cli.storePath("erased.html")
+            #expect(try cli.run(["history", "P-0003", "--purpose", "after erasure", "--html", page], store: store).succeeded)
+            let html = try String(contentsOfFile: page, encoding: .utf8)
+            #expect(html.contains("Personal text erased (3 value(s))") && html.contains("Reason: The person asked (synthetic)."), "\(html.suffix(800))")
+            #expect(!html.contains("\"events\":["), "the erasure shown as raw JSON")
         }
     }
 

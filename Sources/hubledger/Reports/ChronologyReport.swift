@@ -114,6 +114,9 @@ enum ChronologyReport {
             return ("Concern \(s("concern")) escalated to \(words(s("to")))", d["reference"]?.stringValue.map { "Reference \($0)" } ?? "", "concern-high")
         case .concernClosed?: return ("Concern \(s("concern")) closed", text("outcome"), "")
         case .eventRetracted?: return ("Correction recorded", "Retracted entry \(s("event")): \(text("reason"))", "")
+        case nil where e.type == AccessRecords.erased:
+            let held = d["retentionOverride"].map { _ in " The retention hold was overridden: \(text("retentionOverride"))." } ?? ""
+            return ("Personal text erased (\(d["values"]?.intValue ?? 0) value(s))", "Reason: \(text("reason")).\(held)", "")
         case nil: return (e.type, JSONValue.object(d).jsonText, "")
         }
     }
