@@ -19,6 +19,8 @@ struct AlertDaemon {
     /// The read models, kept between cycles and caught up at the start of each (checkpoints are
     /// rewritten every thousand events and when the daemon stops), instead of loaded and saved every cycle.
     private var held: ProjectionRunner.HeldModels?
+    /// The position the last heartbeat gave: a clean stop says it again.
+    private var lastBeat: LogPosition = -1
 
     init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
@@ -129,11 +131,17 @@ struct AlertDaemon {
                                + "delivered but could not be recorded, and will be delivered again (same id) when watch restarts")
     }
 
-    /// Saves the heartbeat: the time, the position reached and the interval.
-    private func beat(at position: LogPosition) throws {
-        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(position),
-                               "interval": .double(interval), "pid": .int(Int64(getpid()))]
-        try log.saveMetadata(Array(beat.jsonText.utf8), named: "heartbeat.json")
+    /// Saves this daemon's heartbeat: its actor and scope, its interval, the time and the position reached.
+    private mutating func beat(at position: LogPosition, stopped: Bool = false) throws {
+        let beat = Heartbeat(actor: actor, scope: scope, interval: interval, time: .now, position: position,
+                             pid: Int64(getpid()), isStopped: stopped)
+        try beat.save(to: log)
+        lastBeat = position
+    }
+
+    /// Marks the heartbeat stopped (a clean stop): `status` no longer waits for it, nor counts on its scope.
+    mutating func markStopped() throws {
+        try beat(at: lastBeat, stopped: true)
     }
 
     /// Forgets which webhooks accepted an alert once it is raised, by this daemon or another.

@@ -2,7 +2,7 @@ import EventStore
 import Foundation
 import HubDomain
 
-/// The watch daemons' files under the store's `meta/`: their locks.
+/// The watch daemons' files under the store's `meta/`: their locks and their heartbeats.
 ///
 /// Several daemons may run on one store, one per actor, each raising the alerts in its actor's
 /// scope. `watch-ACTOR.lock` keeps a second daemon of the same actor out; `watch.lock`, held
@@ -16,12 +16,23 @@ enum DaemonFiles {
     static let alertsLock = "alerts"
     /// Held shared by the daemons waiting for the alerts lock, so that the one holding it lets them have a turn.
     static let waitingLock = "alerts-waiting"
+    /// The one heartbeat of a daemon of an earlier version, which recorded neither actor nor scope.
+    static let legacyHeartbeat = "heartbeat.json"
 
     /// The lock that lets one daemon per actor run.
     static func lockName(for actor: String) -> String { "watch-" + token(actor) }
 
+    /// The file of the heartbeat of `actor`'s daemon.
+    static func heartbeatName(for actor: String) -> String { heartbeatPrefix + token(actor) + heartbeatSuffix }
+
+    /// Whether a file under `meta/` is a daemon's heartbeat (not a temporary file being saved).
+    static func isHeartbeat(_ name: String) -> Bool { name.hasPrefix(heartbeatPrefix) && name.hasSuffix(heartbeatSuffix) }
+
+    private static let heartbeatPrefix = "heartbeat-"
+    private static let heartbeatSuffix = ".json"
+
     /// The actor's name as a file name: letters, digits, `_` and `-` kept, every other byte as `%XX`;
-    /// a long name is cut short and made unique with a digest of the whole.
+    /// a long name is cut short and made unique with a digest of the whole (the file holds the real name).
     static func token(_ actor: String) -> String {
         var out = ""
         for byte in actor.utf8 {

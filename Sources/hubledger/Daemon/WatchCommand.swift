@@ -28,7 +28,9 @@ enum WatchCommand: Command {
         across restarts. Only the alerts in the scope of the actor's admin role are raised: several daemons may run
         on one store, one per actor (HUBLEDGER_ACTOR or the OS user; a second of the same actor is refused),
         so an admin granted --region london runs London's, and an alert that two daemons' scopes share is
-        raised by one of them, once. SIGTERM/SIGINT finish the cycle and exit 0.
+        raised by one of them, once. Each daemon records its own heartbeat (actor, scope,
+        interval, position) for `hubledger status`. SIGTERM/SIGINT finish the cycle, mark the heartbeat stopped
+        and exit 0.
         Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
         alerts of those regions; a --webhook with none gets every alert. An alert is raised once every
         webhook it goes to has accepted it. The POSTs are made by hubledger-webhook, which must sit
@@ -55,6 +57,8 @@ enum WatchCommand: Command {
         let actor = authorization.actor
         let locks = try takeLocks(log, actor: actor)
         defer { withExtendedLifetime(locks) {} }
+        // An earlier version's single heartbeat is superseded by this daemon's own (no daemon of that version runs: see takeLocks).
+        try log.removeMetadata(named: DaemonFiles.legacyHeartbeat)
         StopSignal.install()
         let scope = authorization.scope(for: .administer) ?? .everywhere
         var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope)
@@ -73,6 +77,7 @@ enum WatchCommand: Command {
             if StopSignal.isRequested { break }
         }
         try daemon.saveCheckpoints()
+        if !arguments.has("once") { try daemon.markStopped() }
         Console.err("watch: stopped")
     }
 
@@ -85,7 +90,8 @@ enum WatchCommand: Command {
                                    + "stop it and start it again with this version")
         }
         guard let own = try log.tryLock(named: DaemonFiles.lockName(for: actor)) else {
-            throw CLIError.failure("another `hubledger watch` is already running on this store as \(actor); one daemon per actor may run. "
+            let pid = (try? Heartbeat.all(in: log))?.first { $0.actor == actor }?.pid.map { " (pid \($0))" } ?? ""
+            throw CLIError.failure("another `hubledger watch` is already running on this store as \(actor)\(pid); one daemon per actor may run. "
                                    + "Stop it first, or run this one as another admin (HUBLEDGER_ACTOR)")
         }
         return [shared, own]
