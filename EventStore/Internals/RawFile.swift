@@ -94,8 +94,13 @@ final class RawFile: Sendable {
     }
 
     /// Takes the advisory lock only if it is free.
-    func tryLockExclusive() throws -> Bool {
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+    func tryLockExclusive() throws -> Bool { try tryLock(LOCK_EX) }
+
+    /// Takes the advisory lock shared with other shared holders, only if no one holds it exclusively.
+    func tryLockShared() throws -> Bool { try tryLock(LOCK_SH) }
+
+    private func tryLock(_ operation: Int32) throws -> Bool {
+        if flock(fd, operation | LOCK_NB) == 0 { return true }
         if errno == EWOULDBLOCK { return false }
         throw EventStoreError.io(operation: "lock", path: path, errno: errno)
     }

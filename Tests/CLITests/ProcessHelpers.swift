@@ -70,7 +70,8 @@ final class HelperProcess: @unchecked Sendable {
 /// It answers 500 to the first `failures` POSTs (every POST when `failures` is negative) and 200
 /// afterwards, and appends one JSON line per POST — `{"status", "contentType", "body"}` — to
 /// `requestsPath` before answering, so a 200 the client saw is always on file. With `hang` seconds,
-/// it records each POST (as status 0) and then answers nothing for that long (a stuck receiver).
+/// it records each POST (as status 0) and then answers nothing for that long (a stuck receiver); with
+/// `delay` seconds, it answers as usual but only after that long (a slow receiver).
 final class WebhookServer: @unchecked Sendable {
     let process: HelperProcess
     let port: Int
@@ -78,7 +79,7 @@ final class WebhookServer: @unchecked Sendable {
 
     static let script = #"""
 import http.server, json, os, sys, threading, time
-failures = int(sys.argv[1]); path = sys.argv[2]; hang = float(sys.argv[3]); parent = os.getppid()
+failures = int(sys.argv[1]); path = sys.argv[2]; hang = float(sys.argv[3]); delay = float(sys.argv[4]); parent = os.getppid()
 lock = threading.Lock(); count = [0]
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -94,6 +95,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if hang > 0:
             time.sleep(hang)
             code = 500
+        elif delay > 0:
+            time.sleep(delay)
         self.send_response(code)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -111,10 +114,11 @@ server.serve_forever()
 """#
 
     /// Starts the server and waits (at most 10 s) for it to print its port.
-    init(failures: Int, hang: Double = 0, scratch: URL) throws {
+    init(failures: Int, hang: Double = 0, delay: Double = 0, scratch: URL) throws {
         requestsPath = scratch.appendingPathComponent("webhook-\(UUID().uuidString).jsonl").path
         _ = FileManager.default.createFile(atPath: requestsPath, contents: nil)
-        let process = try HelperProcess("python3", ["-c", WebhookServer.script, String(failures), requestsPath, String(hang)], scratch: scratch)
+        let process = try HelperProcess("python3", ["-c", WebhookServer.script, String(failures), requestsPath, String(hang), String(delay)],
+                                        scratch: scratch)
         self.process = process
         var found: Int?
         Poll.until(timeout: 10, every: 0.02) {

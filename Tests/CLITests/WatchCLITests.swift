@@ -731,7 +731,7 @@ struct WatchCLITests {
         }
     }
 
-    // MARK: - 6. One daemon per store
+    // MARK: - 6. One daemon per actor (several actors' daemons: SeveralDaemonsCLITests)
 
     @Test func aSecondDaemonOnTheSameStoreRefusesWhileTheFirstRuns() throws {
         try withCLI { cli in
@@ -745,7 +745,7 @@ struct WatchCLITests {
                 let second = try cli.run(args, store: store, timeout: 10)
                 #expect(second.status == 1, "a second daemon must refuse: \(second)")
                 #expect(second.lines.isEmpty, "the refused daemon raised alerts: \(second.stdout)")
-                #expect(second.stderr.contains("already running"), "\(second.stderr)")
+                #expect(second.stderr.contains("already running") && second.stderr.contains("as \(osUserName())"), "\(second.stderr)")
             }
             Self.expectSame(try Self.recordedAlerts(cli, store), Self.expectedAtT, "the alerts stream with two daemons")
 

@@ -73,4 +73,9 @@ public struct Locations: Sendable, Equatable {
     public func place(ofSession session: String) -> Place? { sessions[session] }
     public func place(ofReferral referral: String) -> Place? { referrals[referral].flatMap { place(ofParticipant: $0) } }
     public func place(ofConcern concern: String) -> Place? { concerns[concern].flatMap { place(ofParticipant: $0) } }
+
+    /// Every hub, with its region, where someone belongs now or a session was held: where alerts can arise.
+    public var placesInUse: Set<Place> {
+        Set(moves.values.compactMap { $0.last?.place }).union(sessions.values)
+    }
 }

@@ -19,6 +19,8 @@ struct AlertDaemon {
     /// The read models, kept between cycles and caught up at the start of each (checkpoints are
     /// rewritten every thousand events and when the daemon stops), instead of loaded and saved every cycle.
     private var held: ProjectionRunner.HeldModels?
+    /// The position the last heartbeat gave: a clean stop says it again.
+    private var lastBeat: LogPosition = -1
 
     init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
@@ -41,7 +43,8 @@ struct AlertDaemon {
     ///
     /// An alert is raised (printed, then `AlertRaised` appended) only once every webhook it goes to has
     /// accepted it. A webhook that fails after its retries gets nothing more this cycle, so alerts for it wait
-    /// for the next one, while alerts that go only to other webhooks still go out.
+    /// for the next one, while alerts that go only to other webhooks still go out. Each alert is raised under
+    /// the store-wide alerts lock (`raise`), so daemons whose scopes overlap raise it once between them.
     mutating func cycle(now: Timestamp) throws -> (LogHead?, Int) {
         let runner = ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold)
         let current = try held.map(runner.catchUp) ?? ProjectionRunner(log: log).hold(ProjectionRunner.all)
@@ -51,42 +54,99 @@ struct AlertDaemon {
               let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,
               let review = result.models.compactMap({ $0 as? ReviewProjection }).first,
               let locations = result.models.compactMap({ $0 as? LocationProjection }).first?.locations else { return (result.head, 0) }
-        var appendedHead = result.head
-        var version = model.alertsStreamVersion
+        var reached = result.head?.position ?? -1
+        var tail = AlertsStreamTail(after: reached, version: model.alertsStreamVersion)
         let due = try model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations,
                                 reading: runner.streamReader).filter(inScope)
         var undelivered = 0
         var down: Set<Int> = []
         for alert in due {
-            if StopSignal.isRequested { break }
-            let line = JSONValue.object(alert.json).jsonText
-            guard post(alert, line, down: &down) else {
-                undelivered += 1
-                continue
-            }
-            guard Console.out(line) else {
-                Console.err("watch: cannot write to stdout; \(alert.kind.rawValue) for \(alert.subject) not marked raised")
-                throw CLIError.failure("stdout is closed; stopping so that no alert is lost")
-            }
-            Console.err("watch: \(alert.summary)")
-            let event = ProposedEvent(id: alert.id, stream: AlertRecord.stream, type: AlertRecord.type,
-                                      occurredAt: now, actor: actor, data: alert.json)
-            do {
-                let appended = try log.append([event], to: AlertRecord.stream, expecting: version < 0 ? .noStream : .exact(version))
-                version += 1
-                appendedHead = appended.head
-                for i in webhooks.indices { acceptedBy.remove(Self.acceptance(i, alert)) }
-            } catch EventStoreError.wrongExpectedVersion {
-                // Another writer raised alerts meanwhile: start the cycle again with what it recorded.
-                Console.err("watch: the alerts stream moved; re-evaluating next cycle")
-                break
+            let waiting = max(reached, tail.readThrough)
+            guard !StopSignal.isRequested,
+                  let lock = try DaemonFiles.waitForAlertsLock(log, callingEvery: interval, { try beat(at: waiting) }) else { break }
+            defer { withExtendedLifetime(lock) {} }
+            switch try raise(alert, now: now, tail: &tail, down: &down) {
+            case .raised(let position): reached = max(reached, position)
+            case .raisedElsewhere: break
+            case .undelivered: undelivered += 1
             }
         }
-        let beat: JSONValue = ["time": .string(Timestamp.now.rfc3339), "position": .int(appendedHead?.position ?? -1),
-                               "interval": .double(interval), "pid": .int(Int64(getpid()))]
-        try log.saveMetadata(Array(beat.jsonText.utf8), named: "heartbeat.json")
+        try beat(at: max(reached, tail.readThrough))
         // The head the rules saw: anything appended since (by others, or our own AlertRaised) wakes the next cycle at once.
         return (result.head, undelivered)
+    }
+
+    /// How one alert's raising step ended.
+    private enum Raising {
+        /// Delivered and recorded, at this log position.
+        case raised(LogPosition)
+        /// Another daemon raised it after this one's read models caught up: nothing done.
+        case raisedElsewhere
+        /// A webhook it goes to did not accept it: not printed, not recorded, tried again next cycle.
+        case undelivered
+    }
+
+    /// Raises one alert, the caller holding the alerts lock: reads the `alerts` stream's new events first and
+    /// does nothing if another daemon raised it meanwhile; otherwise delivers it, prints it and records it.
+    private mutating func raise(_ alert: Alert, now: Timestamp, tail: inout AlertsStreamTail, down: inout Set<Int>) throws -> Raising {
+        try tail.catchUp(log)
+        guard !tail.hasRaised(alert.key) else {
+            Console.err("watch: \(alert.kind.rawValue) for \(alert.subject) (\(alert.level.rawValue)) was raised by another daemon")
+            forgetAcceptances(of: alert)
+            return .raisedElsewhere
+        }
+        let line = JSONValue.object(alert.json).jsonText
+        guard post(alert, line, down: &down) else { return .undelivered }
+        guard Console.out(line) else {
+            Console.err("watch: cannot write to stdout; \(alert.kind.rawValue) for \(alert.subject) not marked raised")
+            throw CLIError.failure("stdout is closed; stopping so that no alert is lost")
+        }
+        Console.err("watch: \(alert.summary)")
+        let position = try record(alert, now: now, tail: &tail)
+        forgetAcceptances(of: alert)
+        return .raised(position)
+    }
+
+    /// Appends the delivered alert's `AlertRaised`, expecting the `alerts` stream as last read. Only a writer
+    /// outside the daemons' lock (a raw `append`) can have moved it: then it is read again, and the alert is
+    /// recorded after what moved it, unless that already records it. Returns the position reached.
+    private func record(_ alert: Alert, now: Timestamp, tail: inout AlertsStreamTail) throws -> LogPosition {
+        let event = ProposedEvent(id: alert.id, stream: AlertRecord.stream, type: AlertRecord.type,
+                                  occurredAt: now, actor: actor, data: alert.json)
+        for _ in 0..<3 {
+            do {
+                let appended = try log.append([event], to: AlertRecord.stream, expecting: tail.expectation)
+                tail.noteRecorded(alert.key)
+                return appended.head?.position ?? tail.readThrough
+            } catch EventStoreError.wrongExpectedVersion {
+                Console.err("watch: the alerts stream moved outside the daemons' lock; reading it again")
+                try tail.catchUp(log)
+                if tail.hasRaised(alert.key) { return tail.readThrough }
+            } catch EventStoreError.conflictingEventID(_, let position) {
+                // Recorded already (the id is derived from kind, subject and level) by a writer outside the lock.
+                return position
+            }
+        }
+        throw CLIError.failure("the alerts stream keeps changing under other writers; \(alert.kind.rawValue) for \(alert.subject) was "
+                               + "delivered but could not be recorded, and will be delivered again (same id) when watch restarts")
+    }
+
+    /// Saves this daemon's heartbeat: its actor and scope, its interval, the time and the position reached.
+    private mutating func beat(at position: LogPosition, stopped: Bool = false) throws {
+        let beat = Heartbeat(actor: actor, scope: scope, interval: interval, time: .now, position: position,
+                             pid: Int64(getpid()), isStopped: stopped)
+        try beat.save(to: log)
+        lastBeat = position
+    }
+
+    /// Marks the heartbeat stopped (a clean stop): `status` no longer waits for it, nor counts on its scope.
+    mutating func markStopped() throws {
+        try beat(at: lastBeat, stopped: true)
+    }
+
+    /// Forgets which webhooks accepted an alert once it is raised, by this daemon or another.
+    private mutating func forgetAcceptances(of alert: Alert) {
+        for i in webhooks.indices { acceptedBy.remove(Self.acceptance(i, alert)) }
     }
 
     /// POSTs the alert to every webhook that takes it and has not accepted it yet, skipping those `down`

@@ -1,13 +1,20 @@
 import EventStore
 import Foundation
+import HubDomain
 import Projections
 
 enum StatusCommand: Command {
     static let spec = CommandSpec(
-        name: "status", summary: "the log head, each projection's checkpoint and lag, and the daemon's last heartbeat",
+        name: "status", summary: "the log head, each projection's checkpoint and lag, and every alert daemon's last heartbeat",
         usage: "status [--json] [--now T]",
         options: [ReadSupport.jsonOption, ReadSupport.nowOption],
-        details: "Exits 1 when the watch daemon has not reported for more than three of its intervals (or never has), so monitoring can page someone.")
+        details: """
+        Lists each watch daemon (one per actor) with its scope, interval, last heartbeat and position. Exits 1, so
+        that monitoring can page someone, when a daemon has not reported for more than three of its intervals,
+        when none ever has or every one has stopped, or when a hub or region holding participants or sessions is
+        covered by no daemon that is reporting (the message names them). A daemon stopped cleanly (SIGTERM) is
+        shown as stopped: it pages only through the hubs it leaves uncovered.
+        """)
 
     static func run(_ arguments: ParsedArguments) throws {
         let log = try Environment.openLog(arguments)
@@ -16,14 +23,7 @@ enum StatusCommand: Command {
         let now = try arguments.value("now").map { _ in try ReadSupport.now(arguments) } ?? .now
         var projections: [(String, LogPosition?)] = []
         for type in ProjectionRunner.all { projections.append((type.name, log.loadCheckpoint(named: type.name)?.head.position)) }
-        var heartbeat: JSONObject?
-        if let bytes = log.loadMetadata(named: "heartbeat.json"), case .object(let o)? = try? JSONParser.parse(bytes) { heartbeat = o }
-        var healthy = false
-        var age: Double?
-        if let beat = heartbeat, let time = beat["time"]?.stringValue.flatMap({ Timestamp(rfc3339: $0) }), let interval = beat["interval"]?.doubleValue {
-            age = Double(now.microseconds - time.microseconds) / 1_000_000
-            healthy = (age ?? .infinity) <= 3 * interval
-        }
+        let health = DaemonHealth(heartbeats: try Heartbeat.all(in: log), now: now, placesInUse: AccessGate.places(log).placesInUse)
         let headPosition = head?.position ?? -1
         if arguments.has("json") {
             Console.out(JSONValue.object([
@@ -31,21 +31,47 @@ enum StatusCommand: Command {
                 "projections": .array(projections.map { name, p in
                     ["name": .string(name), "position": p.map { .int($0) } ?? .null, "lag": .int(headPosition - (p ?? -1))]
                 }),
-                "daemon": heartbeat.map { .object($0) } ?? .null,
-                "heartbeatAgeSeconds": age.map { .double($0) } ?? .null,
-                "healthy": .bool(healthy),
+                "daemon": health.latest.map { .object($0.heartbeat.json) } ?? .null,
+                "heartbeatAgeSeconds": health.latest.map { .double($0.ageSeconds) } ?? .null,
+                "daemons": .array(health.daemons.map { daemon in
+                    var o = daemon.heartbeat.json
+                    o["state"] = .string(daemon.state.rawValue)
+                    o["ageSeconds"] = .double(daemon.ageSeconds)
+                    return .object(o)
+                }),
+                "uncovered": .array(health.uncovered.map { ["region": .string($0.region), "hubs": .array($0.hubs.map(JSONValue.string))] }),
+                "problems": .array(health.problems.map(JSONValue.string)),
+                "healthy": .bool(health.isHealthy),
             ]).jsonText)
         } else {
             Console.out("log head: \(head?.description ?? "(empty log)")")
             for (name, p) in projections {
                 Console.out("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) checkpoint \(p.map(String.init) ?? "none"), lag \(headPosition - (p ?? -1)) events")
             }
-            if let heartbeat, let age {
-                Console.out("daemon: last heartbeat \(Int(age))s ago at position \(heartbeat["position"]?.intValue ?? -1)\(healthy ? "" : " — NOT REPORTING (more than three intervals)")")
-            } else {
+            if health.daemons.isEmpty {
                 Console.out("daemon: no heartbeat recorded (is `hubledger watch` running?)")
             }
+            for daemon in health.daemons { Console.out(line(daemon)) }
+            if !health.uncovered.isEmpty {
+                Console.out("NOT COVERED by a reporting daemon: \(health.uncovered.map(\.description).joined(separator: ", "))")
+            }
         }
-        if !healthy { throw CLIError.silentFailure }
+        for problem in health.problems { Console.err("status: \(problem)") }
+        if !health.isHealthy { throw CLIError.silentFailure }
+    }
+
+    /// One daemon's line: `daemon eve (region london): last heartbeat 3s ago at position 120, every 5s`.
+    static func line(_ daemon: DaemonHealth.Daemon) -> String {
+        let beat = daemon.heartbeat
+        let every = "every \(Interval.text(beat.interval))"
+        switch daemon.state {
+        case .reporting:
+            return "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
+        case .silent:
+            return "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
+                + " — NOT REPORTING (more than three intervals)"
+        case .stopped:
+            return "daemon \(beat.daemonName): stopped \(Int(daemon.ageSeconds))s ago at position \(beat.position)"
+        }
     }
 }

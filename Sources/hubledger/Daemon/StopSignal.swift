@@ -34,10 +34,16 @@ enum Interval {
     static func parse(_ text: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
-            guard let v = Double(text.dropLast(suffix.count)), v > 0 else { return nil }
+            guard let v = Double(text.dropLast(suffix.count)), v > 0, (v * factor).isFinite else { return nil }
             return v * factor
         }
-        guard let v = Double(text), v > 0 else { return nil }
+        guard let v = Double(text), v > 0, v.isFinite else { return nil }
         return v
+    }
+
+    /// `30s`, `500ms` or `1.5s`: an interval as the daemon's log and `status` show it.
+    static func text(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        return seconds == seconds.rounded() && seconds < 1e15 ? "\(Int(seconds))s" : "\(seconds)s"
     }
 }

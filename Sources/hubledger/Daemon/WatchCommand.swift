@@ -25,7 +25,12 @@ enum WatchCommand: Command {
         Each alert goes to stdout as one JSON line, with the hub and region where its participant belongs
         now (null if nowhere); logs go to stderr. After delivery an AlertRaised
         event is appended to the `alerts` stream, so an alert is raised once per kind, subject and level,
-        across restarts. Only one watch runs per store. SIGTERM/SIGINT finish the cycle and exit 0.
+        across restarts. Only the alerts in the scope of the actor's admin role are raised: several daemons may run
+        on one store, one per actor (HUBLEDGER_ACTOR or the OS user; a second of the same actor is refused),
+        so an admin granted --region london runs London's, and an alert that two daemons' scopes share is
+        raised by one of them, once. Each daemon records its own heartbeat (actor, scope,
+        interval, position) for `hubledger status`. SIGTERM/SIGINT finish the cycle, mark the heartbeat stopped
+        and exit 0.
         Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
         alerts of those regions; a --webhook with none gets every alert. An alert is raised once every
         webhook it goes to has accepted it. The POSTs are made by hubledger-webhook, which must sit
@@ -49,15 +54,16 @@ enum WatchCommand: Command {
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
         let log = try Environment.openLog(arguments)
         let authorization = try AccessGate.authorize(.administer, command: spec.name, log: log)
-        guard let lock = try log.tryLock(named: "watch") else {
-            throw CLIError.failure("another `hubledger watch` is already running on this store; only one may raise alerts")
-        }
-        defer { withExtendedLifetime(lock) {} }
+        let actor = authorization.actor
+        let locks = try takeLocks(log, actor: actor)
+        defer { withExtendedLifetime(locks) {} }
+        // An earlier version's single heartbeat is superseded by this daemon's own (no daemon of that version runs: see takeLocks).
+        try log.removeMetadata(named: DaemonFiles.legacyHeartbeat)
         StopSignal.install()
-        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: authorization.actor,
-                                 scope: authorization.scope(for: .administer) ?? .everywhere)
+        let scope = authorization.scope(for: .administer) ?? .everywhere
+        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope)
         let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
-        Console.err("watch: following \(log.path) (interval \(interval)s\(hooks))")
+        Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
         while true {
             let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
             if arguments.has("once") {
@@ -71,6 +77,23 @@ enum WatchCommand: Command {
             if StopSignal.isRequested { break }
         }
         try daemon.saveCheckpoints()
+        if !arguments.has("once") { try daemon.markStopped() }
         Console.err("watch: stopped")
+    }
+
+    /// The locks a daemon holds while it runs: the store's watch lock shared with the other daemons of this
+    /// version, and its actor's own, so that one daemon per actor runs.
+    /// - Throws: `CLIError.failure` naming what already runs.
+    static func takeLocks(_ log: EventLog, actor: String) throws -> [StoreLock] {
+        guard let shared = try log.tryLock(named: DaemonFiles.storeLock, shared: true) else {
+            throw CLIError.failure("a `hubledger watch` of an earlier version is already running on this store and allows no other daemon; "
+                                   + "stop it and start it again with this version")
+        }
+        guard let own = try log.tryLock(named: DaemonFiles.lockName(for: actor)) else {
+            let pid = (try? Heartbeat.all(in: log))?.first { $0.actor == actor }?.pid.map { " (pid \($0))" } ?? ""
+            throw CLIError.failure("another `hubledger watch` is already running on this store as \(actor)\(pid); one daemon per actor may run. "
+                                   + "Stop it first, or run this one as another admin (HUBLEDGER_ACTOR)")
+        }
+        return [shared, own]
     }
 }
