@@ -20,7 +20,7 @@ for key, runs in list(by.items()):
         by[key] = runs[-1]
 sizes, populations = [], []
 for r in rows:
-    if r["size"].startswith("growth:"): continue
+    if r["size"].startswith(("growth:", "control:")): continue
     group = populations if r["size"].startswith("people-") else sizes
     if r["size"] not in group: group.append(r["size"])
 
@@ -100,15 +100,44 @@ def med(v):
     """The median of sorted values."""
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
-def growth_verdict(ratios):
-    """What sorted ratios (larger ÷ smaller) say of the bar: linear or better is a median of 1.0 or more."""
+def below_control(ratios, control):
+    """One-sided exact Mann–Whitney test: the probability, were the larger log's ratios drawn like the
+    control's (the smaller log measured against itself), of ratios this low or lower. Small means the
+    larger log is really slower per event; large means the difference is this machine's noise. U counts
+    the pairs in which a ratio lies below a control's (a tie counts half); its distribution under the
+    null comes from the usual recursion over arrangements (ties, rare in three decimals, are not corrected)."""
+    n, m = len(ratios), len(control)
+    observed = sum((x < y) + 0.5 * (x == y) for x in ratios for y in control)
+    # ways[i][j][u]: arrangements of i and j values in which U = u.
+    from functools import lru_cache
+    @lru_cache(maxsize=None)
+    def ways(i, j, u):
+        if u < 0 or u > i * j: return 0
+        if i == 0 or j == 0: return 1 if u == 0 else 0
+        # The largest value is a ratio (it lies below none of the j controls) or a control (above all i ratios).
+        return ways(i - 1, j, u) + ways(i, j - 1, u - i)
+    total = sum(ways(n, m, u) for u in range(n * m + 1))
+    return sum(ways(n, m, u) for u in range(n * m + 1) if u >= observed) / total
+
+def growth_verdict(ratios, control, samples=None):
+    """What sorted ratios (larger ÷ smaller) say of the bar, linear or better: a median of 1.0 or more, or
+    samples (the ratios themselves unless finer ones are given) no lower than the control's — the smaller
+    log measured against itself — by the test above at 5 %. Fewer than five of either cannot reach 5 %."""
     if med(ratios) >= 1.0: return "linear or better"
+    samples, control = sorted(samples if samples is not None else ratios), sorted(control)
+    if len(control) >= 5 and len(samples) >= 5:
+        p = below_control(samples, control)
+        spread = f"control {med(control):.2f} ({control[0]:.2f}–{control[-1]:.2f})"
+        if p >= 0.05:
+            return f"linear: not below the smaller log against itself ({spread}; one-sided Mann–Whitney p = {p:.2f}, {len(samples)} and {len(control)} ratios)"
+        return f"below linear: lower than the smaller log against itself ({spread}; one-sided Mann–Whitney p = {p:.3f}, {len(samples)} and {len(control)} ratios)"
     return "below 1.0 in the median; some runs above" if ratios[-1] >= 1.0 else "below 1.0 in every run"
 
 def growth_lines(small, big):
     """The growth from `small` to `big`, from bench/run's runs in turns (small, big, small, ..., small):
     each run on the big log is compared with the mean of the small runs either side of it, so that a
-    drift of the machine's speed cancels, and every such ratio is kept."""
+    drift of the machine's speed cancels, and every such ratio is kept. The control is each small run
+    against the one before it: how far two runs of one log measure apart here."""
     out = []
     for m in ["batched-append", "verify", "read", "rebuild"]:
         a = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == m]
@@ -118,21 +147,27 @@ def growth_lines(small, big):
         rate = lambda r: r["eventsPerSecond"]
         cpu_rate = lambda r: r["events"] / r["cpuSeconds"] if r.get("cpuSeconds") else None
         wall = sorted(rate(y) / ((rate(a[k]) + rate(a[k + 1])) / 2) for k, y in enumerate(b))
+        control = sorted(rate(a[k + 1]) / rate(a[k]) for k in range(len(a) - 1))
         # Events per CPU second (every thread, user and system): the program's own work, without the disk's waits.
         cpu = sorted(cpu_rate(y) / ((cpu_rate(a[k]) + cpu_rate(a[k + 1])) / 2) for k, y in enumerate(b)
                      if cpu_rate(y) and cpu_rate(a[k]) and cpu_rate(a[k + 1]))
-        verdict = growth_verdict(wall)
+        verdict = growth_verdict(wall, control)
         out.append(f"| {m} | {fmt(a[0].get('events'))} → {fmt(b[0].get('events'))} | {med(wall):.2f}× | {' / '.join(f'{x:.2f}' for x in wall)} | "
-                   + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {verdict} |")
+                   + (f"{med(cpu):.2f}× ({cpu[0]:.2f}–{cpu[-1]:.2f})" if cpu else "—") + f" | {' / '.join(f'{x:.2f}' for x in control)} | {verdict} |")
     turns = [r for r in rows if r["size"] == "growth:" + small and r["measure"] == "append-turns"]
     if turns:
         ratios = sorted(r["ratio"] for r in turns)
         cpus = sorted(r["cpuRatio"] for r in turns)
+        controls = [r for r in rows if r["size"] == "control:" + small and r["measure"] == "append-turns"]
+        control = sorted(r["ratio"] for r in controls)
+        # The test takes each run's ratios of ten batches at a time (five a run): three runs of each side are too few.
+        chunks = sorted(x for r in turns for x in r.get("chunkRatios", []))
+        control_chunks = sorted(x for r in controls for x in r.get("chunkRatios", []))
         t = turns[0]
-        verdict = growth_verdict(ratios)
+        verdict = growth_verdict(ratios, control_chunks, samples=chunks)
         out.append(f"| one batched append at each length, a batch to each log in turn ({t['batches']} timed each, after as many untimed) | "
                    f"{fmt(t['smallEvents'])} → {fmt(t['largeEvents'])} | {med(ratios):.2f}× | {' / '.join(f'{x:.2f}' for x in ratios)} | "
-                   f"{med(cpus):.2f}× ({cpus[0]:.2f}–{cpus[-1]:.2f}) | {verdict} |")
+                   f"{med(cpus):.2f}× ({cpus[0]:.2f}–{cpus[-1]:.2f}) | {' / '.join(f'{x:.2f}' for x in control) or '—'} | {verdict} |")
     return out
 
 # The logs measured in turns (bench/run's GROWTH), smallest first: the domain mix's and the fixed population's.
@@ -150,12 +185,19 @@ if pairs:
               "batched append to each log, a batch to one and then to the other (`hubledger-bench append-turns`, three",
               "runs; work done once per doubling of the log, such as the id filter rebuilt larger, falls outside its",
               "timed batches, and the whole runs above count it): time that grows linearly with the log is an",
-              "append whose cost does not grow with it.", ""]
+              "append whose cost does not grow with it.",
+              "",
+              "Each row has its control: the smaller log measured against itself the same way (for the whole runs, each",
+              "run of the smaller log ÷ the one before it; for one batched append, `append-turns` with a copy of the smaller",
+              "log on both sides, three runs, tested on their ratios of ten batches at a time). A median below 1.0 is",
+              "called below linear only when its ratios are lower than the control's by a one-sided exact Mann–Whitney",
+              "test at 5 % (five or more of each): otherwise the two logs cannot be told apart on this machine, and the",
+              "growth is linear within what it can measure.", ""]
     for small, big in pairs:
         label = "the same 12,000 people, one year and six" if small.startswith("people-") else "the domain mix, 1,200 new people every 20,000 events"
         lines += [f"**{small} → {big}** ({label}):", "",
-                  "| measure | events | events/s ratio, median | each run of the larger | events per CPU second ratio, median (range) | |",
-                  "|---|---|---|---|---|---|"] + growth_lines(small, big) + [""]
+                  "| measure | events | events/s ratio, median | each run of the larger | events per CPU second ratio, median (range) | control: the smaller against itself | |",
+                  "|---|---|---|---|---|---|---|"] + growth_lines(small, big) + [""]
 text = "\n".join(lines)
 print(text)
 if target:

@@ -251,8 +251,10 @@ do {
         }
         let batches = intOption("--batches", 50)
         struct Side { var log: EventLog; var events: Int; var batches: [[ProposedEvent]]; var wall = 0.0; var cpu = 0.0; var chunks: [Double] = [] }
-        func side(_ d: String) throws -> Side {
-            let copy = d + "/turns-store"
+        // Each side appends to a copy of its own (`--large` may name the same log as `--dir`: the control run,
+        // a log against itself, shows how far apart two identical sides measure on this machine).
+        func side(_ d: String, _ n: Int) throws -> Side {
+            let copy = d + "/turns-store-\(n)"
             try? FileManager.default.removeItem(atPath: copy)
             try FileManager.default.copyItem(atPath: d + "/store", toPath: copy)
             let log = try EventLog(path: copy)
@@ -274,7 +276,7 @@ do {
                 return moved
             }
         }
-        var sides = [try side(dir), try side(large)]
+        var sides = [try side(dir, 0), try side(large, 1)]
         let rounds = min(sides[0].batches.count, sides[1].batches.count)
         for pass: UInt8 in [0xA5, 0x3C] {
             for k in 0..<rounds {
@@ -290,7 +292,7 @@ do {
                 }
             }
         }
-        for d in [dir, large] { try? FileManager.default.removeItem(atPath: d + "/turns-store") }
+        for (n, d) in [dir, large].enumerated() { try? FileManager.default.removeItem(atPath: d + "/turns-store-\(n)") }
         let n = rounds * 1000
         // Each ten batches' ratio beside the whole run's: how steady the comparison was.
         let chunkRatios = zip(sides[0].chunks, sides[1].chunks).map { JSONValue.double(($0 / max($1, 1e-9) * 1000).rounded() / 1000) }
