@@ -5,6 +5,7 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
     case storeNotFound(path: String)
     case storeNotEmpty(path: String)
     case notAStore(path: String)
+    case notADirectory(path: String)
     case wrongExpectedVersion(stream: StreamID, expected: ExpectedVersion, actual: StreamVersion?)
     case conflictingEventID(id: UUID, position: LogPosition)
     case invalidEvent(reason: String)
@@ -22,6 +23,8 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(path) is not empty: refusing to create a store over existing files"
         case .notAStore(let path):
             return "\(path) exists but is not a HubLedger store (no STORE file)"
+        case .notADirectory(let path):
+            return "\(path) is a file, not a store directory: point --store (or $HUBLEDGER_STORE) at the store's directory"
         case .wrongExpectedVersion(let stream, let expected, let actual):
             let a = actual.map { "version \($0)" } ?? "no stream"
             return "wrong expected version for stream \(stream): expected \(expected), found \(a); nothing was written (re-read and retry)"

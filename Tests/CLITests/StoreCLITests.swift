@@ -251,6 +251,18 @@ struct StoreCLITests {
         }
     }
 
+    @Test func aStorePathNamingAFileIsCalledAFile() throws {
+        try withCLI { cli in
+            let file = cli.storePath("afile")
+            try Data("notes".utf8).write(to: URL(fileURLWithPath: file))
+            for command in [["verify"], ["log"], ["init"], ["demo", "--participants", "1"]] {
+                let refused = try cli.run(command, store: file)
+                #expect(refused.status == 1 && refused.stderr.contains("is a file, not a store directory"), "\(refused)")
+            }
+            #expect(FileManager.default.contents(atPath: file) == Data("notes".utf8))
+        }
+    }
+
     @Test func aMalformedInputLineExitsNonZeroAndWritesNothing() throws {
         try withCLI { cli in
             let store = cli.storePath()
