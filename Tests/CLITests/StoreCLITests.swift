@@ -251,6 +251,21 @@ struct StoreCLITests {
         }
     }
 
+    @Test func logFollowEndsWithExit0OnSIGTERM() throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            _ = try StoreCLITests.initWarmStore(cli, store, chunk: 1 << 16)
+            let follower = try cli.start(["log", "--follow"], store: store)
+            defer { follower.kill() }
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, follower.poll() == nil, !follower.stdoutSoFar.contains("StoreWarmedUp") { usleep(50_000) }
+            try #require(follower.stdoutSoFar.contains("StoreWarmedUp"), "log --follow printed nothing")
+            follower.terminate()
+            let ended = try follower.wait(timeout: 10)
+            #expect(ended.status == 0 && ended.signal == nil, "SIGTERM must end log --follow with exit 0, as it ends export --follow: \(ended)")
+        }
+    }
+
     @Test func aStorePathNamingAFileIsCalledAFile() throws {
         try withCLI { cli in
             let file = cli.storePath("afile")

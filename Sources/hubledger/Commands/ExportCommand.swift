@@ -41,15 +41,15 @@ enum ExportCommand: Command {
             next = event.position + 1
             return true
         }
-        try log.forEach(from: next, emit)
-        if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
-        guard arguments.has("follow") else { return }
-        StopSignal.install()
-        while !StopSignal.isRequested {
-            StopSignal.sleep(0.2)
-            if sensitive { values = try log.sealedValues() }
+        func emitNew() throws {
             try log.forEach(from: next, emit)
             if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
+        }
+        try emitNew()
+        guard arguments.has("follow") else { return }
+        try StopSignal.poll(every: 0.2) {
+            if sensitive { values = try log.sealedValues() }
+            try emitNew()
         }
     }
 }
