@@ -138,6 +138,21 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
     }
 }
 
+@Test func recordJSONCarriesTheHeadItWasComputedFrom() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let arguments = ["record", "ParticipantRegistered", "--participant", "P-77", "--generation", "adult", "--hub", "Woking",
+                         "--region", "surrey", "--json"]
+        let dryRun = try cli.run(arguments + ["--dry-run"]).json()
+        let before = try JSONParser.parse(cli.verifyJSON()).objectValue?["head"]
+        #expect(dryRun["dryRun"] == true && dryRun["head"] == before, "\(dryRun)")
+        let recorded = try cli.run(arguments).json()
+        let head = try #require(recorded["head"]?.objectValue, "\(recorded)")
+        #expect(head["position"] == recorded["position"])
+        #expect(JSONValue.object(head) == (try JSONParser.parse(cli.verifyJSON()).objectValue?["head"]))
+    }
+}
+
 // MARK: - import
 
 @Test func anImportWithThreeBadLinesNamesEachAndWritesNothing() throws {
