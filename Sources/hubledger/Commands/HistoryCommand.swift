@@ -22,7 +22,14 @@ enum HistoryCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let participant = arguments.positionals[0]
-        if arguments.has("views") { return try listViews(of: participant, arguments) }
+        if arguments.has("views") {
+            // The list is every view as the log stands now, as text or --json; it records no view of its own.
+            let unhonoured = ["purpose", "as-of", "html"].filter { arguments.value($0) != nil }
+            guard unhonoured.isEmpty else {
+                throw CLIError.usage("--views lists every view as the log stands now and takes only --json, not \(unhonoured.map { "--" + $0 }.joined(separator: " or "))")
+            }
+            return try listViews(of: participant, arguments)
+        }
         guard let purpose = arguments.value("purpose")?.trimmingCharacters(in: .whitespacesAndNewlines), !purpose.isEmpty else {
             throw CLIError.usage("--purpose TEXT is required: every view of a record is recorded with its reason (e.g. --purpose \"planning a strategy meeting\")")
         }
