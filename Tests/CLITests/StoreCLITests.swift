@@ -251,6 +251,36 @@ struct StoreCLITests {
         }
     }
 
+    /// The types HubLedger itself interprets, and a word of the command the refusal must name instead.
+    static let reservedTypes: [(type: String, stream: String, writer: String)] = [
+        ("ConcernRaised", "concern-C-1", "hubledger record ConcernRaised"),
+        ("ParticipantRegistered", "participant-P-1", "hubledger import"),
+        ("AccessGranted", "access", "hubledger access grant"),
+        ("AccessRevoked", "access", "hubledger access revoke"),
+        ("AccessDenied", "access-denied", "when it refuses a command"),
+        ("RecordViewed", "views-P-1", "hubledger history"),
+        ("ParticipantErased", "participant-P-1", "hubledger erase"),
+        ("AlertRaised", "alerts", "hubledger watch"),
+    ]
+
+    @Test(arguments: reservedTypes)
+    func aRawAppendOfATypeHubLedgerInterpretsIsRefusedNamingTheCommandToUse(type: String, stream: String, writer: String) throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            _ = try StoreCLITests.initWarmStore(cli, store, chunk: 1 << 16)
+            let (_, before) = try StoreCLITests.verifyReport(cli, store)
+            // Beside an ordinary line: the whole batch is refused.
+            let input = StoreCLITests.line() + "\n" + StoreCLITests.line(type: type, data: ["participant": "P-1", "account": "In clear (synthetic)"])
+            let refused = try cli.run(["append", "--stream", stream], stdin: input, store: store)
+            #expect(refused.status == 1 && refused.stdout.isEmpty, "\(refused)")
+            #expect(refused.stderr.contains("stdin:2: field type: \(type)") && refused.stderr.contains(writer), "\(refused)")
+            let (_, after) = try StoreCLITests.verifyReport(cli, store)
+            #expect(StoreCLITests.headOf(after) == StoreCLITests.headOf(before))
+            // Other types stay free, on any stream.
+            #expect(try cli.run(["append", "--stream", stream], stdin: StoreCLITests.line(type: type + "Note"), store: store).succeeded)
+        }
+    }
+
     @Test func logFollowEndsWithExit0OnSIGTERM() throws {
         try withCLI { cli in
             let store = cli.storePath()
