@@ -16,14 +16,19 @@ public struct ProposedEvent: Sendable, Hashable {
     public var sealedFields: Set<String>
     /// Whether `id` was made here at random (no id given), so it cannot already be in the log.
     public var hasFreshID: Bool
+    /// When the event was recorded, for an event first recorded elsewhere (an import of another
+    /// store's export); nil, as for every ordinary append, means now, by the store's clock.
+    /// The store refuses a time earlier than the log's last `recordedAt` or later than its clock.
+    public var recordedAt: Timestamp?
 
     public init(id: UUID? = nil, stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
                 data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil,
-                sealedFields: Set<String> = []) {
+                sealedFields: Set<String> = [], recordedAt: Timestamp? = nil) {
         self.id = id ?? .random(); self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
         self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId
         self.sealedFields = sealedFields
         self.hasFreshID = id == nil
+        self.recordedAt = recordedAt
     }
 }
 

@@ -424,6 +424,8 @@ final class LogWriter {
             return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: 0, head: currentHead, recovery: recovery)
         }
 
+        // Each new event's recorded time, checked before anything is written.
+        let recordedTimes = try recordedTimes(of: events, at: newIndices)
         // Sealed fields go to the vault; the records carry their digests.
         var sealed: [Int: ProposedEvent] = [:]
         var vaultRecords: [VaultRecord] = []
@@ -459,7 +461,6 @@ final class LogWriter {
             grew = true
         }
 
-        let recordedAt = max(options.clock(), lastRecordedAt)
         var piece: [UInt8] = []
         piece.reserveCapacity(min(byteCount, options.writePieceSize))
         var written = 0
@@ -478,7 +479,7 @@ final class LogWriter {
             let version = versions.update(event.pointee.stream) { v in v += 1; return v }
             newVersions.append(version)
             frameOffsets.append(written + piece.count)
-            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
+            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedTimes[Int(position - nextPosition)],
                                       previousHash: hash, endsBatch: i == lastNew, into: &piece)
             positions[i] = position
             let key = keys[i]
@@ -546,7 +547,7 @@ final class LogWriter {
         logicalEnd += byteCount
         nextPosition = position
         lastHash = hash
-        lastRecordedAt = recordedAt
+        lastRecordedAt = recordedTimes.last ?? lastRecordedAt
         return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: newIndices.count, head: currentHead, recovery: recovery)
     }
 
@@ -554,6 +555,29 @@ final class LogWriter {
     func sync(_ file: RawFile, metadata: Bool) throws {
         options.beforeSync?(file.path)
         try file.sync(metadata: metadata)
+    }
+
+    /// When each of the batch's new events (`indices`, in order) is recorded: the time it gives, if any,
+    /// else the store's clock, never earlier than the event before it.
+    ///
+    /// - Throws: `.recordedAtBeforeLog` for a given time earlier than the log's (or the batch's) last,
+    ///   `.recordedAtInFuture` for one later than the clock.
+    func recordedTimes(of events: UnsafeBufferPointer<ProposedEvent>, at indices: [Int]) throws -> [Timestamp] {
+        let now = options.clock()
+        var last = lastRecordedAt
+        var times: [Timestamp] = []
+        times.reserveCapacity(indices.count)
+        for i in indices {
+            if let given = events[i].recordedAt {
+                guard given >= last else { throw EventStoreError.recordedAtBeforeLog(id: events[i].id, recordedAt: given, last: last) }
+                guard given <= now else { throw EventStoreError.recordedAtInFuture(id: events[i].id, recordedAt: given, now: now) }
+                last = given
+            } else {
+                last = max(now, last)
+            }
+            times.append(last)
+        }
+        return times
     }
 
     /// The event with its sealed fields replaced by digests, and the vault records holding the values.

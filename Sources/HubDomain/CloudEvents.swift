@@ -24,32 +24,4 @@ public enum CloudEvents {
                 "position": .int(event.position), "streamversion": .int(event.streamVersion),
                 "recordedat": .string(event.recordedAt.rfc3339), "actor": .string(event.actor), "hash": .string(event.hash.hex)]
     }
-
-    /// Reads an export back into proposals (in export order), each with the stream version it had.
-    public static func decode(_ bytes: [UInt8], file: String) -> (events: [(ProposedEvent, StreamVersion)], problems: [InputProblem]) {
-        var out: [(ProposedEvent, StreamVersion)] = []
-        var problems: [InputProblem] = []
-        var lineNumber = 0
-        for line in ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            func problem(_ field: String?, _ reason: String) { problems.append(InputProblem(file: file, line: lineNumber, field: field, reason: reason)) }
-            guard let value = try? JSONParser.parse(Array(line)), case .object(let o) = value else { problem(nil, "not a JSON object"); continue }
-            guard o["specversion"]?.stringValue == "1.0" else { problem("specversion", "must be \"1.0\""); continue }
-            guard let rawID = o["id"]?.stringValue, let id = UUID(uuidString: rawID) else { problem("id", "missing or not a UUID"); continue }
-            guard let type = o["type"]?.stringValue, type.hasPrefix(typePrefix), type.count > typePrefix.count else {
-                problem("type", "must be \(typePrefix)<Type>"); continue
-            }
-            guard let subject = o["subject"]?.stringValue, !subject.isEmpty else { problem("subject", "missing (the stream)"); continue }
-            guard let time = o["time"]?.stringValue, let occurredAt = Timestamp(rfc3339: time) else { problem("time", "missing or not RFC 3339"); continue }
-            guard case .object(let data)? = o["data"] else { problem("data", "missing or not an object"); continue }
-            guard let version = o["streamversion"]?.intValue, version >= 0 else { problem("streamversion", "missing or negative"); continue }
-            let actor = o["actor"]?.stringValue ?? "import"
-            let name = String(type.dropFirst(typePrefix.count))
-            let sealed = EventType(rawValue: name).map { SensitiveText.sealedFields(of: $0, in: data) } ?? []
-            out.append((ProposedEvent(id: id, stream: StreamID(subject), type: name, occurredAt: occurredAt, actor: actor,
-                                      data: data, sealedFields: sealed), version))
-        }
-        return (out, problems)
-    }
 }
