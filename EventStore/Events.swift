@@ -13,6 +13,10 @@ public struct ProposedEvent: Sendable, Hashable {
     public var causationId: String?
     /// String fields of `data` to keep out of line in the vault, so they can later be erased:
     /// the log stores `{"sha256": HEX}` in their place (see `SealedValue`).
+    ///
+    /// A field named here whose value is already such a digest (`JSONValue.sealed(hex:)`: a value
+    /// sealed by another store, whose text the caller does not have) is stored as given, and the vault
+    /// marks it erased: this store never held its value.
     public var sealedFields: Set<String>
     /// Whether `id` was made here at random (no id given), so it cannot already be in the log.
     public var hasFreshID: Bool

@@ -430,7 +430,7 @@ final class LogWriter {
         var sealed: [Int: ProposedEvent] = [:]
         var vaultRecords: [VaultRecord] = []
         for i in newIndices where !events[i].sealedFields.isEmpty {
-            let (event, records) = Self.seal(events[i])
+            let (event, records) = try Self.seal(events[i])
             sealed[i] = event
             vaultRecords += records
         }
@@ -581,10 +581,20 @@ final class LogWriter {
     }
 
     /// The event with its sealed fields replaced by digests, and the vault records holding the values.
-    static func seal(_ event: ProposedEvent) -> (ProposedEvent, [VaultRecord]) {
+    /// A field that already holds a digest (sealed elsewhere; the caller has no text) keeps it, and the
+    /// vault marks it erased, so `verify` finds it accounted for and every reader shows it erased.
+    static func seal(_ event: ProposedEvent) throws -> (ProposedEvent, [VaultRecord]) {
         var out = event
         var records: [VaultRecord] = []
         for field in event.sealedFields.sorted() {
+            if case .object(let given)? = event.data[field] {
+                guard given.count == 1, let hex = given["sha256"]?.stringValue, let digest = JSONValue.sealed(hex: hex) else {
+                    throw EventStoreError.invalidEvent(reason: "event \(event.id.lowercasedString): the sealed field \(field) holds an object other than {\"sha256\": 64 hex digits}")
+                }
+                out.data[field] = digest
+                records.append(.erasure(of: field, in: event.id))
+                continue
+            }
             guard let text = event.data[field]?.stringValue else { out.sealedFields.remove(field); continue }
             let record = VaultRecord.value(text, of: field, in: event.id)
             out.data[field] = .sealed(digest: record.digest)

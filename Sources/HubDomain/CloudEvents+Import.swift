@@ -4,9 +4,13 @@ import Foundation
 extension CloudEvents {
     /// An export read back: the events to append, in export order, and every problem found.
     public struct Import: Sendable {
-        /// Each event as the source recorded it: same id, stream, actor, occurred and recorded times.
+        /// Each event as the source recorded it: same id, stream, actor, occurred and recorded times,
+        /// its sealed fields named to be sealed again.
         public var events: [ProposedEvent] = []
         public var problems: [InputProblem] = []
+        /// Sealed fields that arrived as digests (an export without `--include-sensitive`, or a value
+        /// erased in the source): the new store holds the digest, marked erased.
+        public var valuesWithoutText = 0
     }
 
     /// Reads an export back into proposals: whole and in order (each stream's versions gapless from 0,
@@ -28,7 +32,7 @@ extension CloudEvents {
             }
             guard let subject = o["subject"]?.stringValue, !subject.isEmpty else { problem("subject", "missing (the stream)"); continue }
             guard let time = o["time"]?.stringValue, let occurredAt = Timestamp(rfc3339: time) else { problem("time", "missing or not RFC 3339"); continue }
-            guard case .object(let data)? = o["data"] else { problem("data", "missing or not an object"); continue }
+            guard case .object(var data)? = o["data"] else { problem("data", "missing or not an object"); continue }
             guard let version = o["streamversion"]?.intValue, version >= 0 else { problem("streamversion", "missing or negative"); continue }
             guard let recorded = o["recordedat"]?.stringValue, let recordedAt = Timestamp(rfc3339: recorded) else {
                 problem("recordedat", "missing or not RFC 3339 (when the event was recorded, as exported)"); continue
@@ -44,11 +48,36 @@ extension CloudEvents {
                 problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
             }
             lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
-            let sealed = EventType(rawValue: name).map { SensitiveText.sealedFields(of: $0, in: data) } ?? []
+            let sealed: Set<String>
+            if let attribute = o[sealedFieldsAttribute] {
+                guard let list = attribute.stringValue else { problem(sealedFieldsAttribute, "must be a string of field names separated by commas"); continue }
+                sealed = Set(list.split(separator: ",").map(String.init))
+                if let absent = sealed.sorted().first(where: { data[$0] == nil }) {
+                    problem(sealedFieldsAttribute, "names \(absent), which data does not hold"); continue
+                }
+            } else {
+                // An export made before the attribute: the fields the store seals in events of this type.
+                sealed = SensitiveText.fields(ofTypeNamed: name).filter { data[$0] != nil && data[$0] != .null }
+            }
+            if let unreadable = sealed.sorted().first(where: { sealedDigest(data[$0]) == nil && data[$0]?.stringValue == nil }) {
+                problem("data.\(unreadable)", "a sealed field must hold its text or sha256:<64 hex digits>"); continue
+            }
+            for field in sealed {
+                guard let digest = sealedDigest(data[field]) else { continue }
+                data[field] = digest
+                result.valuesWithoutText += 1
+            }
             let actor = o["actor"]?.stringValue ?? "import"
             result.events.append(ProposedEvent(id: id, stream: stream, type: name, occurredAt: occurredAt, actor: actor, data: data,
                                                sealedFields: sealed, recordedAt: recordedAt))
         }
         return result
+    }
+
+    /// The sealed form of a field that arrived as a digest — `sha256:<hex>`, or `{"sha256": HEX}` as older
+    /// exports left a view's purpose — or nil when it holds anything else (its text).
+    static func sealedDigest(_ value: JSONValue?) -> JSONValue? {
+        if let text = value?.stringValue, text.hasPrefix(digestPrefix) { return JSONValue.sealed(hex: String(text.dropFirst(digestPrefix.count))) }
+        return value?.sealedDigest.flatMap(JSONValue.sealed(hex:))
     }
 }

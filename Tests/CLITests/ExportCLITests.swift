@@ -30,6 +30,42 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
         try cli.run(["log", "--json"], store: store).lines.map { try #require(JSONParser.parse($0).objectValue) }
     }
 
+    /// Each event's type and the data fields the log holds sealed (`{"sha256": HEX}`), e.g. `RecordViewed.purpose`.
+    func sealedFields(_ events: [JSONObject]) -> [[String]] {
+        events.map { event in
+            let data = event["data"]?.objectValue ?? [:]
+            return data.keys.filter { data[$0]?.sealedDigest != nil }.sorted().map { (event["type"]?.stringValue ?? "?") + "." + $0 }
+        }
+    }
+
+    /// The files under `directory` holding `text`.
+    func files(holding text: String, under directory: String) -> [String] {
+        let names = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
+        return names.filter { FileManager.default.contents(atPath: directory + "/" + $0)?.range(of: Data(text.utf8)) != nil }
+    }
+
+    /// A demo store with every kind of sealed field (a registered name, a declined referral's reason, a concern's
+    /// account, action and outcome besides the demo's own) and a view of P-0001's record for `purpose`.
+    func storeWithEverySealedField(_ cli: CLIHarness, purpose: String) throws -> String {
+        let store = cli.storePath("source")
+        try #require(cli.run(["demo", "--participants", "150"], store: store).succeeded)
+        for record in [
+            ["ParticipantRegistered", "--participant", "P-T1", "--generation", "adult", "--hub", "Woking", "--region", "surrey",
+             "--name", "A synthetic name"],
+            ["ReferralReceived", "--referral", "R-T1", "--participant", "P-T1", "--source", "gp", "--referrer", "A synthetic surgery",
+             "--reason", "A synthetic reason", "--urgent", "false"],
+            ["ReferralDeclined", "--referral", "R-T1", "--reason", "A synthetic decline"],
+            ["ConcernRaised", "--concern", "C-T1", "--participant", "P-T1", "--category", "emotional", "--severity", "low",
+             "--account", "A synthetic account", "--actionTaken", "A synthetic action", "--dslInformed", "true"],
+            ["ConcernClosed", "--concern", "C-T1", "--outcome", "A synthetic outcome"],
+        ] {
+            let recorded = try cli.run(["record"] + record, store: store)
+            try #require(recorded.succeeded, "\(recorded)")
+        }
+        try #require(cli.run(["history", "P-0001", "--purpose", purpose], store: store).succeeded)
+        return store
+    }
+
     @Test func anImportKeepsWhenEachEventWasRecordedSoAsOfFiguresLateMarksAndViewsAgree() throws {
         try withCLI { cli in
             let source = cli.storePath("source"), copy = cli.storePath("copy")
@@ -71,6 +107,72 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
             }
             #expect(try lateLines(source).count == 1)
             #expect(try lateLines(copy) == lateLines(source))
+        }
+    }
+
+    @Test func anImportSealsExactlyTheFieldsTheSourceSealedAndAnErasureThenLeavesNoTextInAnyFile() throws {
+        try withCLI { cli in
+            let purpose = "Planning the garden visit (synthetic purpose)"
+            let source = try storeWithEverySealedField(cli, purpose: purpose), copy = cli.storePath("copy")
+            try #require(cli.run(["erase", "P-0002", "--reason", "Asked (synthetic)", "--override-retention", "Test"], store: source).succeeded)
+            let imported = try migrate(cli, from: source, to: copy, sensitive: true)
+            try #require(imported.succeeded, "\(imported)")
+
+            let sealed = sealedFields(try loggedEvents(cli, source))
+            let kinds = Set(sealed.joined())
+            try #require(kinds == ["RecordViewed.purpose", "ParticipantRegistered.name", "FlagRaised.note", "FlagRemoved.reason",
+                                   "ReferralReceived.reason", "ReferralReceived.referrer", "ReferralDeclined.reason", "ConcernRaised.account",
+                                   "ConcernRaised.actionTaken", "ConcernClosed.outcome", "ConsentGiven.competenceNote", "EventRetracted.reason"],
+                         "the source no longer holds every kind of sealed field: \(kinds.sorted())")
+            #expect(sealedFields(try loggedEvents(cli, copy)) == sealed, "the import sealed other fields than the source had")
+            // The same values, and the same erasures: P-0002's erased text stays erased.
+            let vault = { (store: String) throws -> JSONValue? in try cli.run(["verify", "--json"], store: store).json()["vault"] }
+            #expect(try vault(copy) == vault(source))
+            #expect(files(holding: purpose, under: copy + "/segments").isEmpty, "a view's purpose is in the copy's log in clear")
+            let views = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()
+            #expect(views["views"]?.arrayValue?.first?.objectValue?["purpose"]?.stringValue == purpose)
+            let erased = try cli.run(["erase", "P-0001", "--reason", "Asked (synthetic)", "--override-retention", "Test"], store: copy)
+            try #require(erased.succeeded, "\(erased)")
+            #expect(files(holding: purpose, under: copy).isEmpty, "the erased purpose is still in the copy")
+            #expect(try cli.run(["verify"], store: copy).succeeded)
+        }
+    }
+
+    @Test func anExportWithoutTheTextImportsItsDigestsShownAsErased() throws {
+        try withCLI { cli in
+            let source = try storeWithEverySealedField(cli, purpose: "A purpose that stays at home (synthetic)"), copy = cli.storePath("copy")
+            let imported = try migrate(cli, from: source, to: copy, sensitive: false)
+            #expect(imported.succeeded && imported.stderr.contains("[erased]"), "\(imported)")
+            let before = try loggedEvents(cli, source), after = try loggedEvents(cli, copy)
+            #expect(sealedFields(after) == sealedFields(before))
+            // The same digests in the same places: the data is the source's, byte for byte.
+            #expect(after.map { $0["data"] } == before.map { $0["data"] })
+            let views = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()
+            #expect(views["views"]?.arrayValue?.map { $0.objectValue?["purpose"] } == ["[erased]"])
+            let history = try cli.run(["history", "P-T1", "--purpose", "check", "--json"], store: copy).json()
+            let entries = history["entries"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            #expect(entries.first { $0["type"] == "ReferralReceived" }?["data"]?.objectValue?["reason"] == "[erased]", "\(history)")
+            #expect(entries.first { $0["type"] == "ConcernRaised" }?["data"]?.objectValue?["account"] == "[erased]", "\(history)")
+            let verify = try cli.run(["verify", "--json"], store: copy)
+            #expect(verify.succeeded, "\(verify)")
+            #expect(try verify.json()["vault"]?.objectValue?["values"] == 1, "only the view recorded after the import holds a value")
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func anExportMadeBeforeSealedFieldsWereNamedIsSealedByTheSchema(sensitive: Bool) throws {
+        try withCLI { cli in
+            let source = try storeWithEverySealedField(cli, purpose: "An older export (synthetic)"), copy = cli.storePath("copy")
+            // As exports were written then: no `sealedfields`, and a view's purpose left as the log's {"sha256": HEX}.
+            let imported = try migrate(cli, from: source, to: copy, sensitive: sensitive) { line in
+                var older = line.replacingOccurrences(of: #","sealedfields":"[A-Za-z,]*""#, with: "", options: .regularExpression)
+                if !sensitive { older = older.replacingOccurrences(of: #""purpose":"sha256:([0-9a-f]{64})""#, with: #""purpose":{"sha256":"$1"}"#, options: .regularExpression) }
+                return older
+            }
+            try #require(imported.succeeded, "\(imported)")
+            #expect(sealedFields(try loggedEvents(cli, copy)) == sealedFields(try loggedEvents(cli, source)))
+            let purposes = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()["views"]?.arrayValue?.map { $0.objectValue?["purpose"] }
+            #expect(purposes == [sensitive ? "An older export (synthetic)" : "[erased]"])
         }
     }
 

@@ -43,12 +43,9 @@ enum HistoryCommand: Command {
         let flags = FlagSummary.active(in: entries)
         let now = try ReadSupport.now(arguments)
         // The view is on the record before anything is shown; if it cannot be recorded, nothing is shown.
-        var view = AccessRecords.view(participant: participant, viewer: viewer, purpose: purpose)
-        if let asOf = arguments.value("as-of") { view["asOf"] = .string(asOf) }
-        let stream = AccessRecords.viewsStream(of: participant)
         // The purpose is free text about the person: sealed like every other, so `erase` can remove it too.
-        try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view,
-                                      sealedFields: ["purpose"])], to: stream)
+        try log.append([AccessRecords.viewEvent(participant: participant, viewer: viewer, purpose: purpose, asOf: arguments.value("as-of"))],
+                       to: AccessRecords.viewsStream(of: participant))
 
         if let path = arguments.value("html") {
             try ReportFile.write(ChronologyReport.html(participant: participant, flags: flags, entries: entries, head: folded.head,

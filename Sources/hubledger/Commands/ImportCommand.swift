@@ -60,7 +60,8 @@ enum ImportCommand: Command {
     }
 
     /// A CloudEvents export replayed into an empty store: same ids, streams, versions, order, actors and
-    /// recorded times, as one atomic batch, so every projection comes out the same (as of any time, too).
+    /// recorded times, the fields sealed in the source sealed again, as one atomic batch, so every
+    /// projection comes out the same (as of any time, too).
     static func importCloudEvents(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
             throw CLIError.usage("--format cloudevents takes exactly one FILE")
@@ -80,6 +81,9 @@ enum ImportCommand: Command {
         for event in export.events where expectations[event.stream] == nil { expectations[event.stream] = .noStream }
         let result = try log.append(AppendBatch(events: export.events, expectations: expectations))
         Console.out("imported \(result.appendedCount) event(s) from the export; head \(result.head?.description ?? "(empty)")")
+        if export.valuesWithoutText > 0 {
+            Console.err("warning: \(export.valuesWithoutText) sealed value(s) came as digests without their text (exported without --include-sensitive, or erased in the source): this store holds their digests and shows them as [erased]")
+        }
         // The export's grants now count; whoever imported it must not be locked out of their own store.
         let access = try ProjectionRunner(log: log).run(AccessProjection.self).model.state
         if access.hasRecordedGrants, !access.roles(of: importer).contains(.admin) {
