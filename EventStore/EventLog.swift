@@ -34,6 +34,7 @@ public final class EventLog: Sendable {
 
     /// Creates an empty store; refuses a directory that already holds files.
     public static func create(at path: String, options: Options = Options()) throws -> EventLog {
+        if Directory.isFile(path) { throw EventStoreError.notADirectory(path: path) }
         if Directory.exists(path) {
             try checkOwner(path)
             guard try Directory.entries(path).isEmpty else { throw EventStoreError.storeNotEmpty(path: path) }
@@ -58,7 +59,9 @@ public final class EventLog: Sendable {
     /// Opens an existing store. Nothing is locked or written until the first append.
     public init(path: String, options: Options = Options()) throws {
         let layout = StoreLayout(root: path)
-        guard Directory.exists(path) else { throw EventStoreError.storeNotFound(path: path) }
+        guard Directory.exists(path) else {
+            throw Directory.isFile(path) ? EventStoreError.notADirectory(path: path) : EventStoreError.storeNotFound(path: path)
+        }
         try Self.checkOwner(path)
         guard let format = Directory.readFile(layout.storeFile), String(decoding: format, as: UTF8.self) == StoreLayout.formatLine else {
             throw EventStoreError.notAStore(path: path)

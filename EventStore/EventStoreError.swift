@@ -5,9 +5,14 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
     case storeNotFound(path: String)
     case storeNotEmpty(path: String)
     case notAStore(path: String)
+    case notADirectory(path: String)
     case wrongExpectedVersion(stream: StreamID, expected: ExpectedVersion, actual: StreamVersion?)
     case conflictingEventID(id: UUID, position: LogPosition)
     case invalidEvent(reason: String)
+    /// A caller-given `recordedAt` earlier than the log's last: recorded times never go backwards.
+    case recordedAtBeforeLog(id: UUID, recordedAt: Timestamp, last: Timestamp)
+    /// A caller-given `recordedAt` later than the store's clock: nothing is recorded in the future.
+    case recordedAtInFuture(id: UUID, recordedAt: Timestamp, now: Timestamp)
     case damagedRecord(segment: String, position: LogPosition, reason: String)
     case storeMarkedDamaged(position: LogPosition, reason: String)
     case io(operation: String, path: String, errno: Int32)
@@ -23,6 +28,8 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(path) is not empty: refusing to create a store over existing files"
         case .notAStore(let path):
             return "\(path) exists but is not a HubLedger store (no STORE file)"
+        case .notADirectory(let path):
+            return "\(path) is a file, not a store directory: point --store (or $HUBLEDGER_STORE) at the store's directory"
         case .wrongExpectedVersion(let stream, let expected, let actual):
             let a = actual.map { "version \($0)" } ?? "no stream"
             return "wrong expected version for stream \(stream): expected \(expected), found \(a); nothing was written (re-read and retry)"
@@ -30,6 +37,10 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "event id \(id.lowercasedString) is already in the store at position \(position) with different content; nothing was written"
         case .invalidEvent(let reason):
             return "invalid event: \(reason)"
+        case .recordedAtBeforeLog(let id, let recordedAt, let last):
+            return "event \(id.lowercasedString) gives recordedAt \(recordedAt.rfc3339), earlier than the log's last recorded time \(last.rfc3339); recorded times never go backwards, so events from elsewhere go only into a store whose log ends before them; nothing was written"
+        case .recordedAtInFuture(let id, let recordedAt, let now):
+            return "event \(id.lowercasedString) gives recordedAt \(recordedAt.rfc3339), later than this machine's clock (\(now.rfc3339)); nothing is recorded in the future: check the clock (or the input); nothing was written"
         case .damagedRecord(let segment, let position, let reason):
             return "damaged record at position \(position) in segment \(segment): \(reason); run `hubledger verify` and restore from a backup — nothing will be written past it"
         case .storeMarkedDamaged(let position, let reason):

@@ -13,17 +13,26 @@ public struct ProposedEvent: Sendable, Hashable {
     public var causationId: String?
     /// String fields of `data` to keep out of line in the vault, so they can later be erased:
     /// the log stores `{"sha256": HEX}` in their place (see `SealedValue`).
+    ///
+    /// A field named here whose value is already such a digest (`JSONValue.sealed(hex:)`: a value
+    /// sealed by another store, whose text the caller does not have) is stored as given, and the vault
+    /// marks it erased: this store never held its value.
     public var sealedFields: Set<String>
     /// Whether `id` was made here at random (no id given), so it cannot already be in the log.
     public var hasFreshID: Bool
+    /// When the event was recorded, for an event first recorded elsewhere (an import of another
+    /// store's export); nil, as for every ordinary append, means now, by the store's clock.
+    /// The store refuses a time earlier than the log's last `recordedAt` or later than its clock.
+    public var recordedAt: Timestamp?
 
     public init(id: UUID? = nil, stream: StreamID, type: String, occurredAt: Timestamp, actor: String,
                 data: JSONObject, schemaVersion: UInt16 = 1, correlationId: String? = nil, causationId: String? = nil,
-                sealedFields: Set<String> = []) {
+                sealedFields: Set<String> = [], recordedAt: Timestamp? = nil) {
         self.id = id ?? .random(); self.stream = stream; self.type = type; self.occurredAt = occurredAt; self.actor = actor
         self.data = data; self.schemaVersion = schemaVersion; self.correlationId = correlationId; self.causationId = causationId
         self.sealedFields = sealedFields
         self.hasFreshID = id == nil
+        self.recordedAt = recordedAt
     }
 }
 

@@ -424,11 +424,13 @@ final class LogWriter {
             return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: 0, head: currentHead, recovery: recovery)
         }
 
+        // Each new event's recorded time, checked before anything is written.
+        let recordedTimes = try recordedTimes(of: events, at: newIndices)
         // Sealed fields go to the vault; the records carry their digests.
         var sealed: [Int: ProposedEvent] = [:]
         var vaultRecords: [VaultRecord] = []
         for i in newIndices where !events[i].sealedFields.isEmpty {
-            let (event, records) = Self.seal(events[i])
+            let (event, records) = try Self.seal(events[i])
             sealed[i] = event
             vaultRecords += records
         }
@@ -459,7 +461,6 @@ final class LogWriter {
             grew = true
         }
 
-        let recordedAt = max(options.clock(), lastRecordedAt)
         var piece: [UInt8] = []
         piece.reserveCapacity(min(byteCount, options.writePieceSize))
         var written = 0
@@ -478,7 +479,7 @@ final class LogWriter {
             let version = versions.update(event.pointee.stream) { v in v += 1; return v }
             newVersions.append(version)
             frameOffsets.append(written + piece.count)
-            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedAt,
+            hash = RecordCodec.encode(event, position: position, version: version, recordedAt: recordedTimes[Int(position - nextPosition)],
                                       previousHash: hash, endsBatch: i == lastNew, into: &piece)
             positions[i] = position
             let key = keys[i]
@@ -546,7 +547,7 @@ final class LogWriter {
         logicalEnd += byteCount
         nextPosition = position
         lastHash = hash
-        lastRecordedAt = recordedAt
+        lastRecordedAt = recordedTimes.last ?? lastRecordedAt
         return AppendResult(positions: positions.map { $0 ?? -1 }, appendedCount: newIndices.count, head: currentHead, recovery: recovery)
     }
 
@@ -556,11 +557,44 @@ final class LogWriter {
         try file.sync(metadata: metadata)
     }
 
+    /// When each of the batch's new events (`indices`, in order) is recorded: the time it gives, if any,
+    /// else the store's clock, never earlier than the event before it.
+    ///
+    /// - Throws: `.recordedAtBeforeLog` for a given time earlier than the log's (or the batch's) last,
+    ///   `.recordedAtInFuture` for one later than the clock.
+    func recordedTimes(of events: UnsafeBufferPointer<ProposedEvent>, at indices: [Int]) throws -> [Timestamp] {
+        let now = options.clock()
+        var last = lastRecordedAt
+        var times: [Timestamp] = []
+        times.reserveCapacity(indices.count)
+        for i in indices {
+            if let given = events[i].recordedAt {
+                guard given >= last else { throw EventStoreError.recordedAtBeforeLog(id: events[i].id, recordedAt: given, last: last) }
+                guard given <= now else { throw EventStoreError.recordedAtInFuture(id: events[i].id, recordedAt: given, now: now) }
+                last = given
+            } else {
+                last = max(now, last)
+            }
+            times.append(last)
+        }
+        return times
+    }
+
     /// The event with its sealed fields replaced by digests, and the vault records holding the values.
-    static func seal(_ event: ProposedEvent) -> (ProposedEvent, [VaultRecord]) {
+    /// A field that already holds a digest (sealed elsewhere; the caller has no text) keeps it, and the
+    /// vault marks it erased, so `verify` finds it accounted for and every reader shows it erased.
+    static func seal(_ event: ProposedEvent) throws -> (ProposedEvent, [VaultRecord]) {
         var out = event
         var records: [VaultRecord] = []
         for field in event.sealedFields.sorted() {
+            if case .object(let given)? = event.data[field] {
+                guard given.count == 1, let hex = given["sha256"]?.stringValue, let digest = JSONValue.sealed(hex: hex) else {
+                    throw EventStoreError.invalidEvent(reason: "event \(event.id.lowercasedString): the sealed field \(field) holds an object other than {\"sha256\": 64 hex digits}")
+                }
+                out.data[field] = digest
+                records.append(.erasure(of: field, in: event.id))
+                continue
+            }
             guard let text = event.data[field]?.stringValue else { out.sealedFields.remove(field); continue }
             let record = VaultRecord.value(text, of: field, in: event.id)
             out.data[field] = .sealed(digest: record.digest)

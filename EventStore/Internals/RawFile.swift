@@ -115,6 +115,12 @@ enum Directory {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether something other than a directory (a file) is at `path`.
+    static func isFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR
+    }
+
     static func fileExists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0

@@ -22,6 +22,13 @@ extension JSONValue {
     }
 
     static func sealed(digest: [UInt8]) -> JSONValue { .object(["sha256": .string(digest.hexString)]) }
+
+    /// A sealed field's form for a digest given as 64 hex digits (written in lower case), or nil
+    /// when `hex` is not a SHA-256: how a caller hands the store a value sealed elsewhere.
+    public static func sealed(hex: String) -> JSONValue? {
+        guard hex.utf8.count == 64, let digest = [UInt8](hexString: hex) else { return nil }
+        return sealed(digest: digest)
+    }
 }
 
 extension RecordedEvent {

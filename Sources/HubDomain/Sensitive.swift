@@ -53,4 +53,11 @@ public enum SensitiveText {
     public static func fields(of type: EventType) -> [String] {
         Schema.fields(of: type).filter(\.isSensitive).map(\.name)
     }
+
+    /// The fields the store seals in an event of the type named `name`: a hub event's sensitive
+    /// fields, a recorded view's purpose; none for other types.
+    public static func fields(ofTypeNamed name: String) -> Set<String> {
+        if let type = EventType(rawValue: name) { return Set(fields(of: type)) }
+        return name == AccessRecords.viewed ? AccessRecords.sealedViewFields : []
+    }
 }

@@ -199,6 +199,22 @@ struct AccessCLITests {
         }
     }
 
+    @Test func theListOfViewsRefusesTheOptionsItDoesNotHonour() throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            try #require(cli.run(["init"], store: store).succeeded)
+            try #require(cli.run(["record", "ParticipantRegistered", "--participant", "P-1", "--generation", "adult", "--hub", "Woking",
+                                  "--region", "surrey"], store: store).succeeded)
+            let html = cli.storePath("views.html")
+            for option in [["--as-of", "2025-01-01"], ["--html", html], ["--purpose", "why"]] {
+                let result = try cli.run(["history", "P-1", "--views"] + option, store: store)
+                #expect(result.status == 2 && result.stderr.contains(option[0]), "\(result)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: html))
+            #expect(try cli.run(["history", "P-1", "--views", "--json"], store: store).succeeded)
+        }
+    }
+
     @Test func erasureShowsErasedEverywhereKeepsVerifyAndLeavesTheAuditUnchanged() throws {
         try withCLI { cli in
             let store = try Self.staffedStore(cli)
@@ -227,7 +243,8 @@ struct AccessCLITests {
             #expect(try verify.json()["vault"]?.objectValue?["erased"]?.intValue == 3)
             #expect(try auditWithoutHead() == audit)
             let export = try cli.run(["export", "--format", "cloudevents", "--include-sensitive"], store: store).stdout
-            #expect(!export.contains("Low mood after a bereavement") && export.contains("[erased]"))
+            // An erased value leaves as the digest the log holds, even with --include-sensitive: its text is gone.
+            #expect(!export.contains("Low mood after a bereavement") && export.contains(#""reason":"sha256:"#))
             // Nothing of the text is left in any file of the store.
             let files = FileManager.default.enumerator(atPath: store)?.compactMap { $0 as? String } ?? []
             for file in files {

@@ -138,6 +138,39 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
     }
 }
 
+@Test func demoRefusesAStoreThatHoldsOtherEventsAndWritesNothing() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)   // a live record
+        let head = try cli.verifyJSON()
+        let demo = try cli.run(["demo", "--participants", "5"])
+        #expect(demo.status == 1 && demo.stderr.contains("already holds events"), "\(demo)")
+        #expect(try cli.verifyJSON() == head, "the demo wrote into a live record")
+    }
+    try withDomainCLI { cli in
+        // A store holding a smaller demo is refused too: the bigger one would add people to it.
+        #expect(try cli.run(["demo", "--participants", "5"]).status == 0)
+        let head = try cli.verifyJSON()
+        let bigger = try cli.run(["demo", "--participants", "6"])
+        #expect(bigger.status == 1 && bigger.stderr.contains("already holds events"), "\(bigger)")
+        #expect(try cli.verifyJSON() == head)
+    }
+}
+
+@Test func recordJSONCarriesTheHeadItWasComputedFrom() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let arguments = ["record", "ParticipantRegistered", "--participant", "P-77", "--generation", "adult", "--hub", "Woking",
+                         "--region", "surrey", "--json"]
+        let dryRun = try cli.run(arguments + ["--dry-run"]).json()
+        let before = try JSONParser.parse(cli.verifyJSON()).objectValue?["head"]
+        #expect(dryRun["dryRun"] == true && dryRun["head"] == before, "\(dryRun)")
+        let recorded = try cli.run(arguments).json()
+        let head = try #require(recorded["head"]?.objectValue, "\(recorded)")
+        #expect(head["position"] == recorded["position"])
+        #expect(JSONValue.object(head) == (try JSONParser.parse(cli.verifyJSON()).objectValue?["head"]))
+    }
+}
+
 // MARK: - import
 
 @Test func anImportWithThreeBadLinesNamesEachAndWritesNothing() throws {

@@ -13,6 +13,169 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
         return .object(o)
     }
 
+    /// Exports `source` (with its free text when `sensitive`), rewrites each line through `edit`, and imports
+    /// the file into `copy`, a new store: the import's result.
+    func migrate(_ cli: CLIHarness, from source: String, to copy: String, sensitive: Bool,
+                 edit: (String) -> String = { $0 }) throws -> CLIResult {
+        let export = try cli.run(["export", "--format", "cloudevents"] + (sensitive ? ["--include-sensitive"] : []), store: source)
+        try #require(export.succeeded, "\(export)")
+        let file = cli.storePath("export-\(UUID().uuidString).jsonl")
+        try (export.lines.map(edit).joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try #require(cli.run(["init"], store: copy).succeeded)
+        return try cli.run(["import", "--format", "cloudevents", file], store: copy)
+    }
+
+    /// Every event of `log --json`, in log order.
+    func loggedEvents(_ cli: CLIHarness, _ store: String) throws -> [JSONObject] {
+        try cli.run(["log", "--json"], store: store).lines.map { try #require(JSONParser.parse($0).objectValue) }
+    }
+
+    /// Each event's type and the data fields the log holds sealed (`{"sha256": HEX}`), e.g. `RecordViewed.purpose`.
+    func sealedFields(_ events: [JSONObject]) -> [[String]] {
+        events.map { event in
+            let data = event["data"]?.objectValue ?? [:]
+            return data.keys.filter { data[$0]?.sealedDigest != nil }.sorted().map { (event["type"]?.stringValue ?? "?") + "." + $0 }
+        }
+    }
+
+    /// The files under `directory` holding `text`.
+    func files(holding text: String, under directory: String) -> [String] {
+        let names = FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
+        return names.filter { FileManager.default.contents(atPath: directory + "/" + $0)?.range(of: Data(text.utf8)) != nil }
+    }
+
+    /// A demo store with every kind of sealed field (a registered name, a declined referral's reason, a concern's
+    /// account, action and outcome besides the demo's own) and a view of P-0001's record for `purpose`.
+    func storeWithEverySealedField(_ cli: CLIHarness, purpose: String) throws -> String {
+        let store = cli.storePath("source")
+        try #require(cli.run(["demo", "--participants", "150"], store: store).succeeded)
+        for record in [
+            ["ParticipantRegistered", "--participant", "P-T1", "--generation", "adult", "--hub", "Woking", "--region", "surrey",
+             "--name", "A synthetic name"],
+            ["ReferralReceived", "--referral", "R-T1", "--participant", "P-T1", "--source", "gp", "--referrer", "A synthetic surgery",
+             "--reason", "A synthetic reason", "--urgent", "false"],
+            ["ReferralDeclined", "--referral", "R-T1", "--reason", "A synthetic decline"],
+            ["ConcernRaised", "--concern", "C-T1", "--participant", "P-T1", "--category", "emotional", "--severity", "low",
+             "--account", "A synthetic account", "--actionTaken", "A synthetic action", "--dslInformed", "true"],
+            ["ConcernClosed", "--concern", "C-T1", "--outcome", "A synthetic outcome"],
+        ] {
+            let recorded = try cli.run(["record"] + record, store: store)
+            try #require(recorded.succeeded, "\(recorded)")
+        }
+        try #require(cli.run(["history", "P-0001", "--purpose", purpose], store: store).succeeded)
+        return store
+    }
+
+    @Test func anImportKeepsWhenEachEventWasRecordedSoAsOfFiguresLateMarksAndViewsAgree() throws {
+        try withCLI { cli in
+            let source = cli.storePath("source"), copy = cli.storePath("copy")
+            try #require(cli.run(["init"], store: source).succeeded)
+            // A record kept over weeks (written through the library, which takes each event's recorded time):
+            // the second referral was recorded a fortnight after it was received.
+            func event(_ stream: String, _ type: String, occurred: String, recorded: String, _ data: JSONObject) throws -> ProposedEvent {
+                let recordedAt = try #require(Timestamp(rfc3339: recorded))
+                return ProposedEvent(stream: StreamID(stream), type: type, occurredAt: try #require(Timestamp(rfc3339: occurred)),
+                                     actor: "coordinator", data: data, sealedFields: ["referrer", "reason"], recordedAt: recordedAt)
+            }
+            func referral(_ id: String) -> JSONObject {
+                ["referral": .string(id), "participant": "P-1", "source": "gp", "referrer": "A GP (synthetic)", "reason": "Isolation (synthetic)", "urgent": false]
+            }
+            let log = try EventLog(path: source)
+            try log.append(AppendBatch(events: [
+                try event("participant-P-1", "ParticipantRegistered", occurred: "2025-08-30T10:00:00Z", recorded: "2025-08-30T12:00:00Z",
+                          ["participant": "P-1", "generation": "adult", "hub": "Woking", "region": "surrey"]),
+                try event("referral-R-1", "ReferralReceived", occurred: "2025-09-01T10:00:00Z", recorded: "2025-09-01T10:05:00Z", referral("R-1")),
+            ]))
+            try log.append(AppendBatch(events: [
+                try event("referral-R-2", "ReferralReceived", occurred: "2025-09-10T10:00:00Z", recorded: "2025-09-25T10:00:00Z", referral("R-2")),
+            ]))
+            try #require(cli.run(["history", "P-1", "--purpose", "checking the referrals"], store: source).succeeded)
+            let imported = try migrate(cli, from: source, to: copy, sensitive: true)
+            try #require(imported.succeeded, "\(imported)")
+
+            #expect(try loggedEvents(cli, copy).map { $0["recordedAt"] } == loggedEvents(cli, source).map { $0["recordedAt"] })
+            let asOf = ["audit", "--as-of", "2025-09-20", "--json"]
+            let before = try cli.run(asOf, store: source), after = try cli.run(asOf, store: copy)
+            #expect(try before.json()["metrics"]?.objectValue?["referrals"]?.objectValue?["value"] == 1, "\(before)")
+            #expect(try withoutHead(after) == withoutHead(before), "the audit as of a past day differs after the import")
+            let viewedAt = { (store: String) throws -> [JSONValue?] in
+                try cli.run(["history", "P-1", "--views", "--json"], store: store).json()["views"]?.arrayValue?.map { $0.objectValue?["viewedAt"] } ?? []
+            }
+            #expect(try viewedAt(copy) == viewedAt(source), "a view keeps the time it was recorded at")
+            let lateLines = { (store: String) throws -> [String] in
+                try cli.run(["history", "P-1", "--purpose", "comparing"], store: store).lines.filter { $0.contains("LATE") }
+            }
+            #expect(try lateLines(source).count == 1)
+            #expect(try lateLines(copy) == lateLines(source))
+        }
+    }
+
+    @Test func anImportSealsExactlyTheFieldsTheSourceSealedAndAnErasureThenLeavesNoTextInAnyFile() throws {
+        try withCLI { cli in
+            let purpose = "Planning the garden visit (synthetic purpose)"
+            let source = try storeWithEverySealedField(cli, purpose: purpose), copy = cli.storePath("copy")
+            try #require(cli.run(["erase", "P-0002", "--reason", "Asked (synthetic)", "--override-retention", "Test"], store: source).succeeded)
+            let imported = try migrate(cli, from: source, to: copy, sensitive: true)
+            try #require(imported.succeeded, "\(imported)")
+
+            let sealed = sealedFields(try loggedEvents(cli, source))
+            let kinds = Set(sealed.joined())
+            try #require(kinds == ["RecordViewed.purpose", "ParticipantRegistered.name", "FlagRaised.note", "FlagRemoved.reason",
+                                   "ReferralReceived.reason", "ReferralReceived.referrer", "ReferralDeclined.reason", "ConcernRaised.account",
+                                   "ConcernRaised.actionTaken", "ConcernClosed.outcome", "ConsentGiven.competenceNote", "EventRetracted.reason"],
+                         "the source no longer holds every kind of sealed field: \(kinds.sorted())")
+            #expect(sealedFields(try loggedEvents(cli, copy)) == sealed, "the import sealed other fields than the source had")
+            // The same values, and the same erasures: P-0002's erased text stays erased.
+            let vault = { (store: String) throws -> JSONValue? in try cli.run(["verify", "--json"], store: store).json()["vault"] }
+            #expect(try vault(copy) == vault(source))
+            #expect(files(holding: purpose, under: copy + "/segments").isEmpty, "a view's purpose is in the copy's log in clear")
+            let views = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()
+            #expect(views["views"]?.arrayValue?.first?.objectValue?["purpose"]?.stringValue == purpose)
+            let erased = try cli.run(["erase", "P-0001", "--reason", "Asked (synthetic)", "--override-retention", "Test"], store: copy)
+            try #require(erased.succeeded, "\(erased)")
+            #expect(files(holding: purpose, under: copy).isEmpty, "the erased purpose is still in the copy")
+            #expect(try cli.run(["verify"], store: copy).succeeded)
+        }
+    }
+
+    @Test func anExportWithoutTheTextImportsItsDigestsShownAsErased() throws {
+        try withCLI { cli in
+            let source = try storeWithEverySealedField(cli, purpose: "A purpose that stays at home (synthetic)"), copy = cli.storePath("copy")
+            let imported = try migrate(cli, from: source, to: copy, sensitive: false)
+            #expect(imported.succeeded && imported.stderr.contains("[erased]"), "\(imported)")
+            let before = try loggedEvents(cli, source), after = try loggedEvents(cli, copy)
+            #expect(sealedFields(after) == sealedFields(before))
+            // The same digests in the same places: the data is the source's, byte for byte.
+            #expect(after.map { $0["data"] } == before.map { $0["data"] })
+            let views = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()
+            #expect(views["views"]?.arrayValue?.map { $0.objectValue?["purpose"] } == ["[erased]"])
+            let history = try cli.run(["history", "P-T1", "--purpose", "check", "--json"], store: copy).json()
+            let entries = history["entries"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            #expect(entries.first { $0["type"] == "ReferralReceived" }?["data"]?.objectValue?["reason"] == "[erased]", "\(history)")
+            #expect(entries.first { $0["type"] == "ConcernRaised" }?["data"]?.objectValue?["account"] == "[erased]", "\(history)")
+            let verify = try cli.run(["verify", "--json"], store: copy)
+            #expect(verify.succeeded, "\(verify)")
+            #expect(try verify.json()["vault"]?.objectValue?["values"] == 1, "only the view recorded after the import holds a value")
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func anExportMadeBeforeSealedFieldsWereNamedIsSealedByTheSchema(sensitive: Bool) throws {
+        try withCLI { cli in
+            let source = try storeWithEverySealedField(cli, purpose: "An older export (synthetic)"), copy = cli.storePath("copy")
+            // As exports were written then: no `sealedfields`, and a view's purpose left as the log's {"sha256": HEX}.
+            let imported = try migrate(cli, from: source, to: copy, sensitive: sensitive) { line in
+                var older = line.replacingOccurrences(of: #","sealedfields":"[A-Za-z,]*""#, with: "", options: .regularExpression)
+                if !sensitive { older = older.replacingOccurrences(of: #""purpose":"sha256:([0-9a-f]{64})""#, with: #""purpose":{"sha256":"$1"}"#, options: .regularExpression) }
+                return older
+            }
+            try #require(imported.succeeded, "\(imported)")
+            #expect(sealedFields(try loggedEvents(cli, copy)) == sealedFields(try loggedEvents(cli, source)))
+            let purposes = try cli.run(["history", "P-0001", "--views", "--json"], store: copy).json()["views"]?.arrayValue?.map { $0.objectValue?["purpose"] }
+            #expect(purposes == [sensitive ? "An older export (synthetic)" : "[erased]"])
+        }
+    }
+
     @Test func anExportReadBackIntoAnEmptyStoreGivesIdenticalProjections() throws {
         try withCLI { cli in
             let source = cli.storePath("source"), copy = cli.storePath("copy")

@@ -251,6 +251,63 @@ struct StoreCLITests {
         }
     }
 
+    /// The types HubLedger itself interprets, and a word of the command the refusal must name instead.
+    static let reservedTypes: [(type: String, stream: String, writer: String)] = [
+        ("ConcernRaised", "concern-C-1", "hubledger record ConcernRaised"),
+        ("ParticipantRegistered", "participant-P-1", "hubledger import"),
+        ("AccessGranted", "access", "hubledger access grant"),
+        ("AccessRevoked", "access", "hubledger access revoke"),
+        ("AccessDenied", "access-denied", "when it refuses a command"),
+        ("RecordViewed", "views-P-1", "hubledger history"),
+        ("ParticipantErased", "participant-P-1", "hubledger erase"),
+        ("AlertRaised", "alerts", "hubledger watch"),
+    ]
+
+    @Test(arguments: reservedTypes)
+    func aRawAppendOfATypeHubLedgerInterpretsIsRefusedNamingTheCommandToUse(type: String, stream: String, writer: String) throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            _ = try StoreCLITests.initWarmStore(cli, store, chunk: 1 << 16)
+            let (_, before) = try StoreCLITests.verifyReport(cli, store)
+            // Beside an ordinary line: the whole batch is refused.
+            let input = StoreCLITests.line() + "\n" + StoreCLITests.line(type: type, data: ["participant": "P-1", "account": "In clear (synthetic)"])
+            let refused = try cli.run(["append", "--stream", stream], stdin: input, store: store)
+            #expect(refused.status == 1 && refused.stdout.isEmpty, "\(refused)")
+            #expect(refused.stderr.contains("stdin:2: field type: \(type)") && refused.stderr.contains(writer), "\(refused)")
+            let (_, after) = try StoreCLITests.verifyReport(cli, store)
+            #expect(StoreCLITests.headOf(after) == StoreCLITests.headOf(before))
+            // Other types stay free, on any stream.
+            #expect(try cli.run(["append", "--stream", stream], stdin: StoreCLITests.line(type: type + "Note"), store: store).succeeded)
+        }
+    }
+
+    @Test func logFollowEndsWithExit0OnSIGTERM() throws {
+        try withCLI { cli in
+            let store = cli.storePath()
+            _ = try StoreCLITests.initWarmStore(cli, store, chunk: 1 << 16)
+            let follower = try cli.start(["log", "--follow"], store: store)
+            defer { follower.kill() }
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, follower.poll() == nil, !follower.stdoutSoFar.contains("StoreWarmedUp") { usleep(50_000) }
+            try #require(follower.stdoutSoFar.contains("StoreWarmedUp"), "log --follow printed nothing")
+            follower.terminate()
+            let ended = try follower.wait(timeout: 10)
+            #expect(ended.status == 0 && ended.signal == nil, "SIGTERM must end log --follow with exit 0, as it ends export --follow: \(ended)")
+        }
+    }
+
+    @Test func aStorePathNamingAFileIsCalledAFile() throws {
+        try withCLI { cli in
+            let file = cli.storePath("afile")
+            try Data("notes".utf8).write(to: URL(fileURLWithPath: file))
+            for command in [["verify"], ["log"], ["init"], ["demo", "--participants", "1"]] {
+                let refused = try cli.run(command, store: file)
+                #expect(refused.status == 1 && refused.stderr.contains("is a file, not a store directory"), "\(refused)")
+            }
+            #expect(FileManager.default.contents(atPath: file) == Data("notes".utf8))
+        }
+    }
+
     @Test func aMalformedInputLineExitsNonZeroAndWritesNothing() throws {
         try withCLI { cli in
             let store = cli.storePath()

@@ -81,6 +81,19 @@ struct EventLogTests {
         #expect(throws: EventStoreError.notAStore(path: root.path)) { try EventLog(path: root.path) }
     }
 
+    @Test func aFileWhereTheStoreShouldBeIsNamedAsAFileAndLeftAsItWas() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("eventstore-tests-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let file = root.appendingPathComponent("afile").path
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: file))
+        chmod(file, 0o644)
+        #expect(throws: EventStoreError.notADirectory(path: file)) { try EventLog(path: file) }
+        #expect(throws: EventStoreError.notADirectory(path: file)) { try EventLog.create(at: file) }
+        #expect(FileManager.default.contents(atPath: file) == Data("notes".utf8))
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o644, "create must not chmod the file")
+    }
+
     // MARK: Round trips
 
     @Test func appendedEventsReadBackWithEveryFieldIntact() throws {

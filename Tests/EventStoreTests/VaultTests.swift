@@ -116,6 +116,28 @@ struct VaultTests {
         }
     }
 
+    @Test func aFieldSealedElsewhereKeepsItsDigestAndIsErasedHere() throws {
+        try withTemporaryStore { log, _ in
+            let digest = SHA256.hash(Array("salt and a text this store never sees".utf8)).hexString
+            var sealedElsewhere = referral(1)
+            let given = try #require(JSONValue.sealed(hex: digest.uppercased()))
+            sealedElsewhere.data["reason"] = given
+            try log.append([sealedElsewhere, referral(2, reason: "Held here (synthetic)")], to: stream)
+            let events = try log.events()
+            #expect(events[0].data["reason"]?.sealedDigest == digest, "the digest as given, in lower case")
+            let values = try log.sealedValues(of: events)
+            #expect(values.value(of: "reason", in: events[0]) == .erased)
+            #expect(values.value(of: "reason", in: events[1]) == .text("Held here (synthetic)"))
+            #expect(try log.verify().vault == VaultReport(values: 1, erased: 1))
+            // Anything else in the field's place is refused, and nothing is written.
+            #expect(JSONValue.sealed(hex: "abc") == nil && JSONValue.sealed(hex: String(repeating: "g", count: 64)) == nil)
+            var malformed = referral(3)
+            malformed.data["reason"] = ["sha256": "abc"]
+            #expect(throws: EventStoreError.self) { try log.append([malformed], to: stream) }
+            #expect(try log.events().count == 2)
+        }
+    }
+
     @Test func erasureDropsValuesLeftByAppendsThatNeverReachedTheLog() throws {
         try withTemporaryStore { log, path in
             try log.append([referral(1)], to: stream)

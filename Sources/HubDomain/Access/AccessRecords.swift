@@ -52,6 +52,19 @@ public enum AccessRecords {
         ["participant": .string(participant), "viewer": .string(viewer), "purpose": .string(purpose)]
     }
 
+    /// The fields of a `RecordViewed` the store seals: the purpose is free text about the person, so
+    /// `erase` removes it like every other.
+    public static let sealedViewFields: Set<String> = ["purpose"]
+
+    /// A `RecordViewed` for the participant's views stream, recorded now by `viewer` (`asOf`: the
+    /// `--as-of` the record was viewed at, as given).
+    public static func viewEvent(participant: String, viewer: String, purpose: String, asOf: String?) -> ProposedEvent {
+        var data = view(participant: participant, viewer: viewer, purpose: purpose)
+        if let asOf { data["asOf"] = .string(asOf) }
+        return ProposedEvent(stream: viewsStream(of: participant), type: viewed, occurredAt: .now, actor: viewer, data: data,
+                             sealedFields: sealedViewFields)
+    }
+
     public static func erasure(participant: String, reason: String, events: [UUID], values: Int, retentionOverride: String?) -> JSONObject {
         var data: JSONObject = ["participant": .string(participant), "reason": .string(reason), "values": .int(Int64(values)),
                                 "events": .array(events.map { .string($0.lowercasedString) })]

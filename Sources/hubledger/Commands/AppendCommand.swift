@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import HubDomain
 
 enum AppendCommand: Command {
     static let spec = CommandSpec(
@@ -12,8 +13,10 @@ enum AppendCommand: Command {
         ],
         details: """
         Each stdin line is {"id"?, "type", "occurredAt", "data"}; all lines land as one batch or none do.
-        This is the store's raw interface: it checks framing, not meaning. Staff record facts with
-        `hubledger record` and `hubledger import`, which apply the hub's rules.
+        This is the store's raw interface: it checks framing, not meaning. The types HubLedger itself
+        interprets — the hub's events, access grants and revocations, refusals, recorded views, alerts
+        and erasures — are refused here: staff record facts with `hubledger record` and `hubledger import`,
+        which apply the hub's rules and seal free text, and each other type has its own command.
         Prints the position of each event.
         """)
 
@@ -63,6 +66,9 @@ enum RawEventLine {
             throw Problem(field: key, reason: "unknown field")
         }
         guard case .string(let type)? = object["type"], !type.isEmpty else { throw Problem(field: "type", reason: "missing or not a non-empty string") }
+        if let writer = ReservedEventTypes.writer(of: type) {
+            throw Problem(field: "type", reason: "\(type) is written by \(writer), never by a raw append (another store's whole log comes in with `hubledger import --format cloudevents`)")
+        }
         guard case .string(let occurred)? = object["occurredAt"] else { throw Problem(field: "occurredAt", reason: "missing or not a string") }
         guard let occurredAt = Timestamp(rfc3339: occurred) else { throw Problem(field: "occurredAt", reason: "'\(occurred)' is not an RFC 3339 date-time") }
         guard case .object(let data)? = object["data"] else { throw Problem(field: "data", reason: "missing or not a JSON object") }

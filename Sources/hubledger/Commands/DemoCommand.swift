@@ -10,7 +10,11 @@ enum DemoCommand: Command {
             .init(name: "participants", valueName: "N", help: "how many synthetic participants (default 1200)"),
             .init(name: "seed", valueName: "S", help: "the random seed (default 1); the same seed gives the same history"),
         ],
-        details: "Creates the store if it does not exist. Running it again with the same seed changes nothing.")
+        details: """
+        Creates the store if it does not exist. A store that already holds events is refused (exit 1,
+        nothing written), so synthetic people never mix with a real record; the one exception is a store
+        that holds this very demo already (the same seed and size), where running it again changes nothing.
+        """)
 
     static func run(_ arguments: ParsedArguments) throws {
         var participants = 1200
@@ -28,6 +32,7 @@ enum DemoCommand: Command {
             _ = try EventLog.create(at: path)
         }
         let drafts = Demo(participants: participants, seed: seed).drafts()
+        try refuseUnlessEmptyOrDemo(drafts, arguments: arguments, path: path)
         let outcome = try Submission.submit(drafts, arguments: arguments, command: spec.name, permissions: [.administer], warnFlags: false)
         var counts: [String: Int] = [:]
         for draft in drafts { counts[draft.type, default: 0] += 1 }
@@ -47,5 +52,15 @@ enum DemoCommand: Command {
           hubledger history P-0001 --purpose "trying the demo"   one participant's chronology (the view is recorded)
         (add --store \(path) if it is not your default store)
         """)
+    }
+
+    /// Refuses a store holding any event that is not one of the demo's own (by id), before anything is written.
+    static func refuseUnlessEmptyOrDemo(_ drafts: [EventDraft], arguments: ParsedArguments, path: String) throws {
+        let log = try Environment.openLog(arguments)
+        try AccessGate.authorize(.administer, command: spec.name, log: log)
+        guard try log.head() != nil else { return }
+        let ids = Set(drafts.compactMap(\.id))
+        guard try log.events(withIDs: ids).count < ids.count else { return }
+        throw CLIError.failure("\(path) already holds events: the demo writes its synthetic people only into a new or empty store, so that they never mix with a real record; give it another --store")
     }
 }

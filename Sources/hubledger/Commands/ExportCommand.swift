@@ -11,11 +11,11 @@ enum ExportCommand: Command {
             .init(name: "from", valueName: "N", help: "start at position N (resume after the last position a consumer stored)"),
             .init(name: "follow", valueName: nil, help: "keep streaming new events as they are appended, until SIGTERM"),
             .init(name: "source", valueName: "URI", help: "the CloudEvents source for this hub (default urn:hubledger:<store directory name>)"),
-            .init(name: "include-sensitive", valueName: nil, help: "export free text as written (default: its salted SHA-256 as the log holds it)"),
+            .init(name: "include-sensitive", valueName: nil, help: "export sealed free text as written (default: its salted SHA-256 as the log holds it; an erased value leaves so either way)"),
         ],
         details: """
         One event per line, in log order, each with the extension attributes position, streamversion,
-        recordedat, actor and hash. Order is the log's; a consumer that stores the last position it
+        recordedat, actor and hash, and sealedfields (comma-separated) on an event with sealed fields. Order is the log's; a consumer that stores the last position it
         processed resumes with --from (that position + 1) and can drop any event whose position it has seen.
         """)
 
@@ -36,20 +36,19 @@ enum ExportCommand: Command {
         var failed = false
         var values = sensitive ? try log.sealedValues() : .none
         func emit(_ event: RecordedEvent) -> Bool {
-            let shown = sensitive ? SensitiveText.revealed(event, from: values) : event
-            guard Console.out(CloudEvents.encode(shown, source: source, includeSensitive: sensitive).jsonText) else { failed = true; return false }
+            guard Console.out(CloudEvents.encode(event, source: source, values: sensitive ? values : nil).jsonText) else { failed = true; return false }
             next = event.position + 1
             return true
         }
-        try log.forEach(from: next, emit)
-        if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
-        guard arguments.has("follow") else { return }
-        StopSignal.install()
-        while !StopSignal.isRequested {
-            StopSignal.sleep(0.2)
-            if sensitive { values = try log.sealedValues() }
+        func emitNew() throws {
             try log.forEach(from: next, emit)
             if failed { throw CLIError.failure("stdout closed after position \(next - 1)") }
+        }
+        try emitNew()
+        guard arguments.has("follow") else { return }
+        try StopSignal.poll(every: 0.2) {
+            if sensitive { values = try log.sealedValues() }
+            try emitNew()
         }
     }
 }

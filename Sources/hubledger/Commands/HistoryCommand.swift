@@ -22,7 +22,14 @@ enum HistoryCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let participant = arguments.positionals[0]
-        if arguments.has("views") { return try listViews(of: participant, arguments) }
+        if arguments.has("views") {
+            // The list is every view as the log stands now, as text or --json; it records no view of its own.
+            let unhonoured = ["purpose", "as-of", "html"].filter { arguments.value($0) != nil }
+            guard unhonoured.isEmpty else {
+                throw CLIError.usage("--views lists every view as the log stands now and takes only --json, not \(unhonoured.map { "--" + $0 }.joined(separator: " or "))")
+            }
+            return try listViews(of: participant, arguments)
+        }
         guard let purpose = arguments.value("purpose")?.trimmingCharacters(in: .whitespacesAndNewlines), !purpose.isEmpty else {
             throw CLIError.usage("--purpose TEXT is required: every view of a record is recorded with its reason (e.g. --purpose \"planning a strategy meeting\")")
         }
@@ -36,12 +43,9 @@ enum HistoryCommand: Command {
         let flags = FlagSummary.active(in: entries)
         let now = try ReadSupport.now(arguments)
         // The view is on the record before anything is shown; if it cannot be recorded, nothing is shown.
-        var view = AccessRecords.view(participant: participant, viewer: viewer, purpose: purpose)
-        if let asOf = arguments.value("as-of") { view["asOf"] = .string(asOf) }
-        let stream = AccessRecords.viewsStream(of: participant)
         // The purpose is free text about the person: sealed like every other, so `erase` can remove it too.
-        try log.append([ProposedEvent(stream: stream, type: AccessRecords.viewed, occurredAt: .now, actor: viewer, data: view,
-                                      sealedFields: ["purpose"])], to: stream)
+        try log.append([AccessRecords.viewEvent(participant: participant, viewer: viewer, purpose: purpose, asOf: arguments.value("as-of"))],
+                       to: AccessRecords.viewsStream(of: participant))
 
         if let path = arguments.value("html") {
             try ReportFile.write(ChronologyReport.html(participant: participant, flags: flags, entries: entries, head: folded.head,

@@ -61,37 +61,31 @@ enum ImportCommand: Command {
         }
     }
 
-    /// A CloudEvents export replayed into an empty store: same ids, streams, versions, order and actors,
-    /// as one atomic batch, so every projection comes out the same.
+    /// A CloudEvents export replayed into an empty store: same ids, streams, versions, order, actors and
+    /// recorded times, the fields sealed in the source sealed again, as one atomic batch, so every
+    /// projection comes out the same (as of any time, too).
     static func importCloudEvents(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
             throw CLIError.usage("--format cloudevents takes exactly one FILE")
         }
-        let (events, problems) = CloudEvents.decode(try read(path), file: path == "-" ? "stdin" : path)
-        var versions: [StreamID: StreamVersion] = [:]
-        var ordered: [InputProblem] = problems
-        for (n, (event, version)) in events.enumerated() {
-            let expected = (versions[event.stream] ?? -1) + 1
-            if version != expected {
-                ordered.append(InputProblem(file: path, line: n + 1, field: "streamversion",
-                                            reason: "\(event.stream) version \(version) where \(expected) was expected (an export must be whole and in order)"))
-            }
-            versions[event.stream] = version
-        }
-        if !ordered.isEmpty {
-            for problem in ordered { Console.err(problem.description) }
-            throw CLIError.failure("\(ordered.count) problem(s) found; nothing was written")
+        let export = CloudEvents.decode(try read(path), file: path == "-" ? "stdin" : path)
+        if !export.problems.isEmpty {
+            for problem in export.problems { Console.err(problem.description) }
+            throw CLIError.failure("\(export.problems.count) problem(s) found; nothing was written")
         }
         let log = try Environment.openLog(arguments)
         let importer = try AccessGate.authorize(.administer, command: spec.name, subject: path, about: [.wholeStore], log: log).actor
         guard try log.head() == nil else {
             throw CLIError.failure("a CloudEvents export is imported into an empty store only (one made by `hubledger init`); this one already holds events")
         }
-        if arguments.has("dry-run") { Console.out("ok: \(events.count) event(s) would be imported (dry run, nothing written)"); return }
+        if arguments.has("dry-run") { Console.out("ok: \(export.events.count) event(s) would be imported (dry run, nothing written)"); return }
         var expectations: [StreamID: ExpectedVersion] = [:]
-        for (event, _) in events where expectations[event.stream] == nil { expectations[event.stream] = .noStream }
-        let result = try log.append(AppendBatch(events: events.map(\.0), expectations: expectations))
+        for event in export.events where expectations[event.stream] == nil { expectations[event.stream] = .noStream }
+        let result = try log.append(AppendBatch(events: export.events, expectations: expectations))
         Console.out("imported \(result.appendedCount) event(s) from the export; head \(result.head?.description ?? "(empty)")")
+        if export.valuesWithoutText > 0 {
+            Console.err("warning: \(export.valuesWithoutText) sealed value(s) came as digests without their text (exported without --include-sensitive, or erased in the source): this store holds their digests and shows them as [erased]")
+        }
         // The export's grants now count; whoever imported it must not be locked out of their own store.
         let access = try ProjectionRunner(log: log).run(AccessProjection.self).model.state
         if access.hasRecordedGrants, !access.roles(of: importer).contains(.admin) {

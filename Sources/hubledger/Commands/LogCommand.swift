@@ -7,7 +7,7 @@ enum LogCommand: Command {
         options: [
             .init(name: "from", valueName: "N", help: "start at position N (default 0)"),
             .init(name: "stream", valueName: "S", help: "only this stream's events"),
-            .init(name: "follow", valueName: nil, help: "keep printing new events as they are appended (Ctrl-C to stop)"),
+            .init(name: "follow", valueName: nil, help: "keep printing new events as they are appended, until SIGTERM or Ctrl-C (exit 0)"),
             .init(name: "json", valueName: nil, help: "one JSON object per line, every field plus hash and previousHash"),
         ])
 
@@ -32,11 +32,9 @@ enum LogCommand: Command {
             for event in try log.events(in: stream) where event.position >= from { show(event) }
             return
         }
-        try log.forEach(from: next) { event in show(event); next = event.position + 1; return true }
+        func showNew() throws { try log.forEach(from: next) { event in show(event); next = event.position + 1; return true } }
+        try showNew()
         guard arguments.has("follow") else { return }
-        while true {
-            usleep(200_000)
-            try log.forEach(from: next) { event in show(event); next = event.position + 1; return true }
-        }
+        try StopSignal.poll(every: 0.2, showNew)
     }
 }

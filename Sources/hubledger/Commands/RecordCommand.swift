@@ -10,7 +10,7 @@ enum RecordCommand: Command {
             .init(name: "occurred-at", valueName: "T", help: "when it happened, RFC 3339 (default: now)"),
             .init(name: "id", valueName: "UUID", help: "the event's id (default: a new one); retrying the same command with the same id is safe (without --occurred-at it keeps the first try's time)"),
             .init(name: "dry-run", valueName: nil, help: "check only; write nothing"),
-            .init(name: "json", valueName: nil, help: "print {position, id, type}"),
+            .init(name: "json", valueName: nil, help: "print {position, id, type, head} ({dryRun} or {alreadyRecorded} and head when nothing was written)"),
         ],
         positionals: 1...1, acceptsFieldOptions: true,
         details: """
@@ -45,12 +45,17 @@ enum RecordCommand: Command {
         }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { field in data[field]?.stringValue.map { "\(field) \($0)" } })
-        if let event = outcome.appended.first {
-            if arguments.has("json") {
-                Console.out(JSONValue.object(["position": .int(event.position), "id": .string(event.id.lowercasedString), "type": .string(event.type)]).jsonText)
+        if arguments.has("json") {
+            var o: JSONObject
+            if let event = outcome.appended.first {
+                o = ["position": .int(event.position), "id": .string(event.id.lowercasedString), "type": .string(event.type)]
             } else {
-                Console.out("recorded \(event.type) at position \(event.position), id \(event.id.lowercasedString)")
+                o = [arguments.has("dry-run") ? "dryRun" : "alreadyRecorded": true]
             }
+            o["head"] = HeadJSON.value(outcome.head)
+            Console.out(JSONValue.object(o).jsonText)
+        } else if let event = outcome.appended.first {
+            Console.out("recorded \(event.type) at position \(event.position), id \(event.id.lowercasedString)")
         } else if arguments.has("dry-run") {
             Console.out("ok: the event passes every rule (dry run, nothing written)")
         } else {

@@ -20,6 +20,16 @@ enum StopSignal {
         }
     }
 
+    /// Installs the handlers, then calls `poll` every `seconds` until a stop is requested: how a
+    /// `--follow` keeps going until SIGTERM or SIGINT, and then ends with exit 0.
+    static func poll(every seconds: Double, _ poll: () throws -> Void) rethrows {
+        install()
+        while !isRequested {
+            sleep(seconds)
+            try poll()
+        }
+    }
+
     /// Sleeps up to `seconds`, waking early when a stop is requested or `until` becomes true.
     static func sleep(_ seconds: Double, until: () -> Bool = { false }) {
         let deadline = Date().addingTimeInterval(seconds)

@@ -1,0 +1,83 @@
+import EventStore
+import Foundation
+
+extension CloudEvents {
+    /// An export read back: the events to append, in export order, and every problem found.
+    public struct Import: Sendable {
+        /// Each event as the source recorded it: same id, stream, actor, occurred and recorded times,
+        /// its sealed fields named to be sealed again.
+        public var events: [ProposedEvent] = []
+        public var problems: [InputProblem] = []
+        /// Sealed fields that arrived as digests (an export without `--include-sensitive`, or a value
+        /// erased in the source): the new store holds the digest, marked erased.
+        public var valuesWithoutText = 0
+    }
+
+    /// Reads an export back into proposals: whole and in order (each stream's versions gapless from 0,
+    /// recorded times never going backwards), or problems naming file, line and field.
+    public static func decode(_ bytes: [UInt8], file: String) -> Import {
+        var result = Import()
+        var versions: [StreamID: StreamVersion] = [:]
+        var lastRecordedAt: Timestamp?
+        var lineNumber = 0
+        for line in ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            func problem(_ field: String?, _ reason: String) { result.problems.append(InputProblem(file: file, line: lineNumber, field: field, reason: reason)) }
+            guard let value = try? JSONParser.parse(Array(line)), case .object(let o) = value else { problem(nil, "not a JSON object"); continue }
+            guard o["specversion"]?.stringValue == "1.0" else { problem("specversion", "must be \"1.0\""); continue }
+            guard let rawID = o["id"]?.stringValue, let id = UUID(uuidString: rawID) else { problem("id", "missing or not a UUID"); continue }
+            guard let type = o["type"]?.stringValue, type.hasPrefix(typePrefix), type.count > typePrefix.count else {
+                problem("type", "must be \(typePrefix)<Type>"); continue
+            }
+            guard let subject = o["subject"]?.stringValue, !subject.isEmpty else { problem("subject", "missing (the stream)"); continue }
+            guard let time = o["time"]?.stringValue, let occurredAt = Timestamp(rfc3339: time) else { problem("time", "missing or not RFC 3339"); continue }
+            guard case .object(var data)? = o["data"] else { problem("data", "missing or not an object"); continue }
+            guard let version = o["streamversion"]?.intValue, version >= 0 else { problem("streamversion", "missing or negative"); continue }
+            guard let recorded = o["recordedat"]?.stringValue, let recordedAt = Timestamp(rfc3339: recorded) else {
+                problem("recordedat", "missing or not RFC 3339 (when the event was recorded, as exported)"); continue
+            }
+            let name = String(type.dropFirst(typePrefix.count))
+            let stream = StreamID(subject)
+            let expected = (versions[stream] ?? -1) + 1
+            if version != expected {
+                problem("streamversion", "\(stream) version \(version) where \(expected) was expected (an export must be whole and in order)")
+            }
+            versions[stream] = version
+            if let last = lastRecordedAt, recordedAt < last {
+                problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
+            }
+            lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
+            let sealed: Set<String>
+            if let attribute = o[sealedFieldsAttribute] {
+                guard let list = attribute.stringValue else { problem(sealedFieldsAttribute, "must be a string of field names separated by commas"); continue }
+                sealed = Set(list.split(separator: ",").map(String.init))
+                if let absent = sealed.sorted().first(where: { data[$0] == nil }) {
+                    problem(sealedFieldsAttribute, "names \(absent), which data does not hold"); continue
+                }
+            } else {
+                // An export made before the attribute: the fields the store seals in events of this type.
+                sealed = SensitiveText.fields(ofTypeNamed: name).filter { data[$0] != nil && data[$0] != .null }
+            }
+            if let unreadable = sealed.sorted().first(where: { sealedDigest(data[$0]) == nil && data[$0]?.stringValue == nil }) {
+                problem("data.\(unreadable)", "a sealed field must hold its text or sha256:<64 hex digits>"); continue
+            }
+            for field in sealed {
+                guard let digest = sealedDigest(data[field]) else { continue }
+                data[field] = digest
+                result.valuesWithoutText += 1
+            }
+            let actor = o["actor"]?.stringValue ?? "import"
+            result.events.append(ProposedEvent(id: id, stream: stream, type: name, occurredAt: occurredAt, actor: actor, data: data,
+                                               sealedFields: sealed, recordedAt: recordedAt))
+        }
+        return result
+    }
+
+    /// The sealed form of a field that arrived as a digest — `sha256:<hex>`, or `{"sha256": HEX}` as older
+    /// exports left a view's purpose — or nil when it holds anything else (its text).
+    static func sealedDigest(_ value: JSONValue?) -> JSONValue? {
+        if let text = value?.stringValue, text.hasPrefix(digestPrefix) { return JSONValue.sealed(hex: String(text.dropFirst(digestPrefix.count))) }
+        return value?.sealedDigest.flatMap(JSONValue.sealed(hex:))
+    }
+}
