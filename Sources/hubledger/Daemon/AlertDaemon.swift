@@ -60,17 +60,28 @@ struct AlertDaemon {
                                 reading: runner.streamReader).filter(inScope)
         var undelivered = 0
         var down: Set<Int> = []
+        // The alerts lock is kept from one alert to the next while no other daemon waits for it: taken and read
+        // again for every alert, it doubled a cycle of thousands (the read of the stream's tail and two lock files
+        // each time, beside the one fdatasync of its record). While it is held no other daemon raises anything.
+        var lock: StoreLock?
+        defer { withExtendedLifetime(lock) {} }
         for alert in due {
-            let waiting = max(reached, tail.readThrough)
-            guard !StopSignal.isRequested,
-                  let lock = try DaemonFiles.waitForAlertsLock(log, callingEvery: interval, { try beat(at: waiting) }) else { break }
-            defer { withExtendedLifetime(lock) {} }
+            guard !StopSignal.isRequested else { break }
+            if lock != nil, try DaemonFiles.isAnotherDaemonWaiting(log) { lock = nil }   // its turn
+            if lock == nil {
+                let waiting = max(reached, tail.readThrough)
+                guard let taken = try DaemonFiles.waitForAlertsLock(log, callingEvery: interval, { try beat(at: waiting) }) else { break }
+                lock = taken
+                // What other daemons raised while this one did not hold the lock.
+                try tail.catchUp(log)
+            }
             switch try raise(alert, now: now, tail: &tail, down: &down) {
             case .raised(let position): reached = max(reached, position)
             case .raisedElsewhere: break
             case .undelivered: undelivered += 1
             }
         }
+        lock = nil
         try beat(at: max(reached, tail.readThrough))
         // The head the rules saw: anything appended since (by others, or our own AlertRaised) wakes the next cycle at once.
         return (result.head, undelivered)
@@ -86,10 +97,9 @@ struct AlertDaemon {
         case undelivered
     }
 
-    /// Raises one alert, the caller holding the alerts lock: reads the `alerts` stream's new events first and
-    /// does nothing if another daemon raised it meanwhile; otherwise delivers it, prints it and records it.
+    /// Raises one alert, the caller holding the alerts lock and `tail` read since it took it: does nothing if
+    /// another daemon raised it meanwhile; otherwise delivers it, prints it and records it.
     private mutating func raise(_ alert: Alert, now: Timestamp, tail: inout AlertsStreamTail, down: inout Set<Int>) throws -> Raising {
-        try tail.catchUp(log)
         guard !tail.hasRaised(alert.key) else {
             Console.err("watch: \(alert.kind.rawValue) for \(alert.subject) (\(alert.level.rawValue)) was raised by another daemon")
             forgetAcceptances(of: alert)

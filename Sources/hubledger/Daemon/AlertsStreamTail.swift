@@ -1,9 +1,9 @@
 import EventStore
 import HubDomain
 
-/// What the `alerts` stream gained beyond the daemon's read models: read again under the alerts lock
-/// before each alert is raised, so that one another daemon raised after this one caught up (both
-/// scopes covering it) is never raised twice.
+/// What the `alerts` stream gained beyond the daemon's read models: read again each time the daemon takes
+/// the alerts lock (only daemons holding it raise alerts), so that one another daemon raised after this one
+/// caught up (both scopes covering it) is never raised twice.
 ///
 /// It reads only the events after the last position it read, so each step costs what was appended since.
 struct AlertsStreamTail {

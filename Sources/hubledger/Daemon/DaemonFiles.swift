@@ -7,7 +7,7 @@ import HubDomain
 /// Several daemons may run on one store, one per actor, each raising the alerts in its actor's
 /// scope. `watch-ACTOR.lock` keeps a second daemon of the same actor out; `watch.lock`, held
 /// shared by every daemon of this version, keeps out a daemon of an earlier version (which held it
-/// exclusively, as the only daemon of the store); `alerts.lock` is held around each raising step, and
+/// exclusively, as the only daemon of the store); `alerts.lock` is held while a daemon raises alerts (kept from one to the next until another waits), and
 /// `alerts-waiting.lock` by the daemons waiting for it.
 enum DaemonFiles {
     /// What every daemon holds shared (and a daemon of an earlier version held exclusively).
@@ -55,8 +55,11 @@ enum DaemonFiles {
     /// Daemons take turns: one that waits holds `alerts-waiting.lock` shared, and one about to take the alerts
     /// lock while another waits first pauses a little longer than a waiter's poll, so that a daemon raising many
     /// alerts does not hold back another's until it has raised them all.
+    /// Whether another daemon waits for the alerts lock (holds `alerts-waiting.lock` shared): the holder lets it go.
+    static func isAnotherDaemonWaiting(_ log: EventLog) throws -> Bool { try log.tryLock(named: waitingLock) == nil }
+
     static func waitForAlertsLock(_ log: EventLog, callingEvery seconds: Double, _ stillWaiting: () throws -> Void) throws -> StoreLock? {
-        if try log.tryLock(named: waitingLock) == nil { usleep(10_000) }   // someone waits: their turn first
+        if try isAnotherDaemonWaiting(log) { usleep(10_000) }   // someone waits: their turn first
         var waiting: StoreLock?
         defer { withExtendedLifetime(waiting) {} }
         var next = Date().addingTimeInterval(seconds)
