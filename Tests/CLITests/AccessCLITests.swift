@@ -131,6 +131,18 @@ struct AccessCLITests {
         }
     }
 
+    /// The first grant writes the store's owner down as admin before it; the two read in order in time too.
+    @Test func theOwnersAdminRoleIsWrittenDownBeforeTheFirstGrantAndDatedWithIt() throws {
+        try withCLI { cli in
+            let store = try Self.staffedStore(cli)
+            let access = try Self.events(cli, store, stream: "access")
+            try #require(access.count >= 2)
+            #expect(access[0]["data"]?.objectValue?["actor"] == .string(osUserName()) && access[0]["data"]?.objectValue?["role"] == "admin")
+            #expect(access[1]["data"]?.objectValue?["actor"] == "fac")
+            #expect(access[0]["occurredAt"] == access[1]["occurredAt"], "\(access[0]) \(access[1])")
+        }
+    }
+
     @Test func onlyAnAdminMayActAsAnotherActor() throws {
         try withCLI { cli in
             let store = try Self.staffedStore(cli)

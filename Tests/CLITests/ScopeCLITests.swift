@@ -203,6 +203,12 @@ struct ScopeCLITests {
             let leadW = (list["actors"]?.arrayValue ?? []).compactMap(\.objectValue).first { $0["actor"] == "lead-w" }
             #expect(leadW?["roles"] == [["role": "safeguarding-lead", "hubs": ["salford", "woking"]]])
             #expect(try cli.run(["history", "P-S1", "--purpose", "widened"], store: store, environment: ["HUBLEDGER_ACTOR": "lead-w"]).succeeded)
+            // A hub nobody is at (another case, a typo) is granted, with a warning that names the hub it may mean.
+            let typo = try cli.run(["access", "grant", "fac-x", "facilitator", "--hub", "Woking"], store: store)
+            #expect(typo.succeeded, "\(typo)")
+            #expect(typo.stderr.contains("warning: no participant or session is at hub 'Woking' yet (did you mean woking?)"), "\(typo)")
+            let known = try cli.run(["access", "grant", "fac-y", "facilitator", "--hub", "salford"], store: store)
+            #expect(known.succeeded && !known.stderr.contains("warning"), "\(known)")
         }
     }
 }

@@ -62,6 +62,16 @@ enum AccessCommand: Command {
         let admin = authorization.actor, state = authorization.state, owner = authorization.fallbackAdmin
         guard let target else { return list(state, owner: owner, head: try log.head(), json: arguments.has("json")) }
 
+        // Hub names are free text: one no participant or session has (a typo, another case) would limit the grant
+        // to nothing. Granted all the same (a new hub's staff come before its first session), with a warning.
+        if verb == "grant", !scope.hubs.isEmpty {
+            let known = Set(AccessGate.places(log).placesInUse.map(\.hub))
+            for hub in scope.hubs.sorted() where !known.contains(hub) {
+                let close = known.sorted().filter { $0.lowercased() == hub.lowercased() }
+                let hint = close.isEmpty ? "hubs in the log: \(known.isEmpty ? "none yet" : known.sorted().joined(separator: ", "))" : "did you mean \(close.joined(separator: ", "))?"
+                Console.err("warning: no participant or session is at hub '\(hub)' yet (\(hint)); the grant covers only what will be recorded there")
+            }
+        }
         let held = state.roles(of: target.actor, fallbackAdmin: owner)
         let change: ProposedEvent
         if verb == "grant" {
@@ -88,7 +98,10 @@ enum AccessCommand: Command {
         var events: [ProposedEvent] = []
         if !state.hasRecordedGrants, let owner {
             // A store from before roles: its implicit admin is written down first, so it stays one.
-            events.append(AccessRecords.grantEvent(owner, .admin, by: admin))
+            // Dated with the change it comes before (it was made a moment earlier, after the change).
+            var implicit = AccessRecords.grantEvent(owner, .admin, by: admin)
+            implicit.occurredAt = change.occurredAt
+            events.append(implicit)
         }
         events.append(change)
         let result = try log.append(events, to: AccessRecords.accessStream)
