@@ -75,6 +75,12 @@ public struct ReferralProjection: Projection {
             referral.isUnsettled = person.map { $0.attendedUnknownSession || ($0.latestSession.map { $0 >= event.occurredAt } ?? false) } ?? false
             if let previous = referrals[r], previous.participant != p { people.updateIfPresent(previous.participant) { $0.referrals.removeAll { $0 == r } } }
             if referrals[r]?.participant != p { people.update(p) { $0.referrals.append(r) } }
+            // Recorded again (its first receipt retracted, to correct it): its steps stand, and its first
+            // attendance is found again from the log, the receipt's time having changed perhaps.
+            if let previous = referrals[r] {
+                referral.contacts = previous.contacts; referral.declines = previous.declines; referral.closures = previous.closures
+                referral.isUnsettled = true
+            }
             referrals[r] = referral
         case .referralContacted(let r, _): referrals[r]?.contacts.append(stamp)
         case .referralAccepted(let r): if referrals[r] != nil { acceptances[r, default: []].append(stamp) }

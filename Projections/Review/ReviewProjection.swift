@@ -106,7 +106,10 @@ public struct ReviewProjection: Projection {
         case .attendanceRecorded, .surveyCompleted:
             withUnsafePointer(to: event) { judge($0) }
         case .concernRaised(let c, let p, let category, let severity, _):
-            concerns[c] = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
+            var concern = Concern(concern: c, participant: p, category: category, severity: severity, raisedAt: event.occurredAt, eventID: event.id)
+            // Raised again (its first record retracted, to correct it): its escalations and closures stand.
+            if let previous = concerns[c] { concern.escalations = previous.escalations; concern.closures = previous.closures }
+            concerns[c] = concern
         case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
         case .concernClosed(let c): concerns[c]?.closures.append(event.id)
         case .flagRaised, .flagRemoved: flags.apply(event)

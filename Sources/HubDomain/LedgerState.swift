@@ -48,10 +48,10 @@ public struct LedgerState: Sendable {
     /// When each referral was received and each concern raised (keyed by `attendanceKey(kind, id)`):
     /// no later step may be dated before it.
     var beganAt: [String: Timestamp] = [:]
-    /// Per referral and concern (keyed by `attendanceKey(kind, id)`), its later steps: acceptances,
-    /// declines and closures of a referral, escalations and closures of a concern (retracted ones are
-    /// skipped when read).
-    var steps: [String: [(event: UUID, type: EventType)]] = [:]
+    /// Per referral and concern (keyed by `attendanceKey(kind, id)`), its later steps and when they
+    /// happened: contacts, acceptances, declines and closures of a referral, escalations and closures of
+    /// a concern (retracted ones are skipped when read).
+    var steps: [String: [(event: UUID, type: EventType, at: Timestamp)]] = [:]
 
     public init() {}
 
@@ -96,8 +96,8 @@ public struct LedgerState: Sendable {
     func streamName(of facts: EventFacts) -> String { streamNames[Int(facts.stream)] }
 
     /// The live later steps of a referral or concern, in log order.
-    func liveSteps(of entity: EntityKind, _ id: String) -> [EventType] {
-        (steps[LedgerState.attendanceKey(entity.rawValue, id)] ?? []).filter { events[$0.event]?.isRetracted != true }.map(\.type)
+    func liveSteps(of entity: EntityKind, _ id: String) -> [(type: EventType, at: Timestamp)] {
+        (steps[LedgerState.attendanceKey(entity.rawValue, id)] ?? []).filter { events[$0.event]?.isRetracted != true }.map { ($0.type, $0.at) }
     }
 
     static func attendanceKey(_ participant: String, _ session: String) -> String { participant + "\u{1F}" + session }
@@ -185,10 +185,10 @@ public struct LedgerState: Sendable {
             if let event = HubEvent(kind: kind, fields: data) {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)
             }
-        case .referralAccepted, .referralDeclined, .referralClosed:
-            if let r = data.string("referral") { steps[LedgerState.attendanceKey(EntityKind.referral.rawValue, r), default: []].append((id, kind)) }
+        case .referralContacted, .referralAccepted, .referralDeclined, .referralClosed:
+            if let r = data.string("referral") { steps[LedgerState.attendanceKey(EntityKind.referral.rawValue, r), default: []].append((id, kind, occurredAt)) }
         case .concernEscalated, .concernClosed:
-            if let c = data.string("concern") { steps[LedgerState.attendanceKey(EntityKind.concern.rawValue, c), default: []].append((id, kind)) }
+            if let c = data.string("concern") { steps[LedgerState.attendanceKey(EntityKind.concern.rawValue, c), default: []].append((id, kind, occurredAt)) }
         default:
             break
         }

@@ -18,6 +18,12 @@ extension Rules {
                   occurredAt < start else { continue }
             return [draft.problem("occurredAt", "\(draft.occurredAt) is before \(field) \(id) was \(began) (\(start.rfc3339)); a later step cannot come first")]
         }
+        // Received or raised again after a retraction: not after the steps that still stand.
+        for (entity, field) in [(EntityKind.referral, "referral"), (.concern, "concern")] where type == entity.creation {
+            guard let id = data[field]?.stringValue,
+                  let first = state.liveSteps(of: entity, id).min(by: { $0.at < $1.at }), occurredAt > first.at else { continue }
+            return [draft.problem("occurredAt", "\(draft.occurredAt) is after \(field) \(id)'s \(first.type.rawValue) (\(first.at.rfc3339)), which still stands; it cannot have come first")]
+        }
         switch type {
         case .flagRemoved:
             guard let p = data["participant"]?.stringValue, let flag = data["flag"]?.stringValue else { return [] }
@@ -33,10 +39,10 @@ extension Rules {
             return []
         case .referralAccepted, .referralDeclined, .referralClosed:
             guard let r = data["referral"]?.stringValue else { return [] }
-            return stepProblem(type, of: .referral, r, after: state.liveSteps(of: .referral, r), draft: draft).map { [$0] } ?? []
+            return stepProblem(type, of: .referral, r, after: state.liveSteps(of: .referral, r).map(\.type), draft: draft).map { [$0] } ?? []
         case .concernEscalated, .concernClosed:
             guard let c = data["concern"]?.stringValue else { return [] }
-            return stepProblem(type, of: .concern, c, after: state.liveSteps(of: .concern, c), draft: draft).map { [$0] } ?? []
+            return stepProblem(type, of: .concern, c, after: state.liveSteps(of: .concern, c).map(\.type), draft: draft).map { [$0] } ?? []
         default:
             return []
         }

@@ -485,6 +485,20 @@ func aRetractedCreationMayBeRecordedAgainOnItsStream(_ type: String, _ field: St
     }
 }
 
+/// Recorded again, a receipt or concern may not move after the steps that still stand (its days would be negative).
+@Test func aCreationRecordedAgainIsNotDatedAfterItsStandingSteps() throws {
+    try withRulesStore { log, recorder in
+        _ = try recorder.submit([rulesDraft("ReferralContacted", ["referral": "R-1", "channel": "phone"], at: "2025-05-03T09:00:00Z")])
+        let receipt = try #require(try rulesEvents(log).first { $0.type == "ReferralReceived" && $0.data["referral"] == "R-1" })
+        _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(receipt.id.uuidString), "reason": "Wrong source"])])
+        let late = rulesRefusal([rulesDraft("ReferralReceived", withField(rulesReferral, "referral", "R-1"), at: "2025-05-04T09:00:00Z")], recorder)
+        #expect(late.map(\.field) == ["occurredAt"], "\(late)")
+        #expect(late.first?.reason.contains("is after referral R-1's ReferralContacted (2025-05-03T09:00:00Z), which still stands") == true, "\(late)")
+        #expect(try recorder.submit([rulesDraft("ReferralReceived", withField(rulesReferral, "referral", "R-1"), at: "2025-05-02T09:00:00Z")])
+            .appended.count == 1)
+    }
+}
+
 @Test func aReferenceToARetractedCreationSaysItWasRetracted() throws {
     try withRulesStore { log, recorder in
         let session = try #require(try rulesEvents(log).first { $0.type == "SessionHeld" && $0.data["session"] == "S-2" })

@@ -217,3 +217,46 @@ func aReadModelDoesNotGrowWithAttendances(_ type: any Projection.Type) throws {
         #expect(ProjectionRunner.checkpointState(of: rebuilt.model) == ProjectionRunner.checkpointState(of: try h.runner.run(ReviewProjection.self).model))
     }
 }
+
+/// A referral or concern whose first record is retracted and recorded again (to correct its source, say)
+/// keeps the steps that stand: it is still declined or closed, its contact still counts, and a concern
+/// escalated and closed is not open again.
+@Test func aReceiptOrConcernRecordedAgainKeepsItsStandingSteps() throws {
+    try withHandLog { h in
+        let receipt: JSONObject = ["referral": "R-1", "participant": "P-1", "source": "gp", "referrer": "Synthetic GP", "reason": "Synthetic", "urgent": false]
+        let concern: JSONObject = ["concern": "C-1", "participant": "P-1", "category": "neglect", "severity": "high", "account": "Synthetic.",
+                                   "actionTaken": "Synthetic.", "dslInformed": true]
+        try h.record(at: "2025-03-10T10:00:00Z", [
+            hbRegistered("P-1", "adult", "2025-03-01T09:00:00Z"),
+            hbDraft(.referralReceived, "2025-03-02T09:00:00Z", receipt, id: hbID(1)),
+            hbDraft(.referralContacted, "2025-03-03T09:00:00Z", ["referral": "R-1", "channel": "phone"]),
+            hbDraft(.referralDeclined, "2025-03-04T09:00:00Z", ["referral": "R-1", "reason": "Synthetic"]),
+            hbDraft(.concernRaised, "2025-03-05T09:00:00Z", concern, id: hbID(2)),
+            hbDraft(.concernEscalated, "2025-03-05T10:00:00Z", ["concern": "C-1", "to": "police"]),
+            hbDraft(.concernClosed, "2025-03-06T10:00:00Z", ["concern": "C-1", "outcome": "Synthetic"]),
+        ])
+        func pipeline() throws -> ReferralStatus? {
+            try h.runner.run(ReferralProjection.self).model.pipeline(now: now, reading: h.runner.streamReader).first { $0.referral == "R-1" }
+        }
+        let before = try #require(try pipeline())
+        #expect(before.status == .declined && before.contactedAt != nil)
+        #expect(try review(h).openConcerns.isEmpty)
+        var corrected = receipt, critical = concern
+        corrected["source"] = "link-worker"
+        critical["severity"] = "critical"
+        try h.record(at: "2025-03-11T10:00:00Z", [
+            hbRetracted(hbID(1), "2025-03-11T10:00:00Z", reason: "Wrong source"),
+            hbDraft(.referralReceived, "2025-03-02T09:00:00Z", corrected),
+            hbRetracted(hbID(2), "2025-03-11T10:00:00Z", reason: "Wrong severity"),
+            hbDraft(.concernRaised, "2025-03-05T09:00:00Z", critical),
+        ])
+        let after = try #require(try pipeline())
+        #expect(after.source == .linkWorker)
+        #expect(after.status == .declined, "\(after)")
+        #expect(after.contactedAt == before.contactedAt)
+        #expect(try review(h).openConcerns.isEmpty && review(h).unescalatedHighConcerns.isEmpty)
+        // A rebuild from nothing agrees with the catch-up.
+        let rebuilt = try h.runner.run(ReviewProjection.self, useCheckpoint: false)
+        #expect(ProjectionRunner.checkpointState(of: rebuilt.model) == ProjectionRunner.checkpointState(of: try h.runner.run(ReviewProjection.self).model))
+    }
+}
