@@ -129,6 +129,29 @@ struct DaemonStatusCLITests {
         }
     }
 
+    /// A `watch --once` run covers its scope for three of its intervals, then has finished: it never pages as
+    /// silent (a check run by hand beside a running daemon would otherwise page for good), and stands for no daemon.
+    @Test func aWatchOnceRunFinishesInsteadOfFallingSilent() throws {
+        try withCLI { cli in
+            let store = try Several.store(cli, [Several.hackney, Several.woking], adults: 1)
+            let once = try cli.run(["watch", "--once", "--interval", "1s", "--now", W.T], store: store,
+                                   environment: ["HUBLEDGER_ACTOR": "eve"], timeout: 60)
+            #expect(once.succeeded, "\(once)")
+            try Self.waitFor("eve", "finished", cli, store)
+            // No daemon runs: its finishing does not stand for one.
+            let alone = try Self.status(cli, store)
+            #expect(alone.exit == 1 && alone.text.stderr.contains("no daemon is running"), "\(alone.text)")
+            #expect(alone.text.stdout.contains("daemon eve (region london): a `watch --once` run"), "\(alone.text.stdout)")
+            // Beside a daemon for every hub, the finished run pages nobody.
+            let ops = try Several.startDaemon(cli, store, as: "ops")
+            defer { ops.stopAndReap() }
+            try Self.waitFor("ops", "reporting", cli, store)
+            let covered = try Self.status(cli, store)
+            #expect(covered.exit == 0, "\(covered.text)")
+            #expect(covered.states == ["eve": "finished", "ops": "reporting"], "\(covered.json)")
+        }
+    }
+
     /// The single `meta/heartbeat.json` of an earlier version is read (listed, and judged silent as before) until
     /// a daemon of this version starts, which removes it.
     @Test func anEarlierVersionsHeartbeatIsListedUntilADaemonOfThisVersionStarts() throws {

@@ -21,6 +21,8 @@ struct AlertDaemon {
     private var held: ProjectionRunner.HeldModels?
     /// The position the last heartbeat gave: a clean stop says it again.
     private var lastBeat: LogPosition = -1
+    /// A `watch --once` run: its heartbeat says so (`Heartbeat.isOneOff`).
+    var isOneOff = false
 
     init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
@@ -143,8 +145,9 @@ struct AlertDaemon {
 
     /// Saves this daemon's heartbeat: its actor and scope, its interval, the time and the position reached.
     private mutating func beat(at position: LogPosition, stopped: Bool = false) throws {
-        let beat = Heartbeat(actor: actor, scope: scope, interval: interval, time: .now, position: position,
+        var beat = Heartbeat(actor: actor, scope: scope, interval: interval, time: .now, position: position,
                              pid: Int64(getpid()), isStopped: stopped)
+        beat.isOneOff = isOneOff
         try beat.save(to: log)
         lastBeat = position
     }

@@ -7,10 +7,12 @@ import HubDomain
 ///
 /// A daemon is silent when it has not reported for more than three of its intervals: that always
 /// pages (it died or hangs). A daemon stopped cleanly is not silent and covers nothing: it pages only
-/// through what it leaves uncovered, so one retired while another covers its hubs pages nobody.
+/// through what it leaves uncovered, so one retired while another covers its hubs pages nobody. A
+/// `watch --once` run covers its scope for three of its intervals, then has *finished*: like a stopped
+/// daemon, never silent (one run by hand must not page forever; run from cron, the next run reports).
 struct DaemonHealth {
     enum State: String {
-        case reporting, silent, stopped
+        case reporting, silent, stopped, finished
     }
 
     struct Daemon {
@@ -38,7 +40,7 @@ struct DaemonHealth {
     init(heartbeats: [Heartbeat], now: Timestamp, placesInUse: Set<Place>) {
         let daemons = heartbeats.map { beat in
             let age = Double(now.microseconds - beat.time.microseconds) / 1_000_000
-            let state: State = beat.isStopped ? .stopped : age <= 3 * beat.interval ? .reporting : .silent
+            let state: State = beat.isStopped ? .stopped : age <= 3 * beat.interval ? .reporting : beat.isOneOff ? .finished : .silent
             return Daemon(heartbeat: beat, state: state, ageSeconds: age)
         }
         let covering = daemons.filter { $0.state == .reporting }.compactMap(\.heartbeat.scope)
@@ -50,8 +52,8 @@ struct DaemonHealth {
         var problems: [String] = []
         if daemons.isEmpty {
             problems.append("no daemon has ever reported (is `hubledger watch` running?)")
-        } else if !daemons.contains(where: { $0.state != .stopped }) {
-            problems.append("no daemon is running: every one that reported has stopped")
+        } else if !daemons.contains(where: { $0.state == .reporting || $0.state == .silent }) {
+            problems.append("no daemon is running: every one that reported has stopped or was a `watch --once` run that has finished")
         }
         for daemon in daemons where daemon.state == .silent {
             problems.append("\(daemon.heartbeat.daemonName) has not reported for \(Int(daemon.ageSeconds))s, more than three of its "

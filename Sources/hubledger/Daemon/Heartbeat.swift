@@ -18,6 +18,9 @@ struct Heartbeat: Sendable {
     var pid: Int64?
     /// Set by a daemon stopped cleanly (SIGTERM or SIGINT): it reports no more and covers nothing, but is not silent.
     var isStopped = false
+    /// Set by `watch --once`: it covers its scope for three intervals (run from cron that often, it keeps
+    /// reporting), then lapses like a stopped daemon instead of paging as a silent one forever.
+    var isOneOff = false
 
     init(actor: String?, scope: Scope?, interval: Double, time: Timestamp, position: LogPosition, pid: Int64?, isStopped: Bool = false) {
         self.actor = actor; self.scope = scope; self.interval = interval; self.time = time; self.position = position
@@ -37,9 +40,10 @@ struct Heartbeat: Sendable {
                   regions: Set((scope["regions"]?.arrayValue ?? []).compactMap(\.stringValue)))
         }
         isStopped = o["stopped"]?.boolValue ?? false
+        isOneOff = o["once"]?.boolValue ?? false
     }
 
-    /// `{time, position, interval, pid, actor, scope: {everywhere, hubs, regions}, stopped}` (the first four as before).
+    /// `{time, position, interval, pid, actor, scope: {everywhere, hubs, regions}, stopped, once}` (the first four as before).
     var json: JSONObject {
         var o: JSONObject = ["time": .string(time.rfc3339), "position": .int(position), "interval": .double(interval)]
         if let pid { o["pid"] = .int(pid) }
@@ -49,6 +53,7 @@ struct Heartbeat: Sendable {
                           "regions": .array(scope.regions.sorted().map(JSONValue.string))]
         }
         o["stopped"] = .bool(isStopped)
+        o["once"] = .bool(isOneOff)
         return o
     }
 

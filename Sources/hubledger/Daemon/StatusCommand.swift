@@ -72,6 +72,8 @@ enum StatusCommand: Command {
                 + " — NOT REPORTING (more than three intervals)"
         case .stopped:
             return "daemon \(beat.daemonName): stopped \(Int(daemon.ageSeconds))s ago at position \(beat.position)"
+        case .finished:
+            return "daemon \(beat.daemonName): a `watch --once` run \(Int(daemon.ageSeconds))s ago at position \(beat.position), finished"
         }
     }
 }

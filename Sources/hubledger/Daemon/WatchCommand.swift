@@ -62,6 +62,7 @@ enum WatchCommand: Command {
         StopSignal.install()
         let scope = authorization.scope(for: .administer) ?? .everywhere
         var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope)
+        daemon.isOneOff = arguments.has("once")
         let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
         Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
         while true {
