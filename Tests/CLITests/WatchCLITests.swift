@@ -297,6 +297,14 @@ struct WatchCLITests {
             for (i, event) in logged.enumerated() { #expect(event["position"]?.intValue == Int64(i)) }
             #expect(logged[18]["id"]?.stringValue == Self.childAttendanceID)
 
+            // A dry run looks ahead: the same alerts printed, nothing raised (a run after it still raises them all).
+            let headBefore = try cli.run(["verify", "--json"], store: store).json()["head"]
+            let preview = try cli.run(["watch", "--once", "--dry-run", "--now", Self.T], store: store, timeout: 30)
+            #expect(preview.status == 0, "\(preview)")
+            Self.expectSame(try Self.alerts(preview, raisedAt: Self.T), Self.expectedAtT, "watch --once --dry-run --now T")
+            #expect(try cli.run(["verify", "--json"], store: store).json()["head"] == headBefore, "a dry run wrote to the log")
+            #expect(try cli.run(["watch", "--dry-run"], store: store, timeout: 30).status == 2)
+
             let first = try cli.run(["watch", "--once", "--now", Self.T], store: store, timeout: 30)
             #expect(first.status == 0, "\(first)")
             Self.expectSame(try Self.alerts(first, raisedAt: Self.T), Self.expectedAtT, "watch --once --now T")
@@ -325,6 +333,15 @@ struct WatchCLITests {
             // Going back to T raises nothing either: everything due then was raised.
             let back = try cli.run(["watch", "--once", "--now", Self.T], store: store, timeout: 30)
             #expect(back.lines.isEmpty, "\(back.stdout)")
+            // A time in the future: warned that what is due then is raised now, and recorded as raised now, not then.
+            let future = Timestamp.now.adding(seconds: 400 * 86_400).rfc3339
+            let ahead = try cli.run(["watch", "--once", "--now", future], store: store, timeout: 30)
+            #expect(ahead.status == 0 && !ahead.lines.isEmpty, "\(ahead)")
+            #expect(ahead.stderr.contains("is in the future: what is due then is raised now"), "\(ahead.stderr)")
+            for event in try Self.logEvents(cli, store) where event["type"] == "AlertRaised" {
+                let at = try #require(event["occurredAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)))
+                #expect(at <= Timestamp.now, "an alert's record dated in the future: \(event)")
+            }
         }
     }
 
@@ -803,7 +820,10 @@ struct WatchCLITests {
             #expect(silent.0.status == 1, "35 s after a heartbeat with a 10 s interval: \(silent.0)")
             let farFuture = try cli.run(["status", "--now", beat.adding(seconds: 86_400).rfc3339], store: store, timeout: 30)
             #expect(farFuture.status == 1, "\(farFuture)")
-            #expect(farFuture.stdout.contains("NOT REPORTING"), "\(farFuture.stdout)")
+            // The heartbeat was a `watch --once` run's: it has finished (a daemon killed falls silent instead:
+            // DaemonStatusCLITests), and with no daemon running status pages.
+            #expect(farFuture.stdout.contains("a `watch --once` run") && farFuture.stdout.contains("finished"), "\(farFuture.stdout)")
+            #expect(farFuture.stderr.contains("no daemon is running"), "\(farFuture.stderr)")
         }
     }
 

@@ -23,6 +23,8 @@ struct AlertDaemon {
     private var lastBeat: LogPosition = -1
     /// A `watch --once` run: its heartbeat says so (`Heartbeat.isOneOff`).
     var isOneOff = false
+    /// `watch --once --dry-run`: print what is due, raise nothing (no webhook, no `AlertRaised`, no heartbeat).
+    var isDryRun = false
 
     init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
@@ -60,6 +62,10 @@ struct AlertDaemon {
         var tail = AlertsStreamTail(after: reached, version: model.alertsStreamVersion)
         let due = try model.due(now: now, policy: policy, referrals: referrals, review: review, locations: locations,
                                 reading: runner.streamReader).filter(inScope)
+        if isDryRun {
+            for alert in due { Console.out(JSONValue.object(alert.json).jsonText) }
+            return (result.head, 0)
+        }
         var undelivered = 0
         var down: Set<Int> = []
         // The alerts lock is kept from one alert to the next while no other daemon waits for it: taken and read
@@ -123,8 +129,9 @@ struct AlertDaemon {
     /// outside the daemons' lock (a raw `append`) can have moved it: then it is read again, and the alert is
     /// recorded after what moved it, unless that already records it. Returns the position reached.
     private func record(_ alert: Alert, now: Timestamp, tail: inout AlertsStreamTail) throws -> LogPosition {
+        // Raised now: an evaluation as if the clock read a later time (--now) does not date the record in the future.
         let event = ProposedEvent(id: alert.id, stream: AlertRecord.stream, type: AlertRecord.type,
-                                  occurredAt: now, actor: actor, data: alert.json)
+                                  occurredAt: min(now, .now), actor: actor, data: alert.json)
         for _ in 0..<3 {
             do {
                 let appended = try log.append([event], to: AlertRecord.stream, expecting: tail.expectation)

@@ -10,6 +10,7 @@ enum WatchCommand: Command {
         options: [
             .init(name: "interval", valueName: "30s", help: "how often to check on time passing (new events are checked at once)"),
             .init(name: "once", valueName: nil, help: "evaluate once and exit"),
+            .init(name: "dry-run", valueName: nil, help: "with --once: print the alerts that are due and raise none (no webhook, nothing recorded)"),
             ReadSupport.nowOption,
             .init(name: "webhook", valueName: "URL", help: "also POST each alert as JSON; retried, never dropped (repeatable)", repeats: true),
             .init(name: "region", valueName: "R", help: "after a --webhook: only alerts of region R go to it (repeatable; \(PlaceOptions.spellings))",
@@ -52,17 +53,23 @@ enum WatchCommand: Command {
         let webhooks = try WebhookRoute.routes(arguments)
         if !webhooks.isEmpty { try Webhook.checkSenderInstalled() }
         let fixedNow = try arguments.value("now").map { _ in try ReadSupport.now(arguments) }
+        if arguments.has("dry-run") && !arguments.has("once") { throw CLIError.usage("--dry-run goes with --once") }
+        if let fixedNow, fixedNow > Timestamp.now.adding(seconds: 60), !arguments.has("dry-run") {
+            Console.err("watch: --now \(fixedNow.rfc3339) is in the future: what is due then is raised now, and will not be raised again when that time comes (add --dry-run to look ahead without raising)")
+        }
         let log = try Environment.openLog(arguments)
         let authorization = try AccessGate.authorize(.administer, command: spec.name, log: log)
         let actor = authorization.actor
-        let locks = try takeLocks(log, actor: actor)
+        // A dry run raises nothing, so it may look beside a running daemon of the same actor.
+        let locks = arguments.has("dry-run") ? [] : try takeLocks(log, actor: actor)
         defer { withExtendedLifetime(locks) {} }
         // An earlier version's single heartbeat is superseded by this daemon's own (no daemon of that version runs: see takeLocks).
-        try log.removeMetadata(named: DaemonFiles.legacyHeartbeat)
+        if !arguments.has("dry-run") { try log.removeMetadata(named: DaemonFiles.legacyHeartbeat) }
         StopSignal.install()
         let scope = authorization.scope(for: .administer) ?? .everywhere
         var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope)
         daemon.isOneOff = arguments.has("once")
+        daemon.isDryRun = arguments.has("dry-run")
         let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
         Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
         while true {
