@@ -48,6 +48,8 @@ public struct LedgerState: Sendable {
     /// When each referral was received and each concern raised (keyed by `attendanceKey(kind, id)`):
     /// no later step may be dated before it.
     var beganAt: [String: Timestamp] = [:]
+    /// Every hub named by a registration, move or session: a new one spelled like one of them but for case is a slip.
+    var hubs: Set<String> = []
     /// Per referral and concern (keyed by `attendanceKey(kind, id)`), its later steps and when they
     /// happened: contacts, acceptances, declines and closures of a referral, escalations and closures of
     /// a concern (retracted ones are skipped when read).
@@ -178,6 +180,7 @@ public struct LedgerState: Sendable {
         }
         if let key = facts.attendance { attendances.insert(key) }
         if let key = facts.survey { surveys.insert(key) }
+        if [.participantRegistered, .participantMoved, .sessionHeld].contains(kind), let hub = data.string("hub") { hubs.insert(hub) }
         switch kind {
         case .referralReceived, .concernRaised:
             if let (entity, key) = facts.creates { beganAt[LedgerState.attendanceKey(entity.rawValue, key)] = occurredAt }

@@ -95,6 +95,7 @@ public enum Rules {
            state.attendances.contains(LedgerState.attendanceKey(p, s)) {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
+        if let hub = data["hub"]?.stringValue, let problem = hubProblem(hub, state: state) { problems.append(draft.problem("hub", problem)) }
         if case .participantRegistered = type, case .int(let born)? = data["birthYear"], born > Int64(now.dayString.prefix(4)) ?? .max {
             problems.append(draft.problem("birthYear", "\(born) is in the future"))
         }
@@ -104,6 +105,17 @@ public enum Rules {
                                   occurredAt: occurredAt, actor: actor, data: data,
                                   sealedFields: SensitiveText.sealedFields(of: type, in: data))
         return (event, [])
+    }
+
+    /// A hub's name is how grants, audit filters and alerts find it: spaces around it, invisible characters, or
+    /// another case than a hub already in the log would make a second hub of the same place.
+    static func hubProblem(_ hub: String, state: LedgerState) -> String? {
+        if hub.first?.isWhitespace == true || hub.last?.isWhitespace == true { return "'\(hub)' has spaces around it" }
+        if hub.unicodeScalars.contains(where: { [.control, .format].contains($0.properties.generalCategory) }) {
+            return "the hub's name holds an invisible or control character"
+        }
+        guard !state.hubs.contains(hub), let known = state.hubs.sorted().first(where: { $0.lowercased() == hub.lowercased() }) else { return nil }
+        return "'\(hub)' differs only in case from hub '\(known)' already in the log: write it as '\(known)'"
     }
 
     static func checkValue(_ value: JSONValue, spec: FieldSpec, type: EventType, state: LedgerState, draft: EventDraft) -> Result<JSONValue, InputProblem> {

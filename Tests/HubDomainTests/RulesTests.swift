@@ -195,6 +195,10 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
           data: ["referral": "R-1"], occurredAt: "2025-05-02T08:59:59Z", field: "occurredAt"),
     .init(label: "concern escalated before it was raised", type: "ConcernEscalated",
           data: ["concern": "C-1", "to": "police"], occurredAt: "2025-05-05T11:00:00Z", field: "occurredAt"),
+    // A hub's name is how grants and filters find it: another spelling of a hub in the log is a second hub.
+    .init(label: "a hub with a space after it", type: "ParticipantRegistered", data: withField(rulesParticipant, "hub", "woking "), field: "hub"),
+    .init(label: "a hub differing only in case", type: "SessionHeld", data: withField(rulesSession, "hub", "Woking"), field: "hub"),
+    .init(label: "a hub with a soft hyphen", type: "ParticipantMoved", data: ["participant": "P-A", "hub": "wo\u{AD}king", "region": "surrey"], field: "hub"),
     .init(label: "a birth year in the future", type: "ParticipantRegistered", data: withField(rulesParticipant, "birthYear", 2026), field: "birthYear"),
     .init(label: "a date before 1900 (a typo in the year)", type: "SignpostGiven",
           data: ["participant": "P-A", "service": "Synthetic advice centre", "category": "financial"], occurredAt: "0025-05-20T10:00:00Z", field: "occurredAt"),
