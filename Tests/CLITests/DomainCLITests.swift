@@ -674,6 +674,30 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
     }
 }
 
+/// As of a time to come, or a position past the log's end, is a slip: refused as a usage error rather than
+/// answered with today's figures (and, for referrals, decades of waiting). As of today is fine.
+@Test func asOfTheFutureOrBeyondTheLogsEndIsAUsageError() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let future = try cli.run(["audit", "--as-of", "2099-01-01"])
+        #expect(future.status == 2 && future.stderr.contains("--as-of 2099-01-01 is in the future"), "\(future)")
+        let head = try #require(try cli.run(["verify", "--json"]).json()["head"]?.objectValue?["position"]?.intValue)
+        let beyond = try cli.run(["referrals", "--as-of", String(head + 1000)])
+        #expect(beyond.status == 2 && beyond.stderr.contains("is beyond the log's last position, \(head)"), "\(beyond)")
+        #expect(try cli.run(["audit", "--as-of", String(head)]).status == 0)
+        // As of today (the end of today): answered, and days waiting counted to the clock, not to midnight.
+        #expect(try cli.run(["record", "ReferralReceived", "--referral", "R-2", "--participant", "P-1", "--source", "gp", "--referrer", "Synthetic GP",
+                             "--reason", "Synthetic", "--urgent", "false", "--occurred-at", "2025-03-05T08:00:00Z"]).status == 0)
+        let today = String(Timestamp.now.rfc3339.prefix(10))
+        let referrals = try cli.run(["referrals", "--as-of", today, "--json"])
+        #expect(referrals.status == 0, "\(referrals)")
+        let waiting = (try referrals.json()["referrals"]?.arrayValue ?? []).compactMap { $0.objectValue?["daysWaiting"]?.intValue }
+        let received = try #require(Timestamp(rfc3339: "2025-03-05T08:00:00Z"))
+        let expected = Int64((Timestamp.now.microseconds - received.microseconds) / 86_400_000_000)
+        #expect(waiting == [expected], "\(waiting) vs \(expected)")
+    }
+}
+
 @Test func asOfAPositionReproducesAnEarlierAuditAfterACorrection() throws {
     try withDomainCLI { cli in
         _ = try cliImportBase(cli)

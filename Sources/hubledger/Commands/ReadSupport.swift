@@ -15,12 +15,17 @@ enum ReadSupport {
         guard let limit = ReadLimit(text) else {
             throw CLIError.usage("--as-of must be an RFC 3339 time, a date (YYYY-MM-DD) or a log position, not '\(text)'")
         }
+        // The log as it will stand is not known: a time past tomorrow is a slip (today's date, the end of today, is fine).
+        if case .recordedBy(let t) = limit, t > Timestamp.now.adding(seconds: 86_400) {
+            throw CLIError.usage("--as-of \(text) is in the future: the log is only known as it stands now (leave out --as-of for that)")
+        }
         return limit
     }
 
     static func now(_ arguments: ParsedArguments) throws -> Timestamp {
         guard let text = arguments.value("now") else {
-            if case .recordedBy(let t)? = try limit(arguments) { return t }
+            // As of a past time, that time is "now" (a figure reproduced as it was); as of later today, the clock.
+            if case .recordedBy(let t)? = try limit(arguments) { return min(t, .now) }
             return .now
         }
         guard let t = Timestamp(rfc3339: text) else { throw CLIError.usage("--now must be an RFC 3339 time or a date, not '\(text)'") }
@@ -33,6 +38,9 @@ enum ReadSupport {
         let log = try Environment.openLog(arguments)
         let limit = try limit(arguments)
         let authorization = try AccessGate.authorize(permission, command: command, about: subjects, log: log)
+        if case .position(let p)? = limit, let head = try log.head(), p > head.position {
+            throw CLIError.usage("--as-of \(p) is beyond the log's last position, \(head.position): the log holds \(head.position + 1) events")
+        }
         let runner = ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold)
         return (try runner.run(type, limit: limit), log, authorization)
     }
