@@ -78,6 +78,10 @@ private func owner(of path: String) -> uid_t? {
         let staffHome = cli.root.appendingPathComponent("staff").path
         #expect(mkdir(staffHome, 0o700) == 0 && chown(staffHome, staffAccount.uid, staffAccount.uid) == 0)
 
+        // Only the account itself makes its store: a member of staff running init through the install is refused.
+        let byStaff = try run(installed, ["init", "--store", cli.root.appendingPathComponent("other").path], as: staffAccount.uid, in: cli)
+        #expect(byStaff.status == 1 && byStaff.stderr.contains("run it as \(storeAccount.name) itself"), "\(byStaff)")
+        #expect(!FileManager.default.fileExists(atPath: cli.root.appendingPathComponent("other").path))
         let initialised = try run(installed, ["init", "--store", store], as: storeAccount.uid, in: cli)
         #expect(initialised.status == 0, "\(initialised)")
         #expect(try run(installed, ["--store", store, "access", "grant", staffAccount.name, "auditor"], as: storeAccount.uid, in: cli).status == 0)

@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import HubDomain
 
 enum InitCommand: Command {
@@ -13,6 +14,13 @@ enum InitCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let path = Environment.storePath(arguments)
+        // Set-user-ID, the store would belong to the service account, not to whoever ran init: its first admin
+        // would be the service account, and anyone allowed to run hubledger could make stores in its name.
+        if InvokingUser.isSetUID {
+            let account = Environment.userName(geteuid())
+            throw CLIError.failure("init makes the store of the account that runs it, and this runs set-user-ID as \(account) for \(Environment.osUser): "
+                                   + "run it as \(account) itself (`sudo -u \(account) hubledger init --store \(path)`); nothing was created")
+        }
         _ = try EventLog.create(at: path)
         Console.out("created an empty store at \(path); \(Environment.osUser) is its first admin (grant others roles with `hubledger access grant ACTOR ROLE`)")
     }
