@@ -19,6 +19,8 @@ extension CloudEvents {
         var result = Import()
         var versions: [StreamID: StreamVersion] = [:]
         var lastRecordedAt: Timestamp?
+        /// The hash of the event on the line before (the log's start: the chain's genesis).
+        var lastHash: String? = ChainHash.genesis.hex
         var lineNumber = 0
         for line in ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -48,6 +50,11 @@ extension CloudEvents {
                 problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
             }
             lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
+            // Each event names the hash of the one before it: a line left out, added or moved breaks the link.
+            if let previous = o["previoushash"]?.stringValue, let expected = lastHash, previous != expected {
+                problem("previoushash", "\(previous) is not the hash of the event before it (\(expected)): the export is not whole or not in order")
+            }
+            lastHash = o["hash"]?.stringValue
             let sealed: Set<String>
             if let attribute = o[sealedFieldsAttribute] {
                 guard let list = attribute.stringValue else { problem(sealedFieldsAttribute, "must be a string of field names separated by commas"); continue }

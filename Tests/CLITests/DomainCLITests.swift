@@ -159,7 +159,7 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
 @Test func recordJSONCarriesTheHeadItWasComputedFrom() throws {
     try withDomainCLI { cli in
         _ = try cliImportBase(cli)
-        let arguments = ["record", "ParticipantRegistered", "--participant", "P-77", "--generation", "adult", "--hub", "Woking",
+        let arguments = ["record", "ParticipantRegistered", "--participant", "P-77", "--generation", "adult", "--hub", "woking",
                          "--region", "surrey", "--json"]
         let dryRun = try cli.run(arguments + ["--dry-run"]).json()
         let before = try JSONParser.parse(cli.verifyJSON()).objectValue?["head"]

@@ -50,7 +50,7 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
         let store = cli.storePath("source")
         try #require(cli.run(["demo", "--participants", "150"], store: store).succeeded)
         for record in [
-            ["ParticipantRegistered", "--participant", "P-T1", "--generation", "adult", "--hub", "Woking", "--region", "surrey",
+            ["ParticipantRegistered", "--participant", "P-T1", "--generation", "adult", "--hub", "woking", "--region", "surrey",
              "--name", "A synthetic name"],
             ["ReferralReceived", "--referral", "R-T1", "--participant", "P-T1", "--source", "gp", "--referrer", "A synthetic surgery",
              "--reason", "A synthetic reason", "--urgent", "false"],
@@ -249,6 +249,19 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
             try #require(cli.run(["init"], store: target).succeeded)
             let outOfOrder = try cli.run(["import", "--format", "cloudevents", swapped], store: target)
             #expect(outOfOrder.status == 1 && outOfOrder.stderr.contains("streamversion"), "\(outOfOrder)")
+            #expect(try cli.run(["verify", "--json"], store: target).stdout.contains("\"events\":0"))
+            // Each line names the hash of the one before it (the first, the chain's start): a line left out where no
+            // stream's versions show it, here the second of two streams' first events, breaks the link and is refused.
+            let events = try lines.map { try #require(try JSONParser.parse($0).objectValue) }
+            #expect(events.first?["previoushash"] == .string(String(repeating: "0", count: 64)))
+            for (before, event) in zip(events, events.dropFirst()) { #expect(event["previoushash"] == before["hash"], "\(event)") }
+            let gap = try #require(events.indices.dropFirst().first { events[$0]["streamversion"] == 0 && events[$0 - 1]["streamversion"] == 0 })
+            var missing = lines
+            missing.remove(at: gap - 1)
+            let holed = cli.storePath("holed.jsonl")
+            try (missing.joined(separator: "\n") + "\n").write(toFile: holed, atomically: true, encoding: .utf8)
+            let broken = try cli.run(["import", "--format", "cloudevents", holed], store: target)
+            #expect(broken.status == 1 && broken.stderr.contains("\(holed):\(gap): field previoushash"), "\(broken)")
             #expect(try cli.run(["verify", "--json"], store: target).stdout.contains("\"events\":0"))
         }
     }
