@@ -12,8 +12,10 @@ public struct InputProblem: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String {
-        // Line 0: about the input as a whole (a register's --session), not one of its lines.
-        (line > 0 ? "\(file):\(line): " : "\(file): ") + (field.map { "field \($0): " } ?? "") + reason
+        // Line 0: about the input as a whole (a register's --session), not one of its lines; a command's own
+        // options are not a file, and have no lines.
+        let place = file == EventDraft.commandLine ? "" : line > 0 ? "\(file):\(line): " : "\(file): "
+        return place + (field.map { "field \($0): " } ?? "") + reason
     }
 }
 

@@ -10,6 +10,8 @@ public struct EventDraft: Sendable {
     /// Where it came from, for error messages: a file name (or "stdin", "command line") and line.
     public var file: String
     public var line: Int
+    /// The `file` of a draft made from a command's options (`record`, `retract`).
+    public static let commandLine = "command line"
 
     public init(type: String, occurredAt: String, data: JSONObject, id: UUID? = nil, file: String, line: Int) {
         self.type = type; self.occurredAt = occurredAt; self.data = data; self.id = id; self.file = file; self.line = line

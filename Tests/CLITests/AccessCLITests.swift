@@ -131,6 +131,20 @@ struct AccessCLITests {
         }
     }
 
+    /// A chronology that cannot be written is not viewed: no view is recorded for it.
+    @Test func aReportThatCannotBeWrittenRecordsNoView() throws {
+        try withCLI { cli in
+            let store = try Self.staffedStore(cli)
+            let views = { try Self.events(cli, store).filter { $0["type"] == "RecordViewed" }.count }
+            let before = try views()
+            let failed = try cli.run(["history", "P-0001", "--purpose", "report", "--html", cli.storePath("no-such-dir/c.html")], store: store)
+            #expect(failed.status == 1 && failed.stderr.contains("cannot write"), "\(failed)")
+            #expect(try views() == before)
+            #expect(try cli.run(["history", "P-0001", "--purpose", "report", "--html", cli.storePath("c.html")], store: store).succeeded)
+            #expect(try views() == before + 1)
+        }
+    }
+
     /// The first grant writes the store's owner down as admin before it; the two read in order in time too.
     @Test func theOwnersAdminRoleIsWrittenDownBeforeTheFirstGrantAndDatedWithIt() throws {
         try withCLI { cli in

@@ -343,7 +343,7 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         let head = try cli.verifyJSON()
         let again = try cli.run(["import", "--register", register, "--session", "S-2"])
         #expect(again.status == 0, "\(again)")
-        #expect(again.stdout.contains("imported 0 event(s), 2 already in the log (1 of them retracted since, so not counted"), "\(again)")
+        #expect(again.stdout.contains("imported 0 event(s), 2 already in the log (1 of them retracted, so not counted"), "\(again)")
         #expect(try cli.verifyJSON() == head)
     }
 }

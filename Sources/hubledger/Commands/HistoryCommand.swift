@@ -42,6 +42,7 @@ enum HistoryCommand: Command {
         let entries = try folded.model.chronology(of: participant) { try SensitiveText.revealed(log.events(inStreamsEndingAt: $0), from: log) }
         let flags = FlagSummary.active(in: entries)
         let now = try ReadSupport.now(arguments)
+        if let path = arguments.value("html") { try ReportFile.prepare(path) }
         // The view is on the record before anything is shown; if it cannot be recorded, nothing is shown.
         // The purpose is free text about the person: sealed like every other, so `erase` can remove it too.
         try log.append([AccessRecords.viewEvent(participant: participant, viewer: viewer, purpose: purpose, asOf: arguments.value("as-of"))],

@@ -52,7 +52,7 @@ enum ImportCommand: Command {
                                             permissions: registerSession != nil ? [.importRegister] : nil,
                                             unreadable: problems, files: files)
         let retracted = outcome.alreadyRetracted > 0
-            ? " (\(outcome.alreadyRetracted) of them retracted since, so not counted: a retraction stands until a new event is recorded)" : ""
+            ? " (\(outcome.alreadyRetracted) of them retracted, so not counted: a retraction stands until a new event is recorded)" : ""
         let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log\(retracted)" : ""
         if arguments.has("dry-run") {
             Console.out("ok: \(drafts.count - outcome.alreadyPresent) event(s) would be imported\(present) (dry run, nothing written)")

@@ -4,7 +4,7 @@ import Projections
 enum RebuildCommand: Command {
     static let spec = CommandSpec(
         name: "rebuild", summary: "discard projection checkpoints and fold the log again from position 0",
-        usage: "rebuild [chronology|review|referrals|audit|alerts]", positionals: 0...1,
+        usage: "rebuild [chronology|review|referrals|audit|alerts|access|locations]", positionals: 0...1,
         details: "Without a name, every projection is rebuilt in one pass over the log.")
 
     static func run(_ arguments: ParsedArguments) throws {

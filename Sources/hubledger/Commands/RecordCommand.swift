@@ -43,7 +43,7 @@ enum RecordCommand: Command {
         if let id, arguments.value("occurred-at") == nil, let earlier = try Environment.openLog(arguments).events(withIDs: [id])[id] {
             occurredAt = earlier.occurredAt.rfc3339
         }
-        let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: "command line", line: 1)
+        let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: EventDraft.commandLine, line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { field in data[field]?.stringValue.map { "\(field) \($0)" } })
         if arguments.has("json") {
             var o: JSONObject

@@ -15,7 +15,7 @@ enum RetractCommand: Command {
         let target = arguments.positionals[0]
         guard UUID(uuidString: target) != nil else { throw CLIError.usage("EVENT_ID must be an event id (a UUID), not '\(target)'") }
         let draft = EventDraft(type: EventType.eventRetracted.rawValue, occurredAt: Timestamp.now.rfc3339,
-                               data: ["event": .string(target), "reason": .string(reason)], file: "command line", line: 1)
+                               data: ["event": .string(target), "reason": .string(reason)], file: EventDraft.commandLine, line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: target.lowercased(), permissions: [.retract])
         if let event = outcome.appended.first {
             Console.out("retracted \(target.lowercased()) (retraction at position \(event.position), id \(event.id.lowercasedString))")
