@@ -75,14 +75,22 @@ public final class EventLog: Sendable {
     /// Refuses a store directory owned by another account than the one running: root, or a second
     /// account with access, would leave behind files (an index, a checkpoint) its owner cannot read.
     static func checkOwner(_ path: String) throws {
-        var st = stat()
-        guard stat(path, &st) == 0, st.st_uid != geteuid() else { return }
-        throw EventStoreError.ownedByAnotherUser(path: path, owner: userName(st.st_uid), user: userName(geteuid()))
+        guard let owner = ownerID(of: path), owner != geteuid() else { return }
+        throw EventStoreError.ownedByAnotherUser(path: path, owner: accountName(owner), user: accountName(geteuid()))
     }
 
-    private static func userName(_ uid: uid_t) -> String {
+    /// The account that owns the store's directory (nil if it cannot be read).
+    public var ownerName: String? { Self.ownerID(of: path).map(Self.accountName) }
+
+    private static func ownerID(of path: String) -> uid_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_uid : nil
+    }
+
+    /// An account's name, or `uid-N` for a number the system cannot name.
+    public static func accountName(_ uid: uid_t) -> String {
         if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid \(uid)"
+        return "uid-\(uid)"
     }
 
     /// Refuses a store that other users could read: the directory, every directory in it and every

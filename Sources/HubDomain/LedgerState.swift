@@ -45,12 +45,12 @@ public struct LedgerState: Sendable {
     var surveys: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
-    /// When each referral was received and each concern raised (keyed by `attendanceKey(kind, id)`):
+    /// When each referral was received and each concern raised (keyed by `entityKey`):
     /// no later step may be dated before it.
     var beganAt: [String: Timestamp] = [:]
     /// Every hub named by a registration, move or session: a new one spelled like one of them but for case is a slip.
     var hubs: Set<String> = []
-    /// Per referral and concern (keyed by `attendanceKey(kind, id)`), its later steps and when they
+    /// Per referral and concern (keyed by `entityKey`), its later steps and when they
     /// happened: contacts, acceptances, declines and closures of a referral, escalations and closures of
     /// a concern (retracted ones are skipped when read).
     var steps: [String: [(event: UUID, type: EventType, at: Timestamp)]] = [:]
@@ -99,10 +99,13 @@ public struct LedgerState: Sendable {
 
     /// The live later steps of a referral or concern, in log order.
     func liveSteps(of entity: EntityKind, _ id: String) -> [(type: EventType, at: Timestamp)] {
-        (steps[LedgerState.attendanceKey(entity.rawValue, id)] ?? []).filter { events[$0.event]?.isRetracted != true }.map { ($0.type, $0.at) }
+        (steps[LedgerState.entityKey(entity, id)] ?? []).filter { events[$0.event]?.isRetracted != true }.map { ($0.type, $0.at) }
     }
 
     static func attendanceKey(_ participant: String, _ session: String) -> String { participant + "\u{1F}" + session }
+
+    /// One referral's or concern's key in `beganAt` and `steps`.
+    static func entityKey(_ entity: EntityKind, _ id: String) -> String { attendanceKey(entity.rawValue, id) }
 
     /// The participant and session an attendance key was made of.
     static func parts(ofAttendanceKey key: String) -> (participant: String, session: String) {
@@ -180,18 +183,19 @@ public struct LedgerState: Sendable {
         }
         if let key = facts.attendance { attendances.insert(key) }
         if let key = facts.survey { surveys.insert(key) }
-        if [.participantRegistered, .participantMoved, .sessionHeld].contains(kind), let hub = data.string("hub") { hubs.insert(hub) }
         switch kind {
+        case .participantRegistered, .participantMoved, .sessionHeld:
+            if let hub = data.string("hub") { hubs.insert(hub) }
         case .referralReceived, .concernRaised:
-            if let (entity, key) = facts.creates { beganAt[LedgerState.attendanceKey(entity.rawValue, key)] = occurredAt }
+            if let (entity, key) = facts.creates { beganAt[LedgerState.entityKey(entity, key)] = occurredAt }
         case .flagRaised, .flagRemoved:
             if let event = HubEvent(kind: kind, fields: data) {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)
             }
         case .referralContacted, .referralAccepted, .referralDeclined, .referralClosed:
-            if let r = data.string("referral") { steps[LedgerState.attendanceKey(EntityKind.referral.rawValue, r), default: []].append((id, kind, occurredAt)) }
+            if let r = data.string("referral") { steps[LedgerState.entityKey(.referral, r), default: []].append((id, kind, occurredAt)) }
         case .concernEscalated, .concernClosed:
-            if let c = data.string("concern") { steps[LedgerState.attendanceKey(EntityKind.concern.rawValue, c), default: []].append((id, kind, occurredAt)) }
+            if let c = data.string("concern") { steps[LedgerState.entityKey(.concern, c), default: []].append((id, kind, occurredAt)) }
         default:
             break
         }

@@ -11,18 +11,16 @@ import EventStore
 extension Rules {
     static func lifecycleProblems(_ type: EventType, data: JSONObject, occurredAt: Timestamp, state: LedgerState,
                                   draft: EventDraft) -> [InputProblem] {
-        // A referral's or concern's later steps come after it: one dated before would make its days negative.
-        for (entity, field, began) in [(EntityKind.referral, "referral", "received"), (.concern, "concern", "raised")]
-        where type.entity == entity && !type.isCreation {
-            guard let id = data[field]?.stringValue, let start = state.beganAt[LedgerState.attendanceKey(entity.rawValue, id)],
-                  occurredAt < start else { continue }
-            return [draft.problem("occurredAt", "\(draft.occurredAt) is before \(field) \(id) was \(began) (\(start.rfc3339)); a later step cannot come first")]
-        }
-        // Received or raised again after a retraction: not after the steps that still stand.
-        for (entity, field) in [(EntityKind.referral, "referral"), (.concern, "concern")] where type == entity.creation {
-            guard let id = data[field]?.stringValue,
-                  let first = state.liveSteps(of: entity, id).min(by: { $0.at < $1.at }), occurredAt > first.at else { continue }
-            return [draft.problem("occurredAt", "\(draft.occurredAt) is after \(field) \(id)'s \(first.type.rawValue) (\(first.at.rfc3339)), which still stands; it cannot have come first")]
+        // A referral's or concern's events name it in the field of its kind's name (`referral`, `concern`).
+        if let entity = type.entity, [.referral, .concern].contains(entity), let id = data[entity.rawValue]?.stringValue {
+            // Its later steps come after it: one dated before would make its days negative.
+            if !type.isCreation, let start = state.beganAt[LedgerState.entityKey(entity, id)], occurredAt < start {
+                return [draft.problem("occurredAt", "\(draft.occurredAt) is before \(entity.rawValue) \(id) was \(entity.createdVerb) (\(start.rfc3339)); a later step cannot come first")]
+            }
+            // Received or raised again after a retraction: not after the steps that still stand.
+            if type.isCreation, let first = state.liveSteps(of: entity, id).min(by: { $0.at < $1.at }), occurredAt > first.at {
+                return [draft.problem("occurredAt", "\(draft.occurredAt) is after \(entity.rawValue) \(id)'s \(first.type.rawValue) (\(first.at.rfc3339)), which still stands; it cannot have come first")]
+            }
         }
         switch type {
         case .flagRemoved:

@@ -15,10 +15,7 @@ enum Environment {
     /// set-user-ID to the store's account (`InvokingUser`).
     static var osUser: String { userName(getuid()) }
 
-    static func userName(_ uid: uid_t) -> String {
-        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { return String(cString: name) }
-        return "uid-\(uid)"
-    }
+    static func userName(_ uid: uid_t) -> String { EventLog.accountName(uid) }
 
     /// The actor named by `HUBLEDGER_ACTOR`, if any (`AccessGate` decides whether it is allowed).
     static var requestedActor: String? {

@@ -65,10 +65,10 @@ enum AccessCommand: Command {
         // Hub names are free text: one no participant or session has (a typo, another case) would limit the grant
         // to nothing. Granted all the same (a new hub's staff come before its first session), with a warning.
         if verb == "grant", !scope.hubs.isEmpty {
-            let known = Set(AccessGate.places(log).placesInUse.map(\.hub))
+            let known = Set(AccessGate.places(log).placesInUse.map(\.hub)).sorted()
             for hub in scope.hubs.sorted() where !known.contains(hub) {
-                let close = known.sorted().filter { $0.lowercased() == hub.lowercased() }
-                let hint = close.isEmpty ? "hubs in the log: \(known.isEmpty ? "none yet" : known.sorted().joined(separator: ", "))" : "did you mean \(close.joined(separator: ", "))?"
+                let close = known.filter { $0.lowercased() == hub.lowercased() }
+                let hint = close.isEmpty ? "hubs in the log: \(known.isEmpty ? "none yet" : known.joined(separator: ", "))" : "did you mean \(close.joined(separator: ", "))?"
                 Console.err("warning: no participant or session is at hub '\(hub)' yet (\(hint)); the grant covers only what will be recorded there")
             }
         }

@@ -136,9 +136,5 @@ enum AccessGate {
     }
 
     /// The user owning the store's directory: the one admin of a store that records no grants.
-    static func storeOwner(_ log: EventLog) -> String? {
-        var st = stat()
-        guard stat(log.path, &st) == 0 else { return nil }
-        return Environment.userName(st.st_uid)
-    }
+    static func storeOwner(_ log: EventLog) -> String? { log.ownerName }
 }

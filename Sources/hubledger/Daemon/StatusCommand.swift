@@ -65,11 +65,9 @@ enum StatusCommand: Command {
         let beat = daemon.heartbeat
         let every = "every \(Interval.text(beat.interval))"
         switch daemon.state {
-        case .reporting:
-            return "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
-        case .silent:
-            return "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
-                + " — NOT REPORTING (more than three intervals)"
+        case .reporting, .silent:
+            let last = "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
+            return daemon.state == .silent ? last + " — NOT REPORTING (more than three intervals)" : last
         case .stopped:
             return "daemon \(beat.daemonName): stopped \(Int(daemon.ageSeconds))s ago at position \(beat.position)"
         case .finished:
