@@ -307,6 +307,9 @@ public final class EventLog: Sendable {
         var lastVersion = StreamVersions()
         var lastRecordedAt: Timestamp?
         var problem: (LogPosition, String)?
+        // A head that does not match is the caller's evidence failing, not the log breaking: the walk
+        // goes on, so the report still says how much of the log verified and where it ends.
+        var mismatch: (LogPosition, String)?
         var expectedFound = false
         // The last event before a problem: the head of the part of the log that verified.
         var lastSound: LogHead?
@@ -325,10 +328,11 @@ public final class EventLog: Sendable {
             }
             if let expectedHead, expectedHead.position == event.position {
                 if expectedHead.hash != event.hash {
-                    problem = (event.position, "the expected head's hash \(expectedHead.hash.hex) is not this record's \(event.hash.hex): the log was rewritten")
-                    return false
+                    mismatch = (event.position, "the expected head's hash \(expectedHead.hash.hex) is not this record's \(event.hash.hex): "
+                                + "the log was rewritten at or before position \(event.position), or the expected head is not this log's")
+                } else {
+                    expectedFound = true
                 }
-                expectedFound = true
             }
             lastRecordedAt = event.recordedAt
             lastSound = LogHead(position: event.position, hash: event.hash)
@@ -343,8 +347,14 @@ public final class EventLog: Sendable {
             report.error = problem
             report.events = Int(problem.0)
             report.head = lastSound
-        } else if let expectedHead, !expectedFound {
-            report.error = (expectedHead.position, "the log ends at \(summary.head.map { String($0.position) } ?? "nothing") and no longer contains the expected head \(expectedHead)")
+        }
+        // The first failure by position is the one reported; `events` and `head` stay the sound part of the log.
+        if let mismatch, mismatch.0 < report.error?.position ?? .max {
+            report.error = mismatch
+        } else if let expectedHead, !expectedFound, mismatch == nil, report.error == nil {
+            let end = summary.head.map { "ends at position \($0.position)" } ?? "is empty"
+            report.error = (expectedHead.position, "the log \(end) and does not contain the expected head \(expectedHead): "
+                            + "it was cut short, or the expected head is not this log's")
         }
         return report
     }

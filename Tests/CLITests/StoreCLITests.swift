@@ -131,6 +131,17 @@ struct StoreCLITests {
             #expect(refused.status == 1)
             #expect(refusedReport["ok"] == false)
             #expect(refusedReport["error"]?.objectValue?["position"] == 1)
+            // The log itself verified whole: the report still names its real length and head.
+            #expect(refusedReport["events"] == 4, "\(refused)")
+            #expect(refusedReport["head"]?.objectValue?["position"] == 3)
+            #expect(refusedReport["head"]?.objectValue?["hash"]?.stringValue == lastHash)
+
+            // A head past the end: the log never held it, so the message says where the log ends.
+            let (beyond, beyondReport) = try StoreCLITests.verifyReport(cli, store, ["--expect-head", "9:\(earlier)"])
+            #expect(beyond.status == 1)
+            #expect(beyondReport["events"] == 4)
+            let reason = beyondReport["error"]?.objectValue?["reason"]?.stringValue ?? ""
+            #expect(reason.contains("ends at position 3") && reason.contains("does not contain"), "\(reason)")
         }
     }
 

@@ -688,6 +688,9 @@ struct EventLogTests {
             let wrong = try log.verify(expecting: LogHead(position: 4, hash: ChainHash(bytes: wrongBytes)))
             #expect(!wrong.isOK)
             #expect(wrong.error?.position == 4)
+            // The log itself is sound: the report still covers all of it.
+            #expect(wrong.events == 10)
+            #expect(wrong.head == good.head)
 
             // Another record's hash at this position is just as wrong.
             let third = try #require(try log.events(from: 3, through: 3).first)
@@ -697,6 +700,8 @@ struct EventLogTests {
             let beyond = try log.verify(expecting: LogHead(position: 20, hash: oldHead.hash))
             #expect(!beyond.isOK)
             #expect(beyond.error?.position == 20)
+            #expect(beyond.events == 10)
+            #expect(beyond.error?.reason.contains("ends at position 9") == true)
         }
     }
 
