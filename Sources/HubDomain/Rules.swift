@@ -96,6 +96,9 @@ public enum Rules {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
         if let hub = data["hub"]?.stringValue, let problem = hubProblem(hub, state: state) { problems.append(draft.problem("hub", problem)) }
+        if case .sessionHeld = type, let funder = data["funder"]?.stringValue, let problem = funderProblem(funder) {
+            problems.append(draft.problem("funder", problem))
+        }
         if case .participantRegistered = type, case .int(let born)? = data["birthYear"], born > Int64(now.dayString.prefix(4)) ?? .max {
             problems.append(draft.problem("birthYear", "\(born) is in the future"))
         }
@@ -116,6 +119,16 @@ public enum Rules {
         }
         guard !state.hubs.contains(hub), let known = state.hubs.sorted().first(where: { $0.lowercased() == hub.lowercased() }) else { return nil }
         return "'\(hub)' differs only in case from hub '\(known)' already in the log: write it as '\(known)'"
+    }
+
+    /// The audit counts sessions by funder, and those with none under `none`: a funder written so would be
+    /// counted with the unfunded sessions, and one with spaces around it as a second funder.
+    static func funderProblem(_ funder: String) -> String? {
+        if funder.first?.isWhitespace == true || funder.last?.isWhitespace == true { return "'\(funder)' has spaces around it" }
+        if funder.lowercased() == "none" {
+            return "'\(funder)' is how the audit counts sessions without a funder; leave funder out for an unfunded session"
+        }
+        return nil
     }
 
     static func checkValue(_ value: JSONValue, spec: FieldSpec, type: EventType, state: LedgerState, draft: EventDraft) -> Result<JSONValue, InputProblem> {

@@ -199,6 +199,9 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
     .init(label: "a hub with a space after it", type: "ParticipantRegistered", data: withField(rulesParticipant, "hub", "woking "), field: "hub"),
     .init(label: "a hub differing only in case", type: "SessionHeld", data: withField(rulesSession, "hub", "Woking"), field: "hub"),
     .init(label: "a hub with a soft hyphen", type: "ParticipantMoved", data: ["participant": "P-A", "hub": "wo\u{AD}king", "region": "surrey"], field: "hub"),
+    // Sessions without a funder are counted under "none": a funder of that name would be counted with them.
+    .init(label: "a funder named none", type: "SessionHeld", data: withField(rulesSession, "funder", "None"), field: "funder"),
+    .init(label: "a funder with a space before it", type: "SessionHeld", data: withField(rulesSession, "funder", " council"), field: "funder"),
     .init(label: "a birth year in the future", type: "ParticipantRegistered", data: withField(rulesParticipant, "birthYear", 2026), field: "birthYear"),
     .init(label: "a date before 1900 (a typo in the year)", type: "SignpostGiven",
           data: ["participant": "P-A", "service": "Synthetic advice centre", "category": "financial"], occurredAt: "0025-05-20T10:00:00Z", field: "occurredAt"),
