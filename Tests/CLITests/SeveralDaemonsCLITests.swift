@@ -174,6 +174,49 @@ struct SeveralDaemonsCLITests {
         }
     }
 
+    /// A running daemon takes up its actor's roles as they change: a region granted while it runs has its alerts
+    /// raised at once, and when the admin role is revoked the daemon raises nothing more and stops (exit 1),
+    /// its heartbeat marked stopped. Read once at start, a revoked admin's daemon went on raising.
+    @Test func aRunningDaemonFollowsItsActorsGrantsAndStopsWhenAdminIsRevoked() throws {
+        try withCLI { cli in
+            let hubs = [Self.hackney, Self.woking]
+            let store = try Self.store(cli, hubs, adults: 1)
+            let expected = Self.expected(hubs, adults: 1)
+            let daemon = try Self.startDaemon(cli, store, as: "eve")
+            defer { daemon.stopAndReap() }
+            let london = Poll.until(timeout: 20, every: 0.02) { daemon.completeStdoutLines.count >= 3 || daemon.poll() != nil }
+            try #require(london && daemon.poll() == nil, "eve's daemon did not raise London's alerts: \(daemon.stderrSoFar)")
+            usleep(300_000)
+            #expect(Set(try Self.keys(daemon.completeStdoutLines)) == expected["london"], "\(daemon.stdoutSoFar)")
+
+            let widened = try cli.run(["access", "grant", "eve", "admin", "--region", "surrey"], store: store, timeout: 30)
+            try #require(widened.succeeded, "\(widened)")
+            let surrey = Poll.until(timeout: 20, every: 0.02) { daemon.completeStdoutLines.count >= 6 || daemon.poll() != nil }
+            #expect(surrey && daemon.poll() == nil, "Surrey's alerts were not raised after the grant: \(daemon.stderrSoFar)")
+            #expect(Set(try Self.keys(daemon.completeStdoutLines)) == expected["london", default: []].union(expected["surrey", default: []]),
+                    "\(daemon.stdoutSoFar)")
+            #expect(daemon.stderrSoFar.contains("now covers region london, region surrey"), "\(daemon.stderrSoFar)")
+
+            let revoked = try cli.run(["access", "revoke", "eve", "admin"], store: store, timeout: 30)
+            try #require(revoked.succeeded, "\(revoked)")
+            // A new alert comes due in London, for no one to raise but an admin for every hub.
+            try W.importLines(cli, store, [
+                W.line("ParticipantRegistered", "2024-01-02T09:00:00Z", ["participant": "P-late", "generation": "adult", "hub": "hackney", "region": "london"]),
+                W.referral("R-late", "P-late", "2024-05-01T10:00:00Z"),
+            ])
+            let result = try daemon.wait(timeout: 20)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("eve no longer holds the admin role") && result.stderr.contains("stops"), "\(result.stderr)")
+            #expect(!result.stdout.contains("R-late"), "a revoked admin's daemon raised an alert: \(result.stdout)")
+            #expect(try Self.recordedKeys(store, by: "eve").count == 6)
+            // Stopped cleanly: `status` does not wait for its heartbeat.
+            let status = try cli.run(["status", "--json"], store: store, timeout: 30)
+            let daemons = try JSONParser.parse(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).objectValue?["daemons"]?.arrayValue ?? []
+            let eve = daemons.compactMap(\.objectValue).first { $0["actor"]?.stringValue == "eve" }
+            #expect(eve?["state"]?.stringValue == "stopped", "\(status)")
+        }
+    }
+
     // MARK: - Overlapping scopes: each alert once
 
     /// Two daemons for every hub and London's, all at once, sharing a slow webhook (0.2 s an answer): every

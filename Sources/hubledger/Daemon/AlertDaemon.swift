@@ -12,7 +12,10 @@ struct AlertDaemon {
     let interval: Double
     let actor: String
     /// The hubs and regions the daemon's actor may see: alerts elsewhere are left to a daemon whose actor may.
-    let scope: Scope
+    /// Read again from the log every cycle, so a grant or revocation takes effect without a restart.
+    private(set) var scope: Scope
+    /// Who is admin of a store that records no grants (its owner), as the access gate has it.
+    let fallbackAdmin: String?
     /// Alerts some of their webhooks accepted while another did not (`index|key`): not sent to those
     /// again while this daemon runs, until the rest accept and the alert is raised.
     private var acceptedBy: Set<String> = []
@@ -26,8 +29,28 @@ struct AlertDaemon {
     /// `watch --once --dry-run`: print what is due, raise nothing (no webhook, no `AlertRaised`, no heartbeat).
     var isDryRun = false
 
-    init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere) {
+    init(log: EventLog, policy: AlertPolicy, webhooks: [WebhookRoute], interval: Double, actor: String, scope: Scope = .everywhere,
+         fallbackAdmin: String? = nil) {
         self.log = log; self.policy = policy; self.webhooks = webhooks; self.interval = interval; self.actor = actor; self.scope = scope
+        self.fallbackAdmin = fallbackAdmin
+    }
+
+    /// The daemon's actor no longer holds the admin role: it raises nothing more and stops.
+    struct RoleRevoked: Error {
+        let actor: String
+        var message: String {
+            "\(actor) no longer holds the admin role, so this daemon raises no more alerts and stops; an admin can grant it again "
+                + "(`hubledger access grant \(actor) admin`) and start watch again, or start it as another admin"
+        }
+    }
+
+    /// Takes up the actor's admin scope as the log now records it; throws `RoleRevoked` when there is none.
+    private mutating func rereadScope(_ models: [any Projection]) throws {
+        guard let access = models.compactMap({ $0 as? AccessProjection }).first else { return }
+        guard let current = access.state.scope(of: actor, for: .administer, fallbackAdmin: fallbackAdmin) else { throw RoleRevoked(actor: actor) }
+        guard current != scope else { return }
+        scope = current
+        Console.err("watch: \(actor)'s admin role now covers \(AccessGate.describe(current)): raising the alerts there")
     }
 
     /// Writes every checkpoint the held models are ahead of (when the daemon stops).
@@ -53,6 +76,7 @@ struct AlertDaemon {
         let runner = ProjectionRunner(log: log, minimumEventsToSave: ProjectionRunner.readerSaveThreshold)
         let current = try held.map(runner.catchUp) ?? ProjectionRunner(log: log).hold(ProjectionRunner.all)
         held = current
+        try rereadScope(current.models)
         let result = (models: current.models, head: current.head)
         guard let model = result.models.compactMap({ $0 as? AlertProjection }).first,
               let referrals = result.models.compactMap({ $0 as? ReferralProjection }).first,

@@ -29,7 +29,9 @@ enum WatchCommand: Command {
         across restarts. Only the alerts in the scope of the actor's admin role are raised: several daemons may run
         on one store, one per actor (HUBLEDGER_ACTOR or the OS user; a second of the same actor is refused),
         so an admin granted --region london runs London's, and an alert that two daemons' scopes share is
-        raised by one of them, once. Each daemon records its own heartbeat (actor, scope,
+        raised by one of them, once. The actor's roles are read again every cycle: a new scope takes effect at
+        once, and a daemon whose admin role is revoked raises nothing more, marks its heartbeat stopped and exits 1.
+        Each daemon records its own heartbeat (actor, scope,
         interval, position) for `hubledger status`. SIGTERM/SIGINT finish the cycle, mark the heartbeat stopped
         and exit 0.
         Each --webhook takes the --region options that follow it (up to the next --webhook) and then gets only
@@ -67,13 +69,22 @@ enum WatchCommand: Command {
         if !arguments.has("dry-run") { try log.removeMetadata(named: DaemonFiles.legacyHeartbeat) }
         StopSignal.install()
         let scope = authorization.scope(for: .administer) ?? .everywhere
-        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope)
+        var daemon = AlertDaemon(log: log, policy: policy, webhooks: webhooks, interval: interval, actor: actor, scope: scope,
+                                 fallbackAdmin: authorization.fallbackAdmin)
         daemon.isOneOff = arguments.has("once")
         daemon.isDryRun = arguments.has("dry-run")
         let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
         Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
         while true {
-            let (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
+            let head: LogHead?, undelivered: Int
+            do {
+                (head, undelivered) = try daemon.cycle(now: fixedNow ?? .now)
+            } catch let revoked as AlertDaemon.RoleRevoked {
+                // A clean stop, so `status` does not wait for this daemon's heartbeat.
+                try daemon.saveCheckpoints()
+                if !arguments.has("once") && !arguments.has("dry-run") { try daemon.markStopped() }
+                throw CLIError.failure(revoked.message)
+            }
             if arguments.has("once") {
                 if undelivered > 0 {
                     throw CLIError.failure("\(undelivered) alert(s) could not be delivered to every webhook they go to; they stay unraised and will be tried again")
