@@ -126,26 +126,33 @@ public struct DataView {
     /// The reader positioned at the value of `key`, or nil when the object has no such field.
     private func reader(at key: String) -> ByteReader? {
         var key = key
-        return key.withUTF8 { wanted -> ByteReader? in
-            let wanted = UnsafeRawBufferPointer(wanted)
-            for i in 0..<fields.indexed {
-                var r = ByteReader(bytes, offset: fields.keyOffset(i))
-                guard let n = r.readUInt32(), let name = r.readBytes(Int(n)) else { return nil }
-                if name.hasSameBytes(as: wanted) { return r }
-            }
-            guard fields.indexed < fields.count else { return nil }
-            // Past the index: step from the last indexed field (or the start) over each value.
-            var r = ByteReader(bytes, offset: fields.indexed == 0 ? 5 : fields.keyOffset(fields.indexed - 1))
-            if fields.indexed > 0 {
-                guard let n = r.readUInt32(), r.readBytes(Int(n)) != nil, JSONValue.skipBinary(&r, validating: false) else { return nil }
-            }
-            for _ in fields.indexed..<fields.count {
-                guard let n = r.readUInt32(), let name = r.readBytes(Int(n)) else { return nil }
-                if name.hasSameBytes(as: wanted) { return r }
-                guard JSONValue.skipBinary(&r, validating: false) else { return nil }
-            }
-            return nil
+        return key.withUTF8 { reader(matching: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same for a key known when the program was built (every key a typed event reads): its bytes are
+    /// read where they lie, not copied out of a String first.
+    private func reader(at key: StaticString) -> ByteReader? {
+        key.withUTF8Buffer { reader(matching: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func reader(matching wanted: UnsafeRawBufferPointer) -> ByteReader? {
+        for i in 0..<fields.indexed {
+            var r = ByteReader(bytes, offset: fields.keyOffset(i))
+            guard let n = r.readUInt32(), let name = r.readBytes(Int(n)) else { return nil }
+            if name.hasSameBytes(as: wanted) { return r }
         }
+        guard fields.indexed < fields.count else { return nil }
+        // Past the index: step from the last indexed field (or the start) over each value.
+        var r = ByteReader(bytes, offset: fields.indexed == 0 ? 5 : fields.keyOffset(fields.indexed - 1))
+        if fields.indexed > 0 {
+            guard let n = r.readUInt32(), r.readBytes(Int(n)) != nil, JSONValue.skipBinary(&r, validating: false) else { return nil }
+        }
+        for _ in fields.indexed..<fields.count {
+            guard let n = r.readUInt32(), let name = r.readBytes(Int(n)) else { return nil }
+            if name.hasSameBytes(as: wanted) { return r }
+            guard JSONValue.skipBinary(&r, validating: false) else { return nil }
+        }
+        return nil
     }
 
     /// The field's value, decoded (nil when absent).
@@ -156,13 +163,36 @@ public struct DataView {
 
     /// The field as a string, without decoding anything else; nil when absent or not a string.
     public func string(_ key: String) -> String? {
-        guard var r = reader(at: key), r.readUInt8() == JSONValue.BinaryTag.string.rawValue else { return nil }
-        return r.readString32()
+        guard var r = reader(at: key) else { return nil }
+        return DataView.string(&r)
+    }
+
+    /// The same, for a key written in the program.
+    public func string(_ key: StaticString) -> String? {
+        guard var r = reader(at: key) else { return nil }
+        return DataView.string(&r)
+    }
+
+    /// The string value at the reader; its UTF-8 was checked when the view was made, so it is not again.
+    private static func string(_ r: inout ByteReader) -> String? {
+        guard r.readUInt8() == JSONValue.BinaryTag.string.rawValue, let n = r.readUInt32(), let raw = r.readBytes(Int(n)) else { return nil }
+        return raw.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The field as a boolean; nil when absent or not a boolean.
     public func bool(_ key: String) -> Bool? {
-        guard var r = reader(at: key), let tag = r.readUInt8() else { return nil }
+        guard var r = reader(at: key) else { return nil }
+        return DataView.bool(&r)
+    }
+
+    /// The same, for a key written in the program.
+    public func bool(_ key: StaticString) -> Bool? {
+        guard var r = reader(at: key) else { return nil }
+        return DataView.bool(&r)
+    }
+
+    private static func bool(_ r: inout ByteReader) -> Bool? {
+        guard let tag = r.readUInt8() else { return nil }
         switch tag {
         case JSONValue.BinaryTag.true.rawValue: return true
         case JSONValue.BinaryTag.false.rawValue: return false

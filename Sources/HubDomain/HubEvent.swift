@@ -60,9 +60,9 @@ public enum HubEvent: Sendable, Hashable {
 
     /// A hub event of a known kind, its fields read through `fields` (a decoded object, or the stored bytes).
     init?<Fields: EventFields>(kind: EventType, fields data: Fields) {
-        func s(_ k: String) -> String? { data.string(k) }
-        func b(_ k: String) -> Bool? { data.bool(k) }
-        func e<T: RawRepresentable>(_ k: String, _: T.Type) -> T? where T.RawValue == String { s(k).flatMap(T.init(rawValue:)) }
+        func s(_ k: StaticString) -> String? { data.string(k) }
+        func b(_ k: StaticString) -> Bool? { data.bool(k) }
+        func e<T: RawRepresentable>(_ k: StaticString, _: T.Type) -> T? where T.RawValue == String { s(k).flatMap(T.init(rawValue:)) }
         switch kind {
         case .participantRegistered:
             guard let p = s("participant"), let g = e("generation", Generation.self), let h = s("hub"), let r = e("region", Region.self) else { return nil }
@@ -227,12 +227,18 @@ extension HubEvent {
 public protocol EventFields {
     func string(_ key: String) -> String?
     func bool(_ key: String) -> Bool?
+    /// The same for a key written in the program: the stored bytes compare it where it lies (a rebuild
+    /// asks several of every event it reads).
+    func string(_ key: StaticString) -> String?
+    func bool(_ key: StaticString) -> Bool?
     subscript(key: String) -> JSONValue? { get }
 }
 
 extension JSONObject: EventFields {
     public func string(_ key: String) -> String? { self[key]?.stringValue }
     public func bool(_ key: String) -> Bool? { self[key]?.boolValue }
+    public func string(_ key: StaticString) -> String? { string(key.description) }
+    public func bool(_ key: StaticString) -> Bool? { bool(key.description) }
 }
 
 extension DataView: EventFields {}

@@ -34,6 +34,34 @@ struct RecordViewTests {
         }
     }
 
+    /// Keys written in the program (`StaticString`, what a rebuild asks) find what keys made at run time
+    /// find, among the first fields (indexed) and past them (stepped over), and refuse a value of another kind.
+    @Test func keysWrittenInTheProgramReadWhatRunTimeKeysRead() throws {
+        try withTemporaryStore { log, _ in
+            var data: JSONObject = ["ok": true, "n": 7]
+            for i in 0..<12 { data["f\(i)"] = .string(i % 2 == 0 ? "value-\(i)" : "välue-\(i)") }
+            try log.append([makeEvent("s", 1, data: data)], to: "s")
+            var seen = 0
+            try log.forEachRecord({ view in
+                let fields = view.data
+                for i in 0..<12 {
+                    let key = "f\(i)"
+                    #expect(fields.string(key) == data[key]?.stringValue, "\(key)")
+                }
+                let staticKeys: [StaticString] = ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"]
+                for (i, key) in staticKeys.enumerated() {
+                    #expect(fields.string(key) == fields.string("f\(i)") && fields.string(key) != nil, "\(key)")
+                }
+                let ok: StaticString = "ok", n: StaticString = "n", absent: StaticString = "absent"
+                #expect(fields.bool(ok) == true && fields.bool(n) == nil && fields.string(n) == nil)
+                #expect(fields.string(absent) == nil && fields.bool(absent) == nil)
+                seen += 1
+                return true
+            }, batchEnded: { true })
+            #expect(seen == 1)
+        }
+    }
+
     @Test func onlyCompleteBatchesAreConfirmedAndAStopMidBatchStillSeesItsEnd() throws {
         try withTemporaryStore { log, path in
             try log.append((0..<5).map { makeEvent("s", $0) }, to: "s")
