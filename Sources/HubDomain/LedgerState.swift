@@ -48,6 +48,9 @@ public struct LedgerState: Sendable {
     /// When each referral was received and each concern raised (keyed by `entityKey`):
     /// no later step may be dated before it.
     var beganAt: [String: Timestamp] = [:]
+    /// Whose each referral and concern is (keyed by `entityKey`), as first recorded: recorded again after a
+    /// retraction it must be the same person's, or its steps and its place in a chronology would pass to another.
+    var participantOf: [String: String] = [:]
     /// Every hub named by a registration, move or session: a new one spelled like one of them but for case is a slip.
     var hubs: Set<String> = []
     /// Per referral and concern (keyed by `entityKey`), its later steps and when they
@@ -187,7 +190,11 @@ public struct LedgerState: Sendable {
         case .participantRegistered, .participantMoved, .sessionHeld:
             if let hub = data.string("hub") { hubs.insert(hub) }
         case .referralReceived, .concernRaised:
-            if let (entity, key) = facts.creates { beganAt[LedgerState.entityKey(entity, key)] = occurredAt }
+            if let (entity, key) = facts.creates {
+                let entityKey = LedgerState.entityKey(entity, key)
+                beganAt[entityKey] = occurredAt
+                if participantOf[entityKey] == nil, let participant = data.string("participant") { participantOf[entityKey] = participant }
+            }
         case .flagRaised, .flagRemoved:
             if let event = HubEvent(kind: kind, fields: data) {
                 flags.apply(event, id: id, position: position ?? -1, occurredAt: occurredAt, actor: actor)

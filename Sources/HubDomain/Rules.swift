@@ -96,6 +96,7 @@ public enum Rules {
             problems.append(draft.problem("session", "\(p) is already recorded as attending session \(s)"))
         }
         if let hub = data["hub"]?.stringValue, let problem = hubProblem(hub, state: state) { problems.append(draft.problem("hub", problem)) }
+        if let problem = reassignmentProblem(type, data: data, state: state) { problems.append(draft.problem("participant", problem)) }
         if case .sessionHeld = type, let funder = data["funder"]?.stringValue, let problem = funderProblem(funder) {
             problems.append(draft.problem("funder", problem))
         }
@@ -119,6 +120,18 @@ public enum Rules {
         }
         guard !state.hubs.contains(hub), let known = state.hubs.sorted().first(where: { $0.lowercased() == hub.lowercased() }) else { return nil }
         return "'\(hub)' differs only in case from hub '\(known)' already in the log: write it as '\(known)'"
+    }
+
+    /// A referral or concern recorded again after its retraction names the person it was first recorded for:
+    /// under the same id it would take over the steps still standing (contacts, escalations…), and both people's
+    /// chronologies, need-to-know checks and erasures would reach the other's safeguarding text.
+    static func reassignmentProblem(_ type: EventType, data: JSONObject, state: LedgerState) -> String? {
+        guard type == .referralReceived || type == .concernRaised, let entity = type.entity,
+              let field = Schema.streamField(of: type), let id = data[field]?.stringValue,
+              let participant = data["participant"]?.stringValue,
+              !state.exists(entity, id), let first = state.participantOf[LedgerState.entityKey(entity, id)], first != participant else { return nil }
+        return "\(entity.rawValue) \(id) was first recorded for \(first); recorded again it must name \(first) too. "
+            + "If it was \(participant)'s all along, record it for \(participant) under a new \(entity.rawValue) id"
     }
 
     /// The audit counts sessions by funder, and those with none under `none`: a funder written so would be

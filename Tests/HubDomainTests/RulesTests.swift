@@ -479,6 +479,8 @@ func aRetractedCreationMayBeRecordedAgainOnItsStream(_ type: String, _ field: St
         }
         var second = data
         second[field] = .string(id)
+        // Recorded again, a referral or concern stays the same person's (see the test below).
+        if type == "ReferralReceived" || type == "ConcernRaised" { second["participant"] = creation.data["participant"] }
         // While the first stands, a second is refused.
         #expect(rulesRefusal([rulesDraft(type, second)], recorder).map(\.field) == [field])
         _ = try recorder.submit([rulesDraft("EventRetracted", ["event": .string(creation.id.uuidString), "reason": "Recorded in error"])])
@@ -489,6 +491,34 @@ func aRetractedCreationMayBeRecordedAgainOnItsStream(_ type: String, _ field: St
         #expect(stored.streamVersion == (try rulesEvents(log).filter { $0.stream == creation.stream }.count) - 1)
         // And then it stands: a third is refused.
         #expect(rulesRefusal([rulesDraft(type, second)], recorder).map(\.field) == [field])
+    }
+}
+
+/// A referral or concern recorded for the wrong person, retracted and recorded again under the same id for another,
+/// took its standing steps with it, and both people's chronologies, scope checks and erasures reached the other's
+/// safeguarding text (found by acceptance testing): recorded again, it must name the person it was first recorded for.
+@Test(arguments: [("ReferralReceived", "referral", "R-1", "P-A"), ("ConcernRaised", "concern", "C-1", "P-C")])
+func aCreationRecordedAgainStaysThePersonItWasFirstRecordedFor(_ type: String, _ field: String, _ id: String, _ first: String) throws {
+    try withRulesStore { log, recorder in
+        let creation = try #require(try rulesEvents(log).first { $0.type == type && $0.data[field] == .string(id) })
+        let other = first == "P-A" ? "P-C" : "P-A"
+        var data = type == "ReferralReceived" ? rulesReferral : rulesConcern
+        data[field] = .string(id)
+        data["participant"] = .string(other)
+        let retraction = rulesDraft("EventRetracted", ["event": .string(creation.id.uuidString), "reason": "Entered against the wrong person"],
+                                    line: caseLine - 1)
+        // In one import with its retraction, and after it.
+        let together = rulesRefusal([retraction, rulesDraft(type, data, at: "2025-05-01T08:00:00Z")], recorder)
+        #expect(together.map(\.field) == ["participant"] && together.first?.line == caseLine, "\(together)")
+        #expect(together.first?.reason.contains("was first recorded for \(first)") == true, "\(together)")
+        #expect(together.first?.reason.contains("under a new \(field) id") == true, "\(together)")
+        let before = try log.head()
+        _ = try recorder.submit([retraction])
+        #expect(try log.head() != before)
+        #expect(rulesRefusal([rulesDraft(type, data, at: "2025-05-01T08:00:00Z")], recorder).map(\.field) == ["participant"])
+        // Under a new id it is the other person's own.
+        data[field] = .string(id + "-B")
+        #expect(try recorder.submit([rulesDraft(type, data, at: "2025-05-01T08:00:00Z")]).appended.count == 1)
     }
 }
 
