@@ -140,6 +140,35 @@ import Testing
         }
     }
 
+    /// The page's "Reproduce with" command gives the page's figures: it carried the log head and the places but
+    /// not the period, so run as printed it counted every session (found by acceptance testing). Whole days
+    /// come back as dates, other bounds as exact times; the text output says the period too.
+    @Test(arguments: [(["--from", "2025-01-07", "--to", "2025-01-31"], " --from 2025-01-07 --to 2025-01-31", 1),
+                      (["--to", "2025-01-13T09:00:00Z"], " --to 2025-01-13T09:00:00Z", 2)])
+    func theReproduceCommandOfThePageGivesItsFigures(_ period: [String], _ printed: String, _ sessions: Int) throws {
+        try withCLI { cli in
+            let store = try newStore(cli)
+            let original = try cli.run(["audit", "--json", "--hub", "woking", "--hub", "hackney"] + period, store: store)
+            #expect(original.succeeded, "\(original)")
+            let metrics = try original.json()["metrics"]
+            #expect(metrics?.objectValue?["sessions"]?.objectValue?["value"] == .int(Int64(sessions)), "\(original.stdout)")
+
+            let page = cli.root.appendingPathComponent("audit.html").path
+            let html = try cli.run(["audit", "--hub", "woking", "--hub", "hackney", "--html", page] + period, store: store)
+            #expect(html.succeeded, "\(html)")
+            let text = try String(contentsOfFile: page, encoding: .utf8)
+            let command = try #require(text.firstMatch(of: /Reproduce with <code>hubledger ([^<]*)<\/code>/)?.1, "\(text)")
+            #expect(command.contains(printed), "\(command)")
+            let again = try cli.run(command.split(separator: " ").map(String.init) + ["--json"], store: store)
+            #expect(again.succeeded, "\(again)")
+            #expect(try again.json()["metrics"] == metrics, "run as printed, `\(command)` gives other figures: \(again.stdout)")
+
+            let plain = try cli.run(["audit"] + period, store: store)
+            #expect(plain.stdout.contains("Sessions from " + (period.first == "--from" ? "2025-01-07 to 2025-01-31" : "the first session to 2025-01-13T09:00:00Z")),
+                    "\(plain.stdout)")
+        }
+    }
+
     @Test func claimsAndTheHTMLPageFollowTheFilter() throws {
         try withCLI { cli in
             let store = try newStore(cli)

@@ -83,6 +83,7 @@ enum AuditCommand: Command {
             Console.out(JSONValue.object(o).jsonText)
         } else {
             Console.out("Outcome audit (log head \(folded.head?.description ?? "empty")\(arguments.value("as-of").map { ", as of \($0)" } ?? ""))")
+            if period.from != nil || period.to != nil { Console.out("  Sessions from \(AuditReport.periodText(period))") }
             if !filter.isEverything {
                 Console.out("  Covering \(filter.summary): an item counts if it matches any of them (sessions where held; referrals,")
                 Console.out("  signposts and concerns where the participant belonged when recorded)")

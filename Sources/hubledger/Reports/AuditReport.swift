@@ -7,11 +7,28 @@ import Projections
 enum AuditReport {
     struct ClaimRow { var claim: Claim; var computed: Double?; var supported: Bool }
 
+    /// "2025-01-01 to 2025-03-31": the sessions a period covers, as a reader says it.
+    static func periodText(_ period: AuditPeriod) -> String {
+        "\(period.from.map { bound($0) } ?? "the first session") to \(period.to.map { bound($0, endOfDay: true) } ?? "the last")"
+    }
+
+    /// The options that give the period back (` --from D --to D`, or nothing), so a printed command reproduces
+    /// the figures beside it: a bare date where the bound is a whole day, as `--from` and `--to` read one.
+    static func periodArguments(_ period: AuditPeriod) -> String {
+        (period.from.map { " --from \(bound($0))" } ?? "") + (period.to.map { " --to \(bound($0, endOfDay: true))" } ?? "")
+    }
+
+    /// A day where the time is that day's start (or, for an end, its last microsecond), else the exact time.
+    private static func bound(_ t: Timestamp, endOfDay: Bool = false) -> String {
+        let day: Int64 = 86_400_000_000
+        return (t.microseconds + (endOfDay ? 1 : 0)) % day == 0 ? t.dayString : t.rfc3339
+    }
+
     static func html(tally: AuditTally, figures: [AuditFigure], claims: [ClaimRow],
                      head: LogHead?, verified: VerificationReport?, asOf: String?, generated: Timestamp) -> String {
         let period = tally.period, filter = tally.filter
         var body = "<h1>Outcome audit</h1>"
-        let range = "\(period.from.map { $0.dayString } ?? "the first session") to \(period.to.map { $0.dayString } ?? "the last")"
+        let range = periodText(period)
         body += "<p class=\"sub\">Sessions from \(HTMLPage.escape(range))\(asOf.map { ", as the log stood at \(HTMLPage.escape($0))" } ?? ""). Retracted events never count; no participant is named.</p>"
         if !filter.isEverything {
             body += "<p class=\"sub\">Covering \(HTMLPage.escape(filter.summary)) only: an item counts if it matches any of them. Sessions, attendances,"
@@ -74,7 +91,8 @@ enum AuditReport {
             footer += v.isOK ? "verify: ok, \(v.events) events, head \(HTMLPage.escape(v.head?.description ?? ""))."
                 : "verify: FAILED at position \(v.error?.position ?? -1): \(HTMLPage.escape(v.error?.reason ?? ""))."
         }
-        footer += " Reproduce with <code>hubledger audit --as-of \(head.map { String($0.position) } ?? "0")\(HTMLPage.escape(PlaceOptions.arguments(for: filter)))</code>; check with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>."
+        let options = periodArguments(period) + PlaceOptions.arguments(for: filter)
+        footer += " Reproduce with <code>hubledger audit --as-of \(head.map { String($0.position) } ?? "0")\(HTMLPage.escape(options))</code>; check with <code>hubledger verify --expect-head \(HTMLPage.escape(head?.description ?? ""))</code>."
         return HTMLPage.page(title: "Outcome audit", body: body, footer: footer)
     }
 
