@@ -35,6 +35,10 @@ public enum Register {
         for column in header where !known.contains(column) {
             problems.append(InputProblem(file: file, line: 1, field: column, reason: "unknown column (columns: participant, happier, more_connected)"))
         }
+        // A second column of the same name would be read past: a row's second participant, or an answer contradicting the first.
+        for column in known.sorted() where header.filter({ $0 == column }).count > 1 {
+            problems.append(InputProblem(file: file, line: 1, field: column, reason: "the header names this column \(header.filter { $0 == column }.count) times; each column once"))
+        }
         guard let pCol = header.firstIndex(of: "participant") else {
             problems.append(InputProblem(file: file, line: 1, field: "participant", reason: "the header has no participant column"))
             return ([], problems)

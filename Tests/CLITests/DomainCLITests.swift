@@ -321,6 +321,14 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         let listedTwice = try cli.run(["import", "--register", twice, "--session", "S-1"])
         #expect(listedTwice.status == 1, "\(listedTwice)")
         #expect(listedTwice.stderr.contains("\(twice):3: field participant: P-1 is listed twice (also on line 2)"), "\(listedTwice)")
+        // A column named twice was read past: the second participant of a row, or an answer contradicting the first.
+        for (name, csv, column) in [("two-people.csv", "participant,participant\nP-1,P-2\n", "participant"),
+                                    ("two-answers.csv", "participant,happier,more_connected,Happier\nP-1,yes,yes,no\n", "happier")] {
+            let path = try cli.file(name, csv)
+            let repeated = try cli.run(["import", "--register", path, "--session", "S-1"])
+            #expect(repeated.status == 1, "\(repeated)")
+            #expect(repeated.stderr.contains("\(path):1: field \(column): the header names this column 2 times"), "\(repeated)")
+        }
         let noSession = try cli.run(["import", "--register", unknown, "--session", "S-404"])
         #expect(noSession.status != 0, "\(noSession)")
         #expect(noSession.stderr.contains("\(unknown): field session: unknown session S-404"), "\(noSession)")
