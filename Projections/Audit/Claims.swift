@@ -11,9 +11,12 @@ public struct Claim: Sendable {
 
     /// Reads a claims file; every problem names the claim and field.
     public static func parse(_ bytes: [UInt8], file: String) throws -> [Claim] {
+        // A byte-order mark (an editor's "UTF-8 with BOM") is skipped, as in imports and registers.
+        let bytes = Array(ImportFile.withoutByteOrderMark(bytes))
         let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch let failure as JSONParser.Failure {
-            throw DomainError.rejected([InputProblem(file: file, line: 1, field: nil, reason: failure.description)])
+            let line = 1 + bytes.prefix(failure.offset).count { $0 == UInt8(ascii: "\n") }
+            throw DomainError.rejected([InputProblem(file: file, line: line, field: nil, reason: failure.description)])
         }
         guard case .array(let items)? = root.objectValue?["claims"] else {
             throw DomainError.rejected([InputProblem(file: file, line: 1, field: "claims", reason: "expected {\"claims\": [{\"metric\", \"op\", \"value\"}, …]}")])

@@ -55,7 +55,7 @@ public enum Register {
                 continue
             }
             guard cells.count == header.count else {
-                problems.append(InputProblem(file: file, line: n, field: nil, reason: "\(cells.count) cells where the header has \(header.count)"))
+                problems.append(InputProblem(file: file, line: n, field: nil, reason: "\(cells.count) \(cells.count == 1 ? "cell" : "cells") where the header has \(header.count)"))
                 continue
             }
             let participant = cells[pCol]

@@ -31,6 +31,10 @@ func runMain() -> Int32 {
     var leadingStore: String?
     while let first = args.first, first.hasPrefix("--store") {
         if first == "--store", args.count >= 2 { leadingStore = args[1]; args.removeFirst(2) }
+        else if first == "--store" {
+            Console.err("hubledger: --store needs a value: the store's directory (see `hubledger --help`)")
+            return 2
+        }
         else if first.hasPrefix("--store=") { leadingStore = String(first.dropFirst(8)); args.removeFirst() }
         else { break }
     }

@@ -171,3 +171,17 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
         #expect(problems.compactMap(\.field) == ["claims[0].op", "claims[1].value"])
     }
 }
+
+/// A claims file saved by an editor as "UTF-8 with BOM" reads as without; a syntax error names its line.
+@Test func aClaimsFileMayStartWithAByteOrderMarkAndASyntaxErrorNamesItsLine() throws {
+    let text = "{\n  \"claims\": [\n    {\"metric\": \"sessions\", \"op\": \">=\", \"value\": 1}\n  ]\n}\n"
+    let claims = try Claim.parse([0xEF, 0xBB, 0xBF] + Array(text.utf8), file: "claims.json")
+    #expect(claims.map(\.metric) == ["sessions"])
+    let broken = text.replacingOccurrences(of: "\"value\": 1}", with: "\"value\": 1,}")
+    do {
+        _ = try Claim.parse(Array(broken.utf8), file: "claims.json")
+        Issue.record("expected the claims file to be refused")
+    } catch DomainError.rejected(let problems) {
+        #expect(problems.map(\.line) == [3], "\(problems)")
+    }
+}

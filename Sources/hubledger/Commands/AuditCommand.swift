@@ -6,7 +6,7 @@ import Projections
 enum AuditCommand: Command {
     static let spec = CommandSpec(
         name: "audit", summary: "recompute every published figure from the log, with its definition and working",
-        usage: "audit [--from D] [--to D] [--hub H]… [--region R]… [--as-of T] [--claims FILE] [--json]",
+        usage: "audit [--from D] [--to D] [--hub H]… [--region R]… [--as-of T] [--claims FILE] [--json] [--html FILE]",
         options: [
             .init(name: "from", valueName: "D", help: "period start (session date), inclusive"),
             .init(name: "to", valueName: "D", help: "period end (session date), inclusive; a bare date includes the whole day"),

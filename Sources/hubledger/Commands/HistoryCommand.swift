@@ -59,7 +59,7 @@ enum HistoryCommand: Command {
             return
         }
         printFlags(flags, now: now)
-        Console.out("Chronology of \(participant) — \(entries.count) entries (log head \(folded.head?.description ?? "empty"))")
+        Console.out("Chronology of \(participant) — \(entries.count) \(entries.count == 1 ? "entry" : "entries") (log head \(folded.head?.description ?? "empty"))")
         for entry in entries {
             let e = entry.event
             var line = "\(e.occurredAt.rfc3339)  \(e.type)"

@@ -97,6 +97,10 @@ enum ImportCommand: Command {
     static func read(_ path: String) throws -> [UInt8] {
         if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
         guard let data = try InvokingUser.withOwnRights({ FileManager.default.contents(atPath: path) }) else {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError.failure("cannot read \(path): it is a directory; name the file(s) to import")
+            }
             throw CLIError.failure("cannot read \(path): no such file or not readable")
         }
         return [UInt8](data)

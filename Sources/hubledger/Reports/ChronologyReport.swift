@@ -13,7 +13,7 @@ enum ChronologyReport {
         }
         var body = "<h1>Chronology of \(HTMLPage.escape(participant))</h1>"
         body += flagsBox(flags, now: now)
-        body += "<p class=\"sub\">\(entries.count) entries, in the order things happened. Struck-through entries were retracted; LATE marks entries recorded more than a day after they happened.</p>"
+        body += "<p class=\"sub\">\(entries.count) \(entries.count == 1 ? "entry" : "entries"), in the order things happened. Struck-through entries were retracted; LATE marks entries recorded more than a day after they happened.</p>"
         var month = ""
         for entry in entries {
             let m = String(entry.event.occurredAt.dayString.prefix(7))
