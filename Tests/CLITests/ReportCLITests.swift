@@ -82,6 +82,28 @@ enum HeadlessChromium {
         }
     }
 
+    /// The page shows what the text and JSON chronologies show of a registration, its sealed name included
+    /// (it left the name out), and after erasure the name is gone from it too.
+    @Test func theChronologyPageShowsTheRegisteredNameUntilErased() throws {
+        try withCLI { cli in
+            let name = "Synthetic Person Fourteen"
+            let store = try WatchCLITests.newStore(cli, [
+                WatchCLITests.line("ParticipantRegistered", "2025-02-03T10:00:00Z", ["participant": "P-14", "generation": "older-adult", "hub": "woking",
+                                                                                  "region": "surrey", "name": .string(name)]),
+            ])
+            let file = cli.storePath("p14.html")
+            let run = try cli.run(["history", "P-14", "--purpose", "report test", "--html", file], store: store)
+            #expect(run.succeeded, "\(run)")
+            #expect(try String(contentsOfFile: file, encoding: .utf8).contains(name + ": Older adult"))
+            let erased = try cli.run(["erase", "P-14", "--reason", "Synthetic request to be forgotten"], store: store)
+            #expect(erased.succeeded, "\(erased)")
+            let after = try cli.run(["history", "P-14", "--purpose", "report test", "--html", file], store: store)
+            #expect(after.succeeded, "\(after)")
+            let html = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(!html.contains(name) && html.contains("Older adult"), "\(html)")
+        }
+    }
+
     @Test func theAuditPageHasEveryFigureChartsAndClaimVerdicts() throws {
         try withCLI { cli in
             let store = cli.storePath()

@@ -77,7 +77,8 @@ enum ChronologyReport {
         func text(_ k: String) -> String { SensitiveText.read(d[k]) ?? "" }
         switch EventType(rawValue: e.type) {
         case .participantRegistered?:
-            return ("Registered at the \(capitalised(s("hub"))) hub", "\(capitalised(words(s("generation"))))\(d["birthYear"]?.intValue.map { ", born \($0)" } ?? ""), \(capitalised(words(s("region"))))", "")
+            let name = SensitiveText.read(d["name"]).map { "\($0): " } ?? ""
+            return ("Registered at the \(capitalised(s("hub"))) hub", "\(name)\(capitalised(words(s("generation"))))\(d["birthYear"]?.intValue.map { ", born \($0)" } ?? ""), \(capitalised(words(s("region"))))", "")
         case .participantMoved?:
             return ("Moved to the \(capitalised(s("hub"))) hub", capitalised(words(s("region"))), "")
         case .consentGiven?:
