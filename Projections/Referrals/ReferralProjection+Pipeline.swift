@@ -3,13 +3,14 @@ import Foundation
 import HubDomain
 
 extension ReferralProjection {
-    /// Every live referral's state as of `now`, in referral-id order.
+    /// Every live referral's state as of `now`, in referral-id order. A referral received after `now` had not
+    /// arrived then, so it is left out (its wait would be negative).
     ///
     /// - Parameter read: reads back the attendances of people whose first attendance the fold could
     ///   not settle (usually none; `ProjectionRunner.streamReader`).
     /// - Throws: what `read` throws (a damaged log).
     public func pipeline(now: Timestamp, reading read: StreamReader) throws -> [ReferralStatus] {
-        let live = referrals.values.filter { !retracted.contains($0.eventID) }.sorted { $0.referral < $1.referral }
+        let live = referrals.values.filter { !retracted.contains($0.eventID) && $0.receivedAt <= now }.sorted { $0.referral < $1.referral }
         let firsts = try firstAttendances(of: live, reading: read)
         return live.map { r in
             let first = firsts[r.referral]

@@ -3,14 +3,15 @@ import Foundation
 import HubDomain
 
 extension ReviewProjection {
-    /// The review as of `now` (ages and the 24-hour escalation rule are measured against it).
+    /// The review as of `now` (ages and the 24-hour escalation rule are measured against it); a concern raised
+    /// after `now` is not yet open then, so it is left out of the open and unescalated concerns.
     ///
     /// - Parameter read: reads back the activities of people whose earlier judgements a later event
     ///   may have changed (usually none; `ProjectionRunner.streamReader`).
     /// - Throws: what `read` throws (a damaged log).
     public func review(now: Timestamp, reading read: StreamReader) throws -> SafeguardingReview {
         let live = concerns.values.filter { !retracted.contains($0.eventID) }
-        let open = live.filter { c in c.closures.allSatisfy { retracted.contains($0) } }
+        let open = live.filter { c in c.raisedAt <= now && c.closures.allSatisfy { retracted.contains($0) } }
             .map { c in
                 SafeguardingReview.OpenConcern(concern: c.concern, participant: c.participant, category: c.category, severity: c.severity,
                                                raisedAt: c.raisedAt,

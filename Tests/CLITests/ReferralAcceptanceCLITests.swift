@@ -23,6 +23,31 @@ import Testing
         W.attended("P-1", "S-1", "2025-03-10T10:05:00Z"),
     ]
 
+    /// As if the clock read T: a referral received or a concern raised after T had not happened, so it is not
+    /// listed or counted (it was, waiting -30 days, found by acceptance testing); from a later T it is.
+    @Test func referralsAndConcernsFromAfterNowAreLeftOut() throws {
+        try withCLI { cli in
+            let store = try W.newStore(cli, Self.referralLog + [
+                W.referral("R-5", "P-3", "2025-04-01T00:00:00Z"), W.concern("C-1", "P-3", "high", "2025-04-02T00:00:00Z"),
+            ])
+            func referrals(_ now: String) throws -> JSONObject { try cli.run(["referrals", "--json", "--now", now], store: store).json() }
+            func review(_ now: String) throws -> JSONObject { try cli.run(["review", "--json", "--now", now], store: store).json() }
+            let early = try referrals("2025-03-20T00:00:00Z")
+            let listed = early["referrals"]?.arrayValue?.compactMap { $0.objectValue?["referral"]?.stringValue }
+            #expect(listed == ["R-1", "R-2", "R-3", "R-4"], "\(early)")
+            #expect(early["kpis"]?.objectValue?["bySource"]?.objectValue?.pairs.reduce(0) { $0 + ($1.value.intValue ?? 0) } == 4)
+            let waits = early["referrals"]?.arrayValue?.compactMap { $0.objectValue?["daysWaiting"]?.intValue } ?? []
+            #expect(waits.allSatisfy { $0 >= 0 } && waits == [19, 19], "\(early)")
+            #expect(try review("2025-03-20T00:00:00Z")["openConcerns"]?.arrayValue?.isEmpty == true)
+
+            let later = try referrals("2025-04-03T00:00:00Z")
+            let r5 = later["referrals"]?.arrayValue?.compactMap(\.objectValue).first { $0["referral"]?.stringValue == "R-5" }
+            #expect(r5?["daysWaiting"] == .int(2), "\(later)")
+            let open = try review("2025-04-03T00:00:00Z")["openConcerns"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            #expect(open.map { $0["concern"]?.stringValue } == ["C-1"] && open.first?["ageDays"] == .int(1), "\(open)")
+        }
+    }
+
     @Test func referralsShowTheAcceptedStepItsDaysAndTheMedianDaysToAcceptance() throws {
         try withCLI { cli in
             let store = try W.newStore(cli, Self.referralLog)

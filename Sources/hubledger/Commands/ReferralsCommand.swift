@@ -14,6 +14,7 @@ enum ReferralsCommand: Command {
         Steps: received → contacted → accepted → first attendance (or declined / closed). Acceptance is a step, not a
         status: an accepted referral stays awaiting-first-attendance until the person comes. Days per step count from receipt.
         First attendance = the earliest non-retracted attendance of the referred person at a session held on or after the referral.
+        With --now T, referrals received after T are left out (they had not arrived then); --as-of T shows the log as it stood.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
