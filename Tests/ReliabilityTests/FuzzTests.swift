@@ -483,7 +483,7 @@ extension Reliability {
                     case 7: text.insert(0, at: 1 + rng.below(text.count - 1)); label = "NUL byte"
                     case 8: text = (0..<(1 + rng.below(500))).map { _ in UInt8(truncatingIfNeeded: rng.next()) } + [UInt8(ascii: "~")]; label = "random bytes"
                     case 9: text = []; label = "empty file"
-                    case 10: text = [0xEF, 0xBB, 0xBF] + text; label = "byte-order mark"
+                    case 10: knownBad = false; text = [0xEF, 0xBB, 0xBF] + text; label = "byte-order mark (skipped, as in imports)"
                     case 11:
                         knownBad = false; label = "unknown metric / huge values (valid JSON)"
                         text = Array("{\"claims\":[{\"metric\":\"\(rng.pick(["nope", String(repeating: "m", count: 2_000_000), "é😀"]))\",\"op\":\"==\",\"value\":\(rng.pick(["1e308", "-1e308", "0", "5e-324"]))}]}".utf8)
@@ -506,10 +506,14 @@ extension Reliability {
                     }
                     byStatus[result.signal.map { "signal \($0)" } ?? "exit \(result.status ?? -1)", default: 0] += 1
                     #expect(!result.trapped && (result.status == 0 || result.status == 1), "claims file (\(label)): \(result)")
+                    // Problems name the file and a line (a syntax error's own line, else the first).
+                    let namesFileAndLine = result.stderr.split(separator: "\n").contains { line in
+                        line.hasPrefix(path + ":") && line.dropFirst(path.count + 1).prefix { $0.isNumber }.count > 0
+                    }
                     if knownBad {
-                        #expect(result.status == 1 && result.stderr.contains("\(path):1:"), "claims file (\(label)) not refused naming the file: \(result)")
+                        #expect(result.status == 1 && namesFileAndLine, "claims file (\(label)) not refused naming the file: \(result)")
                     } else if result.status == 1 && !result.stderr.isEmpty {
-                        #expect(result.stderr.contains("\(path):1:"), "claims file (\(label)): an error that names no file: \(result)")
+                        #expect(namesFileAndLine, "claims file (\(label)): an error that names no file: \(result)")
                     }
                     unlink(path)
                 }
