@@ -32,8 +32,9 @@ public enum Register {
         }
         let header = headerCells.map { $0.lowercased() }
         let known = ["participant", "happier", "more_connected"]
-        for column in header where !known.contains(column) {
-            problems.append(InputProblem(file: file, line: 1, field: column, reason: "unknown column (columns: participant, happier, more_connected)"))
+        // Named as written (a register with no header has a person's id here, and it is theirs as written).
+        for (column, written) in zip(header, headerCells) where !known.contains(column) {
+            problems.append(InputProblem(file: file, line: 1, field: written, reason: "unknown column (columns: participant, happier, more_connected; is the header line missing?)"))
         }
         // A second column of the same name would be read past: a row's second participant, or an answer contradicting the first.
         for column in known.sorted() where header.filter({ $0 == column }).count > 1 {

@@ -195,7 +195,11 @@ public enum Rules {
             guard case .bool = value else { return .failure(draft.problem(name, "must be true or false, not a \(value.typeName)")) }
             return .success(value)
         case .integer(let range):
-            if case .double = value { return .failure(draft.problem(name, "must be a whole number, written without a decimal point (e.g. 3)")) }
+            if case .double(let d) = value {
+                // A whole number too large for 64 bits is read as a double: it is out of range, not written wrong.
+                if d.rounded() == d, abs(d) >= 9.2e18 { return .failure(draft.problem(name, "\(value.jsonText) is outside \(range.lowerBound)…\(range.upperBound)")) }
+                return .failure(draft.problem(name, "must be a whole number, written without a decimal point (e.g. 3)"))
+            }
             guard case .int(let n) = value else { return .failure(draft.problem(name, "must be a whole number, not \(value.jsonText)")) }
             guard range.contains(n) else { return .failure(draft.problem(name, "\(n) is outside \(range.lowerBound)…\(range.upperBound)")) }
             return .success(value)

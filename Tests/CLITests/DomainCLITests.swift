@@ -329,6 +329,11 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
             #expect(repeated.status == 1, "\(repeated)")
             #expect(repeated.stderr.contains("\(path):1: field \(column): the header names this column 2 times"), "\(repeated)")
         }
+        // A register with no header: its first id is named as written, and the likely slip said.
+        let headerless = try cli.file("headerless.csv", "P-1\nP-2\n")
+        let noHeader = try cli.run(["import", "--register", headerless, "--session", "S-1"])
+        #expect(noHeader.status == 1 && noHeader.stderr.contains("\(headerless):1: field P-1: unknown column"), "\(noHeader)")
+        #expect(noHeader.stderr.contains("is the header line missing?"), "\(noHeader)")
         let noSession = try cli.run(["import", "--register", unknown, "--session", "S-404"])
         #expect(noSession.status != 0, "\(noSession)")
         #expect(noSession.stderr.contains("\(unknown): field session: unknown session S-404"), "\(noSession)")

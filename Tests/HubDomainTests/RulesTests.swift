@@ -536,6 +536,16 @@ func aCreationRecordedAgainStaysThePersonItWasFirstRecordedFor(_ type: String, _
     }
 }
 
+/// A whole number too large for 64 bits is out of range, not "written with a decimal point" (found by acceptance testing).
+@Test func aHugeWholeNumberIsOutOfRangeAndADecimalIsNotWhole() throws {
+    try withRulesStore { _, recorder in
+        let huge = rulesRefusal([rulesDraft("ParticipantRegistered", withField(rulesParticipant, "birthYear", .double(1e20)))], recorder)
+        #expect(huge.map(\.field) == ["birthYear"] && huge.first?.reason.contains("is outside 1900…2100") == true, "\(huge)")
+        let decimal = rulesRefusal([rulesDraft("SessionHeld", withField(rulesSession, "week", 3.5))], recorder)
+        #expect(decimal.map(\.field) == ["week"] && decimal.first?.reason.contains("without a decimal point") == true, "\(decimal)")
+    }
+}
+
 @Test func aReferenceToARetractedCreationSaysItWasRetracted() throws {
     try withRulesStore { log, recorder in
         let session = try #require(try rulesEvents(log).first { $0.type == "SessionHeld" && $0.data["session"] == "S-2" })
