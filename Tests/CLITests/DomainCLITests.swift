@@ -153,6 +153,13 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         let bigger = try cli.run(["demo", "--participants", "6"])
         #expect(bigger.status == 1 && bigger.stderr.contains("already holds events"), "\(bigger)")
         #expect(try cli.verifyJSON() == head)
+        // And a smaller one into it: it shares ids with the demo there, but not their events (it was refused
+        // line by line, "already in the log for a different event", found by acceptance testing).
+        let smaller = try cli.run(["demo", "--participants", "4"])
+        #expect(smaller.status == 1 && smaller.stderr.contains("already holds events") && !smaller.stderr.contains("different event"), "\(smaller)")
+        #expect(try cli.verifyJSON() == head)
+        // The same demo again is still welcome.
+        #expect(try cli.run(["demo", "--participants", "5"]).status == 0)
     }
 }
 

@@ -54,13 +54,19 @@ enum DemoCommand: Command {
         """)
     }
 
-    /// Refuses a store holding any event that is not one of the demo's own (by id), before anything is written.
+    /// Refuses a store holding any hub event that is not one of this demo's own (by id), or not all of them,
+    /// before anything is written. A demo of another size shares ids with this one but not their events.
     static func refuseUnlessEmptyOrDemo(_ drafts: [EventDraft], arguments: ParsedArguments, path: String) throws {
         let log = try Environment.openLog(arguments)
         try AccessGate.authorize(.administer, command: spec.name, log: log)
         guard try log.head() != nil else { return }
         let ids = Set(drafts.compactMap(\.id))
-        guard try log.events(withIDs: ids).count < ids.count else { return }
+        var hubEvents = 0
+        try log.forEachRecord({ view in
+            if EventType(rawValue: view.type) != nil { hubEvents += 1 }
+            return true
+        }, batchEnded: { true })
+        guard try hubEvents != ids.count || log.events(withIDs: ids).count < ids.count else { return }
         throw CLIError.failure("\(path) already holds events: the demo writes its synthetic people only into a new or empty store, so that they never mix with a real record; give it another --store")
     }
 }
