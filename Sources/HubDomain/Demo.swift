@@ -120,8 +120,10 @@ public struct Demo: Sendable {
                 _ = add(.referralReceived, received, ["referral": .string(rid), "participant": .string(pid), "source": .string(source.rawValue),
                                                       "referrer": "Synthetic referrer (demo)", "reason": "Low mood and isolation (synthetic demo text)",
                                                       "urgent": .bool(rng.unit() < 0.15)])
+                // Contacted within the day (3–18 hours), so before it is accepted (20–47 hours, below): the
+                // steps in their order, received → contacted → accepted → first attendance.
                 if rng.unit() < 0.85 {
-                    _ = add(.referralContacted, received.adding(seconds: Double(1 + rng.below(6)) * day),
+                    _ = add(.referralContacted, received.adding(seconds: Double(1 + rng.below(6)) * 3 * 3600),
                             ["referral": .string(rid), "channel": .string(ContactChannel.allCases[rng.below(4)].rawValue)])
                 }
                 if neverComes && rng.unit() < 0.4 {

@@ -130,6 +130,19 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
         let audit = try cli.run(["audit", "--json"])
         #expect(audit.status == 0, "\(audit)")
         #expect(cliMetric(try audit.json(), "sessions")?["value"]?.intValue == 240)
+        // Its referrals take their steps in order: contacted before accepted (most were accepted first,
+        // found by acceptance testing), accepted before the first attendance.
+        let referrals = try cli.run(["referrals", "--json"]).json()["referrals"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        func day(_ r: JSONObject, _ key: String) -> Double? { r[key]?.doubleValue }
+        let both = referrals.filter { day($0, "daysToFirstContact") != nil && day($0, "daysToAcceptance") != nil }
+        #expect(both.count > 50, "\(referrals.count) referrals")
+        let outOfOrder = both.filter { (day($0, "daysToFirstContact") ?? 0) > (day($0, "daysToAcceptance") ?? 0) }
+        #expect(outOfOrder.isEmpty, "accepted before contacted: \(outOfOrder.prefix(3))")
+        let attendedBeforeAcceptance = referrals.filter { r in
+            guard let accepted = day(r, "daysToAcceptance"), let attended = day(r, "daysToFirstAttendance") else { return false }
+            return attended < accepted
+        }
+        #expect(attendedBeforeAcceptance.isEmpty, "\(attendedBeforeAcceptance.prefix(3))")
         // The same seed again writes nothing.
         let head = try cli.verifyJSON()
         let again = try cli.run(["demo"])
