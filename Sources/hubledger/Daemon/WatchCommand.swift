@@ -74,7 +74,11 @@ enum WatchCommand: Command {
         daemon.isOneOff = arguments.has("once")
         daemon.isDryRun = arguments.has("dry-run")
         let hooks = webhooks.isEmpty ? "" : (webhooks.count == 1 ? ", webhook " : ", webhooks ") + webhooks.map(\.description).joined(separator: ", ")
-        Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
+        if daemon.isDryRun {
+            Console.err("watch: a dry run on \(log.path) as \(actor): listing the alerts due in \(AccessGate.describe(scope)), raising none")
+        } else {
+            Console.err("watch: following \(log.path) as \(actor), raising the alerts of \(AccessGate.describe(scope)) (interval \(Interval.text(interval))\(hooks))")
+        }
         while true {
             let head: LogHead?, undelivered: Int
             do {
