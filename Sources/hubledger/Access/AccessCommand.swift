@@ -13,9 +13,9 @@ enum AccessCommand: Command {
         positionals: 1...3,
         details: """
         Roles: \(Role.spellings.joined(separator: ", ")).
-          facilitator           record sessions, attendance, registers, surveys, signposts, registrations and
-                                consents; raise a concern (but not read concerns back)
-          referral-coordinator  record and read referrals
+          facilitator           record sessions, attendance, registers, surveys, signposts, registrations, moves
+                                and consents; raise a concern (but not read concerns back)
+          referral-coordinator  record and read referrals (every step), registrations and moves
           safeguarding-lead     all of the above, plus history, review, escalating and closing concerns, retractions
           auditor               audit and verify only
           admin                 init, access, erase, rebuild, and everything else
