@@ -150,7 +150,7 @@ public struct AlertProjection: Projection {
             out.append(Alert(kind: .concernUnescalated, level: c.severity == .critical ? .urgent : .warning, participant: c.participant,
                              concern: c.concern, position: positions["concern:" + c.concern] ?? -1, raisedAt: now))
         }
-        for f in review.flags.all where f.isReviewOverdue(at: now) {
+        for f in review.flags.all(by: now) where f.isReviewOverdue(at: now) {
             out.append(Alert(kind: .flagReviewDue, level: .warning, participant: f.participant, flag: f.flag, reviewBy: f.reviewBy?.text,
                              position: f.current.position, raisedAt: now))
         }

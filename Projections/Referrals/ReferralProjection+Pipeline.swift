@@ -4,7 +4,9 @@ import HubDomain
 
 extension ReferralProjection {
     /// Every live referral's state as of `now`, in referral-id order. A referral received after `now` had not
-    /// arrived then, so it is left out (its wait would be negative).
+    /// arrived then, so it is left out (its wait would be negative); a step or first attendance after `now` had
+    /// not happened then, so the referral shows as it stood at `now`. (Retractions hold whenever they were
+    /// recorded: a correction says what truly happened. For the log as it stood, fold with a read limit.)
     ///
     /// - Parameter read: reads back the attendances of people whose first attendance the fold could
     ///   not settle (usually none; `ProjectionRunner.streamReader`).
@@ -13,12 +15,12 @@ extension ReferralProjection {
         let live = referrals.values.filter { !retracted.contains($0.eventID) && $0.receivedAt <= now }.sorted { $0.referral < $1.referral }
         let firsts = try firstAttendances(of: live, reading: read)
         return live.map { r in
-            let first = firsts[r.referral]
-            let contacted = self.live(r.contacts).map(\.at).min()
-            let accepted = self.live(acceptances[r.referral] ?? []).map(\.at).min()
+            let first = firsts[r.referral].flatMap { $0 <= now ? $0 : nil }
+            let contacted = r.contacts.live(by: now, retracted: retracted).map(\.at).min()
+            let accepted = (acceptances[r.referral] ?? []).live(by: now, retracted: retracted).map(\.at).min()
             let status: ReferralStatus.Status
-            if !self.live(r.declines).isEmpty { status = .declined }
-            else if !self.live(r.closures).isEmpty { status = .closed }
+            if !r.declines.live(by: now, retracted: retracted).isEmpty { status = .declined }
+            else if !r.closures.live(by: now, retracted: retracted).isEmpty { status = .closed }
             else if first != nil { status = .attended }
             else { status = .awaitingFirstAttendance }
             let waiting = status == .awaitingFirstAttendance ? Int((now.microseconds - r.receivedAt.microseconds).floorDivided(86_400_000_000)) : nil
@@ -27,8 +29,6 @@ extension ReferralProjection {
                                   daysWaiting: waiting)
         }
     }
-
-    func live(_ stamps: [Stamp]) -> [Stamp] { stamps.filter { !retracted.contains($0.id) } }
 
     /// When each referral's first attendance was held (`FirstAttendance`): the one the fold found
     /// while it still stands, else from the person's attendances read back.

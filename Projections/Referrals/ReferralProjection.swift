@@ -33,7 +33,6 @@ public struct ReferralProjection: Projection {
         var isUnsettled = false
     }
 
-    struct Stamp: Sendable { var id: UUID; var at: Timestamp }
     struct Session: Sendable { var id: UUID; var at: Timestamp }
     /// An attendance that may be a referral's first: when its session was held, and the two events' ids.
     struct Candidate: Sendable { var at: Timestamp; var attendance: UUID; var session: UUID }
@@ -114,10 +113,9 @@ public struct ReferralProjection: Projection {
     }
 
     public func encode(to w: inout StateWriter) {
-        func stamps(_ w: inout StateWriter, _ list: [Stamp]) { w.array(list) { $0.uuid($1.id); $0.time($1.at) } }
         w.dictionary(referrals) { w, r in
             w.string(r.referral); w.string(r.participant); w.raw(r.source); w.bool(r.urgent); w.time(r.receivedAt); w.uuid(r.eventID)
-            stamps(&w, r.contacts); stamps(&w, r.declines); stamps(&w, r.closures)
+            w.stamps(r.contacts); w.stamps(r.declines); w.stamps(r.closures)
             w.optional(r.first) { w, c in w.time(c.at); w.uuid(c.attendance); w.uuid(c.session) }
             w.bool(r.isUnsettled)
         }
@@ -129,16 +127,15 @@ public struct ReferralProjection: Projection {
         }
         sessions.encode(to: &w) { w, s in w.optional(s) { $0.uuid($1.id); $0.time($1.at) } }
         w.uuids(retracted)
-        w.dictionary(acceptances) { stamps(&$0, $1) }
+        w.dictionary(acceptances) { $0.stamps($1) }
         w.bool(sessionHeldTwice)
     }
 
     public init(from r: inout StateReader) throws {
-        func stamps(_ r: inout StateReader) throws -> [Stamp] { try r.array { Stamp(id: try $0.uuid(), at: try $0.time()) } }
         referrals = try r.dictionary { r in
             var item = Referral(referral: try r.string(), participant: try r.string(), source: try r.raw(ReferralSource.self),
                                 urgent: try r.bool(), receivedAt: try r.time(), eventID: try r.uuid())
-            item.contacts = try stamps(&r); item.declines = try stamps(&r); item.closures = try stamps(&r)
+            item.contacts = try r.stamps(); item.declines = try r.stamps(); item.closures = try r.stamps()
             item.first = try r.optional { Candidate(at: try $0.time(), attendance: try $0.uuid(), session: try $0.uuid()) }
             item.isUnsettled = try r.bool()
             return item
@@ -153,7 +150,7 @@ public struct ReferralProjection: Projection {
         }
         sessions = try FoldTable(from: &r, empty: nil) { r in try r.optional { Session(id: try $0.uuid(), at: try $0.time()) } }
         retracted = try r.uuids()
-        acceptances = try r.dictionary { try stamps(&$0) }
+        acceptances = try r.dictionary { try $0.stamps() }
         sessionHeldTwice = try r.bool()
     }
 }

@@ -14,7 +14,7 @@ import HubDomain
 /// judgement of every activity against the final record would give.
 public struct ReviewProjection: Projection {
     public static let name = "review"
-    public static let stateVersion = 3
+    public static let stateVersion = 4
     public static let folds: HubEvent.Kinds = [.participantRegistered, .consentGiven, .consentWithdrawn, .attendanceRecorded, .surveyCompleted,
                                               .concernRaised, .concernEscalated, .concernClosed, .flagRaised, .flagRemoved, .eventRetracted]
 
@@ -25,8 +25,8 @@ public struct ReviewProjection: Projection {
         var severity: Severity
         var raisedAt: Timestamp
         var eventID: UUID
-        var escalations: [UUID] = []
-        var closures: [UUID] = []
+        var escalations: [Stamp] = []
+        var closures: [Stamp] = []
     }
 
     /// A consent decision as folded, in the form the consent rules weigh.
@@ -70,6 +70,8 @@ public struct ReviewProjection: Projection {
         var rule: ConsentRule
         var position: LogPosition
         var isSurvey: Bool
+        /// When the attendance or survey happened: a review as of an earlier time leaves it out.
+        var occurredAt: Timestamp
     }
 
     var concerns: [String: Concern] = [:]
@@ -110,8 +112,8 @@ public struct ReviewProjection: Projection {
             // Raised again (its first record retracted, to correct it): its escalations and closures stand.
             if let previous = concerns[c] { concern.escalations = previous.escalations; concern.closures = previous.closures }
             concerns[c] = concern
-        case .concernEscalated(let c, _): concerns[c]?.escalations.append(event.id)
-        case .concernClosed(let c): concerns[c]?.closures.append(event.id)
+        case .concernEscalated(let c, _): concerns[c]?.escalations.append(Stamp(id: event.id, at: event.occurredAt))
+        case .concernClosed(let c): concerns[c]?.closures.append(Stamp(id: event.id, at: event.occurredAt))
         case .flagRaised, .flagRemoved: flags.apply(event)
         case .eventRetracted(let target):
             retracted.insert(target)
@@ -145,14 +147,14 @@ public struct ReviewProjection: Projection {
             }
         }
         if let rule {
-            flagged.append(Flagged(event: event.pointee.id, participant: p, session: s, rule: rule, position: position, isSurvey: isSurvey))
+            flagged.append(Flagged(event: event.pointee.id, participant: p, session: s, rule: rule, position: position, isSurvey: isSurvey, occurredAt: at))
         }
     }
 
     public func encode(to w: inout StateWriter) {
         w.dictionary(concerns) { w, c in
             w.string(c.concern); w.string(c.participant); w.raw(c.category); w.raw(c.severity); w.time(c.raisedAt); w.uuid(c.eventID)
-            w.array(c.escalations) { $0.uuid($1) }; w.array(c.closures) { $0.uuid($1) }
+            w.stamps(c.escalations); w.stamps(c.closures)
         }
         people.encode(to: &w) { w, person in
             w.array(person.registrations) { w, r in w.uuid(r.id); w.choice(r.generation); w.bool(r.isRetracted) }
@@ -165,7 +167,7 @@ public struct ReviewProjection: Projection {
             w.bool(person.isUnsettled)
         }
         w.array(flagged) { w, f in
-            w.uuid(f.event); w.string(f.participant); w.string(f.session); w.choice(f.rule); w.int(f.position); w.bool(f.isSurvey)
+            w.uuid(f.event); w.string(f.participant); w.string(f.session); w.choice(f.rule); w.int(f.position); w.bool(f.isSurvey); w.time(f.occurredAt)
         }
         w.uuids(retracted)
         flags.encode(to: &w)
@@ -176,7 +178,7 @@ public struct ReviewProjection: Projection {
         concerns = try r.dictionary { r in
             var c = Concern(concern: try r.string(), participant: try r.string(), category: try r.raw(ConcernCategory.self),
                             severity: try r.raw(Severity.self), raisedAt: try r.time(), eventID: try r.uuid())
-            c.escalations = try r.array { try $0.uuid() }; c.closures = try r.array { try $0.uuid() }
+            c.escalations = try r.stamps(); c.closures = try r.stamps()
             return c
         }
         people = try FoldTable(from: &r, empty: Person()) { r in
@@ -193,7 +195,7 @@ public struct ReviewProjection: Projection {
         }
         flagged = try r.array { r in
             Flagged(event: try r.uuid(), participant: try r.string(), session: try r.string(), rule: try r.choice(ConsentRule.self),
-                    position: try r.int(), isSurvey: try r.bool())
+                    position: try r.int(), isSurvey: try r.bool(), occurredAt: try r.time())
         }
         retracted = try r.uuids()
         flags = try ActiveFlags(from: &r)

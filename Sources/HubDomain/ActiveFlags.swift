@@ -77,10 +77,11 @@ public struct ActiveFlags: Sendable {
         marks[participant]?[i].isRetracted = true
     }
 
-    /// The participant's active flags, by flag name.
-    public func active(on participant: String) -> [ActiveFlag] {
+    /// The participant's active flags, by flag name. With `now`, those active then: raises and removals
+    /// that happened after it are left out (a review as of a past time, `review --now`).
+    public func active(on participant: String, by now: Timestamp? = nil) -> [ActiveFlag] {
         var raised: [String: Mark] = [:], current: [String: Mark] = [:]
-        for m in marks[participant] ?? [] where !m.isRetracted {
+        for m in marks[participant] ?? [] where !m.isRetracted && now.map({ m.occurredAt <= $0 }) ?? true {
             if m.isRaise {
                 if raised[m.flag] == nil { raised[m.flag] = m }
                 current[m.flag] = m
@@ -96,7 +97,10 @@ public struct ActiveFlags: Sendable {
     }
 
     /// Every active flag, by participant and then flag name.
-    public var all: [ActiveFlag] { marks.keys.sorted().flatMap { active(on: $0) } }
+    public var all: [ActiveFlag] { all(by: nil) }
+
+    /// Every flag active at `now` (nil: every active flag), by participant and then flag name.
+    public func all(by now: Timestamp?) -> [ActiveFlag] { marks.keys.sorted().flatMap { active(on: $0, by: now) } }
 
     /// Whether `flag` is active on the participant.
     public func isActive(_ flag: String, on participant: String) -> Bool {

@@ -48,6 +48,51 @@ import Testing
         }
     }
 
+    /// As if the clock read T, a step taken after T had not been taken: a referral shows as it stood at T (not
+    /// contacted, not declined, still waiting), and a concern, flag or flagged attendance as it stood then. They used
+    /// to show as taken at any T (found by acceptance testing).
+    @Test func stepsTakenAfterNowAreNotShownAsTaken() throws {
+        try withCLI { cli in
+            let store = try W.newStore(cli, Self.referralLog + [
+                W.registered("P-9", "child", "2025-02-20T09:00:00Z"),
+                W.concern("C-1", "P-3", "high", "2025-03-02T00:00:00Z"), W.escalated("C-1", "2025-03-04T00:00:00Z"),
+                W.concernClosed("C-1", "2025-03-06T00:00:00Z"),
+                FlagsCLITests.flagRaised("P-3", "known-risk", "2025-03-02T00:00:00Z", note: "Synthetic note"),
+                FlagsCLITests.flagRemoved("P-3", "known-risk", "2025-03-05T00:00:00Z"),
+                W.attended("P-9", "S-1", "2025-03-10T10:06:00Z"),
+            ])
+            func referrals(_ now: String) throws -> [String: JSONObject] {
+                let rows = try cli.run(["referrals", "--json", "--now", now], store: store).json()["referrals"]?.arrayValue?.compactMap(\.objectValue) ?? []
+                return Dictionary(uniqueKeysWithValues: rows.compactMap { r in r["referral"]?.stringValue.map { ($0, r) } })
+            }
+            func review(_ now: String) throws -> JSONObject { try cli.run(["review", "--json", "--now", now], store: store).json() }
+
+            let before = try referrals("2025-03-01T12:00:00Z")
+            #expect(before["R-1"]?["status"] == "awaiting-first-attendance" && before["R-1"]?["firstAttendedAt"] == nil, "\(before)")
+            #expect(before["R-2"]?["contactedAt"] == nil && before["R-2"]?["daysToFirstContact"] == nil, "\(before)")
+            #expect(before["R-4"]?["status"] == "awaiting-first-attendance" && before["R-4"]?["daysWaiting"] == .int(0), "\(before)")
+            let after = try referrals("2025-03-11T00:00:00Z")
+            #expect(after["R-1"]?["status"] == "attended" && after["R-1"]?["firstAttendedAt"] == "2025-03-10T10:00:00Z", "\(after)")
+            #expect(after["R-2"]?["contactedAt"] == "2025-03-02T00:00:00Z", "\(after)")
+            #expect(after["R-4"]?["status"] == "declined", "\(after)")
+
+            func concerns(_ r: JSONObject) -> [String] { r["openConcerns"]?.arrayValue?.compactMap { $0.objectValue?["concern"]?.stringValue } ?? [] }
+            func unescalated(_ r: JSONObject) -> [String] {
+                r["unescalatedHighConcerns"]?.arrayValue?.compactMap { $0.objectValue?["concern"]?.stringValue } ?? []
+            }
+            func flags(_ r: JSONObject) -> [String] { r["activeFlags"]?.arrayValue?.compactMap { $0.objectValue?["flag"]?.stringValue } ?? [] }
+            func flaggedPeople(_ r: JSONObject) -> [String] {
+                r["flaggedAttendances"]?.arrayValue?.compactMap { $0.objectValue?["participant"]?.stringValue } ?? []
+            }
+            let day3 = try review("2025-03-03T12:00:00Z")
+            #expect(concerns(day3) == ["C-1"] && unescalated(day3) == ["C-1"] && flags(day3) == ["known-risk"] && flaggedPeople(day3).isEmpty, "\(day3)")
+            let day5 = try review("2025-03-05T12:00:00Z")
+            #expect(concerns(day5) == ["C-1"] && unescalated(day5).isEmpty && flags(day5).isEmpty, "\(day5)")
+            let day11 = try review("2025-03-11T00:00:00Z")
+            #expect(concerns(day11).isEmpty && flaggedPeople(day11) == ["P-9"], "\(day11)")
+        }
+    }
+
     @Test func referralsShowTheAcceptedStepItsDaysAndTheMedianDaysToAcceptance() throws {
         try withCLI { cli in
             let store = try W.newStore(cli, Self.referralLog)

@@ -14,7 +14,8 @@ enum ReferralsCommand: Command {
         Steps: received → contacted → accepted → first attendance (or declined / closed). Acceptance is a step, not a
         status: an accepted referral stays awaiting-first-attendance until the person comes. Days per step count from receipt.
         First attendance = the earliest non-retracted attendance of the referred person at a session held on or after the referral.
-        With --now T, referrals received after T are left out (they had not arrived then); --as-of T shows the log as it stood.
+        With --now T, each referral is shown as it stood at T: one received after T is left out, and a step or first attendance
+        after T is not yet taken (corrections hold whenever recorded). --as-of T shows the log as it stood: what was recorded by T.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {

@@ -6,7 +6,12 @@ enum ReviewCommand: Command {
     static let spec = CommandSpec(
         name: "review", summary: "the safeguarding review: active flags, open concerns, unescalated high concerns, consent flags, repeated concerns",
         usage: "review [--as-of T] [--now T] [--json]",
-        options: [ReadSupport.asOfOption, ReadSupport.nowOption, ReadSupport.jsonOption])
+        options: [ReadSupport.asOfOption, ReadSupport.nowOption, ReadSupport.jsonOption],
+        details: """
+        With --now T, the review as it stood at T: ages and the 24-hour escalation rule count to T, and what happened after T
+        is left out (a concern raised, escalated or closed, a flag raised or removed, an attendance or survey). Corrections
+        hold whenever recorded. --as-of T shows the log as it stood: what was recorded by T.
+        """)
 
     static func run(_ arguments: ParsedArguments) throws {
         let (folded, log, authorization) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
