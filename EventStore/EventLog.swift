@@ -342,7 +342,8 @@ public final class EventLog: Sendable {
                                         tornTail: summary.hasTornBytes, vault: try verifyVault(sealed))
         if let damage = summary.damage {
             report.error = (damage.position, damage.reason)
-            report.events = Int(damage.position)
+            // `events` and `head` are the whole batches before the damage, as much as a reader can read:
+            // records of a batch the damage cuts short are not counted (the head was nil beside a count of 1).
         } else if let problem {
             report.error = problem
             report.events = Int(problem.0)

@@ -247,6 +247,32 @@ struct CorruptionTests {
         }
     }
 
+    /// Damage inside a batch: `events` and `head` are the whole batches before it (what a reader can read),
+    /// counted alike — they said 2 events with no head when the damage cut the first batch short.
+    @Test func damageInsideABatchReportsTheWholeBatchesBeforeIt() throws {
+        try withTemporaryStore { log, path in
+            let stream = StreamID("alpha")
+            try log.append((0..<2).map { makeEvent(stream, $0) }, to: stream)
+            try log.append((2..<6).map { makeEvent(stream, $0) }, to: stream)
+            let segment = path + "/segments/00000001.seg"
+            let image = try SegmentImage(path: segment)
+            try #require(image.frames.count == 6)
+            var damaged = image
+            damaged.bytes[image.frames[4].upperBound - 40] ^= 0xFF
+            try damaged.write(to: segment)
+            let report = try EventLog(path: path, options: .forTests).verify()
+            #expect(report.error?.position == 4, "\(report)")
+            #expect(report.events == 2 && report.head?.position == 1, "\(report)")
+            #expect(report.head?.hash.hex == image.body(1).suffix(32).map { String(format: "%02x", $0) }.joined())
+
+            var first = image
+            first.bytes[image.frames[1].upperBound - 40] ^= 0xFF
+            try first.write(to: segment)
+            let atStart = try EventLog(path: path, options: .forTests).verify()
+            #expect(atStart.error?.position == 1 && atStart.events == 0 && atStart.head == nil, "\(atStart)")
+        }
+    }
+
     @Test func aDamagedSegmentHeaderIsReportedAtPositionZero() throws {
         try withDamageableStore { path, segment, image in
             var damaged = image

@@ -10,7 +10,8 @@ enum VerifyCommand: Command {
         ],
         details: """
         Exit status 0 when the log is intact, 1 at the first broken record or link (named by position), or when
-        a sensitive value in the vault is missing or does not match the hash its event carries.
+        a sensitive value in the vault is missing or does not match the hash its event carries. On a failure, events and
+        head describe the sound part before it: the whole batches a reader can still read.
         Needs the auditor (or admin) role.
         """)
 
