@@ -76,6 +76,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The calendar date (YYYY-MM-DD, UTC).
     public var dayString: String { String(rfc3339.prefix(10)) }
 
+    /// Parses an RFC 3339 date-time only, refusing a bare date: when in the day an event happened orders it
+    /// against the day's others, and midnight UTC would put an attendance before its session.
+    public init?(rfc3339DateTime text: String) {
+        guard text.utf8.count > 10 else { return nil }
+        self.init(rfc3339: text)
+    }
+
     /// Parses RFC 3339 (`2024-03-01T10:00:00Z`, `…+01:00`, fractions to microseconds),
     /// refusing impossible dates such as 2024-02-30; a bare date `YYYY-MM-DD` means midnight UTC.
     public init?(rfc3339 text: String) {

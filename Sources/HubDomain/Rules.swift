@@ -28,13 +28,15 @@ public enum Rules {
             return (nil, [draft.problem("type", "unknown event type '\(draft.type)' (known: \(known))")])
         }
         var occurredAt = Timestamp(microseconds: 0)
-        if let t = Timestamp(rfc3339: draft.occurredAt) {
+        if let t = Timestamp(rfc3339DateTime: draft.occurredAt) {
             occurredAt = t
             if t > now.adding(seconds: futureAllowance) {
                 problems.append(draft.problem("occurredAt", "\(draft.occurredAt) is more than a day in the future"))
             } else if t < earliest {
                 problems.append(draft.problem("occurredAt", "\(draft.occurredAt) is before 1900: not a date a hub's record can hold (a typo in the year?)"))
             }
+        } else if Timestamp(rfc3339: draft.occurredAt) != nil {
+            problems.append(draft.problem("occurredAt", "'\(draft.occurredAt)' is a date without a time: give when it happened, e.g. \(draft.occurredAt)T10:00:00Z"))
         } else {
             problems.append(draft.problem("occurredAt", "'\(draft.occurredAt)' is not a valid RFC 3339 date-time (e.g. 2024-03-01T10:00:00Z)"))
         }

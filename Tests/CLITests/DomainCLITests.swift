@@ -400,6 +400,7 @@ private let cliRefusals: [DomainCLIRefusal] = [
                                                #""referral":"R-9","participant":"P-1","source":"gp","referrer":"Dr S","reason":"Low mood","urgent":"yes""#)], field: "urgent"),
     .init(label: "wrong enum value", lines: [cliLine("ConcernEscalated", "2025-03-04T09:00:00Z", #""concern":"C-1","to":"mash""#)], field: "to"),
     .init(label: "malformed date", lines: [cliLine("ConsentGiven", "4 March 2025", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
+    .init(label: "date without a time", lines: [cliLine("ConsentGiven", "2025-03-04", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
     .init(label: "impossible date", lines: [cliLine("ConsentGiven", "2025-02-29T09:00:00Z", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
     .init(label: "more than a day in the future", lines: [cliLine("ConsentGiven", "2099-03-04T09:00:00Z", #""participant":"P-1","scope":"photography","givenBy":"self""#)], field: "occurredAt"),
     .init(label: "unknown participant", lines: [cliLine("SignpostGiven", "2025-03-04T09:00:00Z", #""participant":"P-404","service":"Advice","category":"other""#)], field: "participant"),

@@ -149,6 +149,8 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
           occurredAt: "2025-13-01T10:00:00Z", field: "occurredAt"),
     .init(label: "no time zone", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
           occurredAt: "2025-05-12T10:00:00", field: "occurredAt"),
+    .init(label: "date without a time", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
+          occurredAt: "2025-05-12", field: "occurredAt"),
     .init(label: "hour 24", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
           occurredAt: "2025-05-12T24:00:00Z", field: "occurredAt"),
     .init(label: "impossible 2024-02-30", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
