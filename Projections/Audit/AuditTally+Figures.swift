@@ -9,6 +9,9 @@ extension AuditTally {
     static let participantNote = " Only those whose participant belonged, by the registration or last move (not retracted) before it"
         + " in the log, to one of the chosen hubs or regions."
 
+    /// The name of every figure `figures()` gives, whatever the log holds: what a claim may be about.
+    public static let figureNames: [String] = AuditTally(basis: AuditProjection(), period: AuditPeriod(), filter: AuditFilter()).figures().map(\.name)
+
     /// Every figure, with its definition and working.
     public func figures() -> [AuditFigure] {
         let bySession = filter.isEverything ? "" : AuditTally.sessionNote

@@ -9,7 +9,9 @@ public struct Claim: Sendable {
     public var op: Operator
     public var value: Double
 
-    /// Reads a claims file; every problem names the claim and field.
+    /// Reads a claims file; every problem names the claim, its line and field, all of them at once — a
+    /// claim about a figure the audit does not compute (`AuditTally.figureNames`) among them: a typo in the
+    /// file is a mistake to fix, not a claim found false.
     public static func parse(_ bytes: [UInt8], file: String) throws -> [Claim] {
         // A byte-order mark (an editor's "UTF-8 with BOM") is skipped, as in imports and registers.
         let bytes = Array(ImportFile.withoutByteOrderMark(bytes))
@@ -22,10 +24,17 @@ public struct Claim: Sendable {
             throw DomainError.rejected([InputProblem(file: file, line: 1, field: "claims", reason: "expected {\"claims\": [{\"metric\", \"op\", \"value\"}, …]}")])
         }
         var claims: [Claim] = [], problems: [InputProblem] = []
+        let lines = ClaimLines.lines(ofElementsOf: "claims", in: bytes)
+        let metrics = AuditTally.figureNames
         for (i, item) in items.enumerated() {
-            func problem(_ field: String, _ reason: String) { problems.append(InputProblem(file: file, line: 1, field: "claims[\(i)].\(field)", reason: reason)) }
+            func problem(_ field: String, _ reason: String) {
+                problems.append(InputProblem(file: file, line: i < lines.count ? lines[i] : 1, field: "claims[\(i)]" + (field.isEmpty ? "" : ".\(field)"), reason: reason))
+            }
             guard let o = item.objectValue else { problem("", "each claim must be an object"); continue }
             guard let metric = o["metric"]?.stringValue else { problem("metric", "missing or not a string"); continue }
+            guard metrics.contains(metric) else {
+                problem("metric", "unknown metric '\(metric)' (metrics: \(metrics.joined(separator: ", ")))"); continue
+            }
             guard let opText = o["op"]?.stringValue, let op = Operator(rawValue: opText) else {
                 problem("op", "must be one of \(Operator.allCases.map(\.rawValue).joined(separator: " "))"); continue
             }
@@ -46,5 +55,44 @@ public struct Claim: Sendable {
         case .above: return c > value
         case .below: return c < value
         }
+    }
+}
+
+/// Where each claim starts in the file, for messages: the parsed JSON keeps no lines.
+enum ClaimLines {
+    /// The line each element of the array under the root object's `key` starts on, for text that
+    /// parsed as JSON (for any other, what it finds is of no use, and no harm).
+    static func lines(ofElementsOf key: String, in bytes: [UInt8]) -> [Int] {
+        var out: [Int] = []
+        var line = 1, depth = 0
+        var inString = false, escaped = false, stringStart = 0
+        var lastKey: ArraySlice<UInt8> = [], keyIsWanted = false, inArray = false, awaitingElement = false
+        let wanted = Array(key.utf8)
+        func element() { if inArray && depth == 2 && awaitingElement { out.append(line); awaitingElement = false } }
+        for (i, b) in bytes.enumerated() {
+            if b == UInt8(ascii: "\n") { line += 1 }
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                    if depth == 1 { lastKey = bytes[stringStart..<i] }
+                }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): element(); inString = true; stringStart = i + 1
+            case UInt8(ascii: ":"): if depth == 1 { keyIsWanted = Array(lastKey) == wanted }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                element()
+                depth += 1
+                if depth == 2 && b == UInt8(ascii: "[") && keyIsWanted { inArray = true; awaitingElement = true }
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if inArray && depth == 1 { return out }
+            case UInt8(ascii: ","): if inArray && depth == 2 { awaitingElement = true }
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"): break
+            default: element()
+            }
+        }
+        return out
     }
 }

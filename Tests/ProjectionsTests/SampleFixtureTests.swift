@@ -172,6 +172,37 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
     }
 }
 
+/// Every problem of a claims file is named with the line its claim starts on, an unknown metric among them: it
+/// was reported at line 1, and not at all while another claim had a problem (found by acceptance testing).
+@Test func everyClaimProblemIsReportedAtItsClaimsLineUnknownMetricsAmongThem() throws {
+    let text = """
+    {
+      "claims": [
+        {"metric": "sessions", "op": "~=", "value": 1},
+        {"metric": "happierRate", "op": ">=", "value": 0.5},
+        {
+          "metric": "happyRate", "op": ">=", "value": 0.9
+        },
+        "sessions >= 1"
+      ]
+    }
+    """
+    do {
+        _ = try Claim.parse(Array(text.utf8), file: "claims.json")
+        Issue.record("expected the claims file to be refused")
+    } catch DomainError.rejected(let problems) {
+        #expect(problems.map(\.line) == [3, 5, 8], "\(problems)")
+        #expect(problems.compactMap(\.field) == ["claims[0].op", "claims[2].metric", "claims[3]"], "\(problems)")
+        #expect(problems[1].reason.hasPrefix("unknown metric 'happyRate' (metrics: sessions, participants,"), "\(problems)")
+    }
+}
+
+@Test func theMetricsAClaimMayNameAreTheFiguresTheAuditGives() throws {
+    let sample = try importedSample()
+    #expect(AuditTally.figureNames == sample.audit.map(\.name))
+    #expect(AuditTally.figureNames.contains("happierRate") && AuditTally.figureNames.count >= 10)
+}
+
 /// A claims file saved by an editor as "UTF-8 with BOM" reads as without; a syntax error names its line.
 @Test func aClaimsFileMayStartWithAByteOrderMarkAndASyntaxErrorNamesItsLine() throws {
     let text = "{\n  \"claims\": [\n    {\"metric\": \"sessions\", \"op\": \">=\", \"value\": 1}\n  ]\n}\n"
