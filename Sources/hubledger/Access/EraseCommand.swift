@@ -8,7 +8,7 @@ enum EraseCommand: Command {
         name: "erase", summary: "erase a participant's sensitive text from the vault (admin only); the chain stays intact",
         usage: "erase PARTICIPANT --reason TEXT [--override-retention [WHY]]",
         options: [
-            .init(name: "reason", valueName: "TEXT", help: "why the data is erased (required; recorded)"),
+            .init(name: "reason", valueName: "TEXT", help: "why the data is erased (required; kept in the log in clear for good: a reference, not a person's details)"),
             .init(name: "override-retention", valueName: "WHY", help: "erase although concerns put the participant under a retention hold; WHY is recorded (default: --reason)",
                   valueIsOptional: true),
         ],
