@@ -75,7 +75,20 @@ extension CloudEvents {
                 result.valuesWithoutText += 1
             }
             let actor = o["actor"]?.stringValue ?? "import"
+            // An export made before these attributes: schema version 1, no correlation or causation.
+            var schemaVersion: UInt16 = 1
+            if let raw = o["schemaversion"] {
+                guard let v = raw.intValue, let narrow = UInt16(exactly: v), narrow > 0 else { problem("schemaversion", "must be a whole number from 1 to 65535"); continue }
+                schemaVersion = narrow
+            }
+            var links: [String: String] = [:]
+            for attribute in ["correlationid", "causationid"] {
+                guard let raw = o[attribute] else { continue }
+                guard let text = raw.stringValue else { problem(attribute, "must be a string"); continue }
+                links[attribute] = text
+            }
             result.events.append(ProposedEvent(id: id, stream: stream, type: name, occurredAt: occurredAt, actor: actor, data: data,
+                                               schemaVersion: schemaVersion, correlationId: links["correlationid"], causationId: links["causationid"],
                                                sealedFields: sealed, recordedAt: recordedAt))
         }
         return result

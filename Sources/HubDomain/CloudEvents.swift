@@ -4,7 +4,8 @@ import Foundation
 /// The log in CloudEvents 1.0 form (JSON event format), for Kafka, EventStoreDB or a warehouse.
 ///
 /// Extension attributes carry what CloudEvents has no word for: `position`, `streamversion`,
-/// `recordedat`, `actor`, `hash`, `previoushash` and `sealedfields` (lower-case letters only, as the spec requires).
+/// `recordedat`, `actor`, `hash`, `previoushash`, `schemaversion`, `correlationid` and `causationid` (the last two
+/// only when the event has them) and `sealedfields` (lower-case letters only, as the spec requires).
 public enum CloudEvents {
     public static let typePrefix = "org.hubledger."
     /// The extension attribute naming an event's sealed fields, comma-separated (only on events that have any).
@@ -40,8 +41,10 @@ public enum CloudEvents {
             "time": .string(event.occurredAt.rfc3339), "datacontenttype": "application/json", "data": .object(data),
             "position": .int(event.position), "streamversion": .int(event.streamVersion),
             "recordedat": .string(event.recordedAt.rfc3339), "actor": .string(event.actor), "hash": .string(event.hash.hex),
-            "previoushash": .string(event.previousHash.hex),
+            "previoushash": .string(event.previousHash.hex), "schemaversion": .int(Int64(event.schemaVersion)),
         ]
+        if let correlationId = event.correlationId { out["correlationid"] = .string(correlationId) }
+        if let causationId = event.causationId { out["causationid"] = .string(causationId) }
         if !sealed.isEmpty { out[sealedFieldsAttribute] = .string(sealed.sorted().joined(separator: ",")) }
         return .object(out)
     }

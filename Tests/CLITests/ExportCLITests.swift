@@ -197,6 +197,52 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
         }
     }
 
+    /// An event's schema version and its correlation and causation ids leave in the export and come back with
+    /// an import (they were left out, found by acceptance testing); an export without them reads as version 1.
+    @Test func schemaVersionAndCorrelationAndCausationIdsSurviveTheRoundTrip() throws {
+        try withCLI { cli in
+            let source = cli.storePath("source"), copy = cli.storePath("copy")
+            try #require(cli.run(["init"], store: source).succeeded)
+            let log = try EventLog(path: source)
+            let stream = StreamID("ledger-notes")
+            try log.append([
+                ProposedEvent(stream: stream, type: "NoteKept", occurredAt: Timestamp.now.adding(seconds: -60), actor: "cli-test",
+                              data: ["n": 1], schemaVersion: 3, correlationId: "corr-7", causationId: "cause-8"),
+                ProposedEvent(stream: stream, type: "NoteKept", occurredAt: Timestamp.now.adding(seconds: -30), actor: "cli-test", data: ["n": 2]),
+            ], to: stream)
+            let export = try cli.run(["export", "--format", "cloudevents"], store: source)
+            try #require(export.succeeded, "\(export)")
+            let lines = try export.lines.map { try JSONParser.parse($0).objectValue ?? [:] }
+            let noted = lines.filter { $0["subject"] == "ledger-notes" }
+            try #require(noted.count == 2, "\(export)")
+            #expect(noted[0]["schemaversion"] == 3 && noted[0]["correlationid"] == "corr-7" && noted[0]["causationid"] == "cause-8", "\(noted[0])")
+            #expect(noted[1]["schemaversion"] == 1 && noted[1]["correlationid"] == nil && noted[1]["causationid"] == nil, "\(noted[1])")
+
+            let file = cli.storePath("export.jsonl")
+            try export.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+            try #require(cli.run(["init"], store: copy).succeeded)
+            let imported = try cli.run(["import", "--format", "cloudevents", file], store: copy)
+            try #require(imported.succeeded, "\(imported)")
+            let back = try cli.run(["log", "--json", "--stream", "ledger-notes"], store: copy).lines.map { try JSONParser.parse($0).objectValue ?? [:] }
+            try #require(back.count == 2, "\(back)")
+            #expect(back[0]["schemaVersion"] == 3 && back[0]["correlationId"] == "corr-7" && back[0]["causationId"] == "cause-8", "\(back[0])")
+            #expect(back[1]["schemaVersion"] == 1 && back[1]["correlationId"] == nil, "\(back[1])")
+
+            // An older export, without the attributes: version 1, no ids.
+            let older = export.lines.map { line -> String in
+                guard var o = (try? JSONParser.parse(line))?.objectValue else { return line }
+                o["schemaversion"] = nil; o["correlationid"] = nil; o["causationid"] = nil
+                return JSONValue.object(o).jsonText
+            }.joined(separator: "\n") + "\n"
+            let olderFile = cli.storePath("older.jsonl"), third = cli.storePath("third")
+            try older.write(toFile: olderFile, atomically: true, encoding: .utf8)
+            try #require(cli.run(["init"], store: third).succeeded)
+            try #require(cli.run(["import", "--format", "cloudevents", olderFile], store: third).succeeded)
+            let plain = try cli.run(["log", "--json", "--stream", "ledger-notes"], store: third).lines.map { try JSONParser.parse($0).objectValue ?? [:] }
+            #expect(plain.first?["schemaVersion"] == 1 && plain.first?["correlationId"] == nil, "\(plain)")
+        }
+    }
+
     @Test func eachLineIsACloudEventWithLowerCaseExtensionsAndHashedFreeText() throws {
         try withCLI { cli in
             let store = cli.storePath()
