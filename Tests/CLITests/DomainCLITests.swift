@@ -566,6 +566,12 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         #expect(twice.status == 1, "\(twice)")
         #expect(twice.stderr.contains("field event"), "\(twice)")
         #expect(try cli.verifyJSON() == before)
+        // A blank reason is a missing one: a usage error (exit 2), as for history's --purpose and erase's --reason.
+        for blank in ["", "   "] {
+            let noReason = try cli.run(["retract", id, "--reason", blank])
+            #expect(noReason.status == 2 && noReason.stderr.contains("--reason TEXT is required"), "\(noReason)")
+        }
+        #expect(try cli.verifyJSON() == before)
     }
 }
 

@@ -11,7 +11,10 @@ enum RetractCommand: Command {
         details: "Nothing is edited or deleted: an EventRetracted is appended to the event's stream, every read model ignores the event, and the chronology shows it struck through with the reason.")
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard let reason = arguments.value("reason") else { throw CLIError.usage("--reason TEXT is required") }
+        // A blank reason is no reason: refused as a missing one is, as history's --purpose and erase's --reason are.
+        guard let reason = arguments.value("reason"), !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CLIError.usage("--reason TEXT is required: a retraction is recorded with why the event was wrong (e.g. --reason \"entered for the wrong person\")")
+        }
         let target = arguments.positionals[0]
         guard UUID(uuidString: target) != nil else { throw CLIError.usage("EVENT_ID must be an event id (a UUID), not '\(target)'") }
         let draft = EventDraft(type: EventType.eventRetracted.rawValue, occurredAt: Timestamp.now.rfc3339,
