@@ -15,7 +15,8 @@ enum ExportCommand: Command {
         ],
         details: """
         One event per line, in log order, each with the extension attributes position, streamversion,
-        recordedat, actor and hash, and sealedfields (comma-separated) on an event with sealed fields. Order is the log's; a consumer that stores the last position it
+        recordedat, actor, hash, previoushash and schemaversion; correlationid and causationid on an event that
+        has them, and sealedfields (comma-separated) on an event with sealed fields. Order is the log's; a consumer that stores the last position it
         processed resumes with --from (that position + 1) and can drop any event whose position it has seen.
         """)
 
