@@ -27,16 +27,24 @@ extension CloudEvents {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             func problem(_ field: String?, _ reason: String) { result.problems.append(InputProblem(file: file, line: lineNumber, field: field, reason: reason)) }
             guard let value = try? JSONParser.parse(Array(line)), case .object(let o) = value else { problem(nil, "not a JSON object"); continue }
+            // Each event names the hash of the one before it: a line left out, added or moved breaks the link.
+            // Checked first, so that a line refused below for another field does not also break the next line's link.
+            if let previous = o["previoushash"]?.stringValue, let expected = lastHash, previous != expected {
+                problem("previoushash", "\(previous) is not the hash of the event before it (\(expected)): the export is not whole or not in order")
+            }
+            lastHash = o["hash"]?.stringValue
             guard o["specversion"]?.stringValue == "1.0" else { problem("specversion", "must be \"1.0\""); continue }
             guard let rawID = o["id"]?.stringValue, let id = UUID(uuidString: rawID) else { problem("id", "missing or not a UUID"); continue }
             guard let type = o["type"]?.stringValue, type.hasPrefix(typePrefix), type.count > typePrefix.count else {
                 problem("type", "must be \(typePrefix)<Type>"); continue
             }
             guard let subject = o["subject"]?.stringValue, !subject.isEmpty else { problem("subject", "missing (the stream)"); continue }
-            guard let time = o["time"]?.stringValue, let occurredAt = Timestamp(rfc3339: time) else { problem("time", "missing or not RFC 3339"); continue }
+            guard let time = o["time"]?.stringValue, let occurredAt = Timestamp(rfc3339DateTime: time) else {
+                problem("time", "missing or not an RFC 3339 date-time (a date alone says no time)"); continue
+            }
             guard case .object(var data)? = o["data"] else { problem("data", "missing or not an object"); continue }
             guard let version = o["streamversion"]?.intValue, version >= 0 else { problem("streamversion", "missing or negative"); continue }
-            guard let recorded = o["recordedat"]?.stringValue, let recordedAt = Timestamp(rfc3339: recorded) else {
+            guard let recorded = o["recordedat"]?.stringValue, let recordedAt = Timestamp(rfc3339DateTime: recorded) else {
                 problem("recordedat", "missing or not RFC 3339 (when the event was recorded, as exported)"); continue
             }
             let name = String(type.dropFirst(typePrefix.count))
@@ -50,12 +58,7 @@ extension CloudEvents {
                 problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
             }
             lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
-            // Each event names the hash of the one before it: a line left out, added or moved breaks the link.
-            if let previous = o["previoushash"]?.stringValue, let expected = lastHash, previous != expected {
-                problem("previoushash", "\(previous) is not the hash of the event before it (\(expected)): the export is not whole or not in order")
-            }
-            lastHash = o["hash"]?.stringValue
-            let sealed: Set<String>
+            var sealed: Set<String>
             if let attribute = o[sealedFieldsAttribute] {
                 guard let list = attribute.stringValue else { problem(sealedFieldsAttribute, "must be a string of field names separated by commas"); continue }
                 sealed = Set(list.split(separator: ",").map(String.init))
@@ -63,9 +66,12 @@ extension CloudEvents {
                     problem(sealedFieldsAttribute, "names \(absent), which data does not hold"); continue
                 }
             } else {
-                // An export made before the attribute: the fields the store seals in events of this type.
-                sealed = SensitiveText.fields(ofTypeNamed: name).filter { data[$0] != nil && data[$0] != .null }
+                // An export made before the attribute.
+                sealed = []
             }
+            // The fields this store seals in events of the type are sealed whatever the attribute says: text kept
+            // in line could never be erased (`sealedfields` left empty by hand put a name in clear in the log).
+            sealed.formUnion(SensitiveText.fields(ofTypeNamed: name).filter { data[$0] != nil && data[$0] != .null })
             if let unreadable = sealed.sorted().first(where: { sealedDigest(data[$0]) == nil && data[$0]?.stringValue == nil }) {
                 problem("data.\(unreadable)", "a sealed field must hold its text or sha256:<64 hex digits>"); continue
             }
@@ -80,6 +86,10 @@ extension CloudEvents {
             if let raw = o["schemaversion"] {
                 guard let v = raw.intValue, let narrow = UInt16(exactly: v), narrow > 0 else { problem("schemaversion", "must be a whole number from 1 to 65535"); continue }
                 schemaVersion = narrow
+            }
+            // The domain's events have one version of their data; another would be read as this one.
+            if EventType(rawValue: name) != nil, schemaVersion != 1 {
+                problem("schemaversion", "\(name) has schema version 1 only in this store, not \(schemaVersion)"); continue
             }
             var links: [String: String] = [:]
             for attribute in ["correlationid", "causationid"] {
