@@ -7,6 +7,8 @@ extension CloudEvents {
         /// Each event as the source recorded it: same id, stream, actor, occurred and recorded times,
         /// its sealed fields named to be sealed again.
         public var events: [ProposedEvent] = []
+        /// The line of the export each event came from.
+        public var lines: [Int] = []
         public var problems: [InputProblem] = []
         /// Sealed fields that arrived as digests (an export without `--include-sensitive`, or a value
         /// erased in the source): the new store holds the digest, marked erased.
@@ -100,6 +102,7 @@ extension CloudEvents {
             result.events.append(ProposedEvent(id: id, stream: stream, type: name, occurredAt: occurredAt, actor: actor, data: data,
                                                schemaVersion: schemaVersion, correlationId: links["correlationid"], causationId: links["causationid"],
                                                sealedFields: sealed, recordedAt: recordedAt))
+            result.lines.append(lineNumber)
         }
         return result
     }

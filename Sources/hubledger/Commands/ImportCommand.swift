@@ -19,6 +19,9 @@ enum ImportCommand: Command {
         every problem is reported with file, line and field; only if there are none is everything
         appended, as one atomic batch. Lines whose id is already in the log with the same content are
         skipped, so re-importing a file changes nothing.
+        --format cloudevents: an export (`hubledger export --format cloudevents`) into an empty store, checked as
+        a whole (links, versions, order, times) and its domain events by the same rules; every event keeps its id,
+        stream, actor and recorded time.
         """)
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -68,10 +71,12 @@ enum ImportCommand: Command {
         guard arguments.positionals.count == 1, let path = arguments.positionals.first else {
             throw CLIError.usage("--format cloudevents takes exactly one FILE")
         }
-        let export = CloudEvents.decode(try read(path), file: path == "-" ? "stdin" : path)
-        if !export.problems.isEmpty {
-            for problem in export.problems { Console.err(problem.description) }
-            throw CLIError.failure("\(export.problems.count) problem(s) found; nothing was written")
+        let file = path == "-" ? "stdin" : path
+        let export = CloudEvents.decode(try read(path), file: file)
+        let problems = export.problems.isEmpty ? CloudEvents.problems(in: export, file: file, now: .now) : export.problems
+        if !problems.isEmpty {
+            for problem in problems { Console.err(problem.description) }
+            throw CLIError.failure("\(problems.count) problem(s) found; nothing was written")
         }
         let log = try Environment.openLog(arguments)
         let importer = try AccessGate.authorize(.administer, command: spec.name, subject: path, about: [.wholeStore], log: log).actor
