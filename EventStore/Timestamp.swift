@@ -76,6 +76,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The calendar date (YYYY-MM-DD, UTC).
     public var dayString: String { String(rfc3339.prefix(10)) }
 
+    /// Parses an RFC 3339 date-time, or a bare date as the last microsecond of that day (UTC): "as of 5 March",
+    /// "until 5 March", "review by 5 March" all take the whole day in. Every option that reads a day so uses this.
+    public init?(dateTimeOrEndOfDay text: String) {
+        guard let t = Timestamp(rfc3339: text) else { return nil }
+        self = text.utf8.count == 10 ? Timestamp(microseconds: t.microseconds + 86_400_000_000 - 1) : t
+    }
+
     /// Parses an RFC 3339 date-time only, refusing a bare date: when in the day an event happened orders it
     /// against the day's others, and midnight UTC would put an attendance before its session.
     public init?(rfc3339DateTime text: String) {

@@ -68,8 +68,8 @@ public enum ReadLimit: Sendable, Equatable {
             guard n >= 0 else { return nil }
             self = .position(n); return
         }
-        guard let t = Timestamp(rfc3339: text) else { return nil }
-        self = .recordedBy(text.count == 10 ? t.adding(seconds: 86_400).adding(seconds: -0.000001) : t)
+        guard let t = Timestamp(dateTimeOrEndOfDay: text) else { return nil }
+        self = .recordedBy(t)
     }
 
     func includes(position: LogPosition, recordedAt: Timestamp) -> Bool {

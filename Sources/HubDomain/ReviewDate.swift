@@ -14,14 +14,9 @@ public struct ReviewDate: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `YYYY-MM-DD` or an RFC 3339 date-time; nil for anything else, or an impossible date.
     public init?(_ text: String) {
-        guard let t = Timestamp(rfc3339: text) else { return nil }
-        if text.utf8.count == 10 {
-            self.text = text
-            deadline = Timestamp(microseconds: t.microseconds + 86_400_000_000 - 1)
-        } else {
-            self.text = t.rfc3339
-            deadline = t
-        }
+        guard let t = Timestamp(dateTimeOrEndOfDay: text) else { return nil }
+        self.text = text.utf8.count == 10 ? text : t.rfc3339
+        deadline = t
     }
 
     /// Whether the clock has passed the deadline.

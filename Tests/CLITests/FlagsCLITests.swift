@@ -126,7 +126,7 @@ import Testing
                 "Active flags: 2 on 1 participant(s)",
                 "  P-1: known-risk, no-photography (review by 2025-04-01)",
             ], "\(onTime)")
-            #expect(onTime.lines.dropFirst(2).first?.hasPrefix("Safeguarding review (log head 8:") == true, "\(onTime)")
+            #expect(onTime.lines.dropFirst(2).first?.hasPrefix("Safeguarding review at 2025-03-25T00:00:00Z (log head 8:") == true, "\(onTime)")
             let overdue = try cli.run(["review", "--now", "2025-04-02T00:00:00Z"], store: store)
             #expect(Array(overdue.lines.prefix(2)) == [
                 "Active flags: 2 on 1 participant(s), 1 OVERDUE for review",

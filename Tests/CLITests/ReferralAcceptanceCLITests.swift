@@ -90,6 +90,16 @@ import Testing
             #expect(concerns(day5) == ["C-1"] && unescalated(day5).isEmpty && flags(day5).isEmpty, "\(day5)")
             let day11 = try review("2025-03-11T00:00:00Z")
             #expect(concerns(day11).isEmpty && flaggedPeople(day11) == ["P-9"], "\(day11)")
+
+            // Exactly 24 hours after it was raised, a high concern is unescalated, in the review as in the alert.
+            let dayLater = try review("2025-03-03T00:00:00Z")
+            #expect(unescalated(dayLater) == ["C-1"], "\(dayLater)")
+            let dryRun = try cli.run(["watch", "--once", "--dry-run", "--now", "2025-03-03T00:00:00Z"], store: store)
+            #expect(dryRun.stdout.contains("\"kind\":\"concern-unescalated\""), "\(dryRun)")
+            // A bare date is the end of that day, as for --as-of; both views state their T.
+            #expect(try review("2025-03-03")["now"] == "2025-03-03T23:59:59.999999Z")
+            #expect(try cli.run(["referrals", "--json", "--now", "2025-03-03"], store: store).json()["now"] == "2025-03-03T23:59:59.999999Z")
+            #expect(try cli.run(["review", "--now", "2025-03-03"], store: store).stdout.contains("Safeguarding review at 2025-03-03T23:59:59.999999Z"))
         }
     }
 

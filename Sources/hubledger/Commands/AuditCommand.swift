@@ -28,8 +28,10 @@ enum AuditCommand: Command {
     static func run(_ arguments: ParsedArguments) throws {
         func date(_ name: String, endOfDay: Bool) throws -> Timestamp? {
             guard let text = arguments.value(name) else { return nil }
-            guard let t = Timestamp(rfc3339: text) else { throw CLIError.usage("--\(name) must be a date (YYYY-MM-DD) or RFC 3339 time, not '\(text)'") }
-            return endOfDay && text.count == 10 ? t.adding(seconds: 86_400 - 0.000001) : t
+            guard let t = endOfDay ? Timestamp(dateTimeOrEndOfDay: text) : Timestamp(rfc3339: text) else {
+                throw CLIError.usage("--\(name) must be a date (YYYY-MM-DD) or RFC 3339 time, not '\(text)'")
+            }
+            return t
         }
         let period = AuditPeriod(from: try date("from", endOfDay: false), to: try date("to", endOfDay: true))
         if let from = period.from, let to = period.to, from > to {

@@ -8,7 +8,8 @@ enum ReadSupport {
     static let asOfOption = CommandSpec.Option(name: "as-of", valueName: "T",
         help: "as the log stood at time T (events recorded by then; a bare date = end of that day) or at position T")
     static let jsonOption = CommandSpec.Option(name: "json", valueName: nil, help: "machine-readable output, with the log head it was computed from")
-    static let nowOption = CommandSpec.Option(name: "now", valueName: "T", help: "evaluate as if the clock read T (RFC 3339); default: now")
+    static let nowOption = CommandSpec.Option(name: "now", valueName: "T",
+                                              help: "evaluate as if the clock read T (RFC 3339; a bare date = the end of that day, UTC, as for --as-of); default: now")
 
     static func limit(_ arguments: ParsedArguments) throws -> ReadLimit? {
         guard let text = arguments.value("as-of") else { return nil }
@@ -28,7 +29,7 @@ enum ReadSupport {
             if case .recordedBy(let t)? = try limit(arguments) { return min(t, .now) }
             return .now
         }
-        guard let t = Timestamp(rfc3339: text) else { throw CLIError.usage("--now must be an RFC 3339 time or a date, not '\(text)'") }
+        guard let t = Timestamp(dateTimeOrEndOfDay: text) else { throw CLIError.usage("--now must be an RFC 3339 time or a date, not '\(text)'") }
         return t
     }
 

@@ -51,7 +51,7 @@ enum ReferralsCommand: Command {
             ]).jsonText)
             return
         }
-        Console.out("Referral pipeline as of \(now.rfc3339) (log head \(folded.head?.description ?? "empty"))")
+        Console.out("Referral pipeline at \(now.rfc3339) (log head \(folded.head?.description ?? "empty"))")
         for r in shown {
             var line = "  \(r.referral)  \(r.participant)  \(r.source.rawValue)\(r.urgent ? " URGENT" : "")  received \(r.receivedAt.dayString)  \(r.status.rawValue)"
             if let d = r.daysWaiting { line += ", waiting \(d) days" }

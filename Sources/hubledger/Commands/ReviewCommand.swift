@@ -15,18 +15,24 @@ enum ReviewCommand: Command {
 
     static func run(_ arguments: ParsedArguments) throws {
         let (folded, log, authorization) = try ReadSupport.fold(ReviewProjection.self, arguments, permission: .readReview, command: spec.name)
-        var review = try folded.model.review(now: try ReadSupport.now(arguments), reading: ProjectionRunner(log: log).streamReader)
+        let now = try ReadSupport.now(arguments)
+        var review = try folded.model.review(now: now, reading: ProjectionRunner(log: log).streamReader)
         if let inScope = authorization.participantFilter(for: .readReview, log: log, listing: "participants") {
             review = review.limited(to: inScope)
         }
-        if arguments.has("json") { Console.out(review.json(head: folded.head).jsonText); return }
+        if arguments.has("json") {
+            guard case .object(var o) = review.json(head: folded.head) else { return }
+            o["now"] = .string(now.rfc3339)
+            Console.out(JSONValue.object(o).jsonText)
+            return
+        }
         printFlags(review.activeFlags)
-        Console.out("Safeguarding review (log head \(folded.head?.description ?? "empty"))\n")
+        Console.out("Safeguarding review at \(now.rfc3339) (log head \(folded.head?.description ?? "empty"))\n")
         Console.out("Open concerns: \(review.openConcerns.count)")
         for c in review.openConcerns {
             Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue.uppercased())  \(c.category.rawValue)  raised \(c.raisedAt.dayString), \(c.ageDays) days  \(c.escalated ? "escalated" : "NOT ESCALATED")")
         }
-        Console.out("\nHigh or critical concerns open over 24 hours without escalation: \(review.unescalatedHighConcerns.count)")
+        Console.out("\nHigh or critical concerns open 24 hours or more without escalation: \(review.unescalatedHighConcerns.count)")
         for c in review.unescalatedHighConcerns { Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue)  \(c.ageDays) days") }
         Console.out("\nAttendances flagged by the consent rules: \(review.flaggedAttendances.count)")
         for f in review.flaggedAttendances { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.lowercasedString)\(f.isRetracted ? " (since retracted)" : "")") }
