@@ -31,15 +31,16 @@ public struct Claim: Sendable {
                 problems.append(InputProblem(file: file, line: i < lines.count ? lines[i] : 1, field: "claims[\(i)]" + (field.isEmpty ? "" : ".\(field)"), reason: reason))
             }
             guard let o = item.objectValue else { problem("", "each claim must be an object"); continue }
-            guard let metric = o["metric"]?.stringValue else { problem("metric", "missing or not a string"); continue }
-            guard metrics.contains(metric) else {
-                problem("metric", "unknown metric '\(metric)' (metrics: \(metrics.joined(separator: ", ")))"); continue
-            }
-            guard let opText = o["op"]?.stringValue, let op = Operator(rawValue: opText) else {
-                problem("op", "must be one of \(Operator.allCases.map(\.rawValue).joined(separator: " "))"); continue
-            }
-            guard let value = o["value"]?.doubleValue else { problem("value", "missing or not a number"); continue }
-            claims.append(Claim(metric: metric, op: op, value: value))
+            // Every problem of the claim at once, as an import tells every problem of a line.
+            for key in o.keys where !["metric", "op", "value"].contains(key) { problem(key, "unknown field (a claim has metric, op and value)") }
+            let metric = o["metric"]?.stringValue
+            if metric == nil { problem("metric", "missing or not a string") }
+            else if let metric, !metrics.contains(metric) { problem("metric", "unknown metric '\(metric)' (metrics: \(metrics.joined(separator: ", ")))") }
+            let op = o["op"]?.stringValue.flatMap(Operator.init(rawValue:))
+            if op == nil { problem("op", "must be one of \(Operator.allCases.map(\.rawValue).joined(separator: " "))") }
+            let value = o["value"]?.doubleValue
+            if value == nil { problem("value", "missing or not a number") }
+            if let metric, let op, let value, metrics.contains(metric) { claims.append(Claim(metric: metric, op: op, value: value)) }
         }
         if !problems.isEmpty { throw DomainError.rejected(problems) }
         return claims

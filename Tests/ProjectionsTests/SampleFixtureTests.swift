@@ -172,8 +172,9 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
     }
 }
 
-/// Every problem of a claims file is named with the line its claim starts on, an unknown metric among them: it
-/// was reported at line 1, and not at all while another claim had a problem (found by acceptance testing).
+/// Every problem of a claims file is named with the line its claim starts on, an unknown metric and an unknown
+/// field among them, and all of a claim's problems at once: they were reported at line 1, one per claim, and an
+/// unknown metric not at all while another claim had a problem (found by acceptance testing).
 @Test func everyClaimProblemIsReportedAtItsClaimsLineUnknownMetricsAmongThem() throws {
     let text = """
     {
@@ -181,7 +182,7 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
         {"metric": "sessions", "op": "~=", "value": 1},
         {"metric": "happierRate", "op": ">=", "value": 0.5},
         {
-          "metric": "happyRate", "op": ">=", "value": 0.9
+          "metric": "happyRate", "op": "=>", "value": 0.9, "note": "x"
         },
         "sessions >= 1"
       ]
@@ -191,9 +192,9 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
         _ = try Claim.parse(Array(text.utf8), file: "claims.json")
         Issue.record("expected the claims file to be refused")
     } catch DomainError.rejected(let problems) {
-        #expect(problems.map(\.line) == [3, 5, 8], "\(problems)")
-        #expect(problems.compactMap(\.field) == ["claims[0].op", "claims[2].metric", "claims[3]"], "\(problems)")
-        #expect(problems[1].reason.hasPrefix("unknown metric 'happyRate' (metrics: sessions, participants,"), "\(problems)")
+        #expect(problems.map(\.line) == [3, 5, 5, 5, 8], "\(problems)")
+        #expect(problems.compactMap(\.field) == ["claims[0].op", "claims[2].note", "claims[2].metric", "claims[2].op", "claims[3]"], "\(problems)")
+        #expect(problems[2].reason.hasPrefix("unknown metric 'happyRate' (metrics: sessions, participants,"), "\(problems)")
     }
 }
 
