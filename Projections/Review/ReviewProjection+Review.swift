@@ -21,7 +21,7 @@ extension ReviewProjection {
                                                escalated: !c.escalations.live(by: now, retracted: retracted).isEmpty)
             }
             .sorted { ($1.severity, $0.raisedAt, $0.concern) < ($0.severity, $1.raisedAt, $1.concern) }
-        let unescalated = open.filter { $0.severity >= .high && !$0.escalated && now.microseconds - $0.raisedAt.microseconds >= 86_400_000_000 }
+        let unescalated = open.filter { $0.severity >= .high && !$0.escalated && now.microseconds - $0.raisedAt.microseconds > 86_400_000_000 }
         let judged = try settledFlags(reading: read).filter { $0.occurredAt <= now }
         func row(_ f: Flagged) -> SafeguardingReview.Flag {
             .init(event: f.event, participant: f.participant, session: f.session, rule: f.rule, isRetracted: retracted.contains(f.event), position: f.position)

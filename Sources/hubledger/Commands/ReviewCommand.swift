@@ -32,7 +32,7 @@ enum ReviewCommand: Command {
         for c in review.openConcerns {
             Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue.uppercased())  \(c.category.rawValue)  raised \(c.raisedAt.dayString), \(c.ageDays) days  \(c.escalated ? "escalated" : "NOT ESCALATED")")
         }
-        Console.out("\nHigh or critical concerns open 24 hours or more without escalation: \(review.unescalatedHighConcerns.count)")
+        Console.out("\nHigh or critical concerns open over 24 hours without escalation: \(review.unescalatedHighConcerns.count)")
         for c in review.unescalatedHighConcerns { Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue)  \(c.ageDays) days") }
         Console.out("\nAttendances flagged by the consent rules: \(review.flaggedAttendances.count)")
         for f in review.flaggedAttendances { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.lowercasedString)\(f.isRetracted ? " (since retracted)" : "")") }
