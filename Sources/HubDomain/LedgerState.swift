@@ -45,8 +45,8 @@ public struct LedgerState: Sendable {
     var surveys: Set<String> = []
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
-    /// When each referral was received and each concern raised (keyed by `entityKey`):
-    /// no later step may be dated before it.
+    /// When each referral was received, each concern raised and each session held (keyed by `entityKey`):
+    /// no later step, and no attendance or survey before the session's day, may be dated before it.
     var beganAt: [String: Timestamp] = [:]
     /// Whose each referral and concern is (keyed by `entityKey`), as first recorded: recorded again after a
     /// retraction it must be the same person's, or its steps and its place in a chronology would pass to another.
@@ -189,6 +189,7 @@ public struct LedgerState: Sendable {
         switch kind {
         case .participantRegistered, .participantMoved, .sessionHeld:
             if let hub = data.string("hub") { hubs.insert(hub) }
+            if kind == .sessionHeld, let session = data.string("session") { beganAt[LedgerState.entityKey(.session, session)] = occurredAt }
         case .referralReceived, .concernRaised:
             if let (entity, key) = facts.creates {
                 let entityKey = LedgerState.entityKey(entity, key)

@@ -15,7 +15,7 @@ public enum Register {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             return ([], [InputProblem(file: file, line: 1, field: nil, reason: "the register is not UTF-8 text")])
         }
-        guard let held = try sessionTime(session, log: log) else {
+        guard let held = try log.timeHeld(ofSession: session) else {
             // Not a line of the file: the --session option (no line number is given).
             return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
         }
@@ -99,10 +99,6 @@ public enum Register {
             }
         }
         return (drafts, problems)
-    }
-
-    static func sessionTime(_ session: String, log: EventLog) throws -> Timestamp? {
-        try log.events(in: StreamID(EntityKind.session.stream(session))).first { $0.type == EventType.sessionHeld.rawValue }?.occurredAt
     }
 }
 

@@ -508,6 +508,32 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
     }
 }
 
+/// An attendance or survey recorded without --occurred-at is dated when its session was held, as a register's rows
+/// are: it happened then, not when it was typed in (dated "now", it read as not yet happened in a review at a time
+/// between the two, while the referral pipeline counted it; found by acceptance testing). Other events are dated now,
+/// and an attendance dated on a day before its session is refused.
+@Test func anAttendanceOrSurveyRecordedWithoutATimeIsDatedAtItsSession() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let held = ["SessionHeld", "--session", "S-2", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1", "--week", "2",
+                    "--occurred-at", "2025-03-10T10:00:00Z"]
+        #expect(try cli.run(["record"] + held).status == 0)
+        #expect(try cli.run(["record", "AttendanceRecorded", "--participant", "P-1", "--session", "S-2"]).status == 0)
+        #expect(try cli.run(["record", "SurveyCompleted", "--participant", "P-1", "--session", "S-2", "--happier", "true",
+                             "--moreConnected", "false"]).status == 0)
+        #expect(try cli.run(["record", "SignpostGiven", "--participant", "P-1", "--service", "Synthetic advice", "--category", "other"]).status == 0)
+        let events = try cli.run(["log", "--json", "--stream", "participant-P-1"]).stdout.split(separator: "\n").map { try JSONParser.parse(String($0)).objectValue ?? [:] }
+        let times = events.suffix(3).map { $0["occurredAt"]?.stringValue ?? "" }
+        #expect(Array(times.prefix(2)) == ["2025-03-10T10:00:00Z", "2025-03-10T10:00:00Z"], "\(times)")
+        #expect(times.last?.hasPrefix("2025-03-10") == false, "a signpost is dated now: \(times)")
+
+        let before = try cli.verifyJSON()
+        let early = try cli.run(["record", "AttendanceRecorded", "--participant", "P-2", "--session", "S-2", "--occurred-at", "2025-03-09T12:00:00Z"])
+        #expect(early.status == 1 && early.stderr.contains("field occurredAt") && early.stderr.contains("before session S-2 was held"), "\(early)")
+        #expect(try cli.verifyJSON() == before)
+    }
+}
+
 @Test func recordRefusesAWrongEnumValueAndWritesNothing() throws {
     try withDomainCLI { cli in
         #expect(try cli.run(["init"]).status == 0)
