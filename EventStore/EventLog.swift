@@ -37,7 +37,9 @@ public final class EventLog: Sendable {
         if Directory.isFile(path) { throw EventStoreError.notADirectory(path: path) }
         if Directory.exists(path) {
             try checkOwner(path)
-            guard try Directory.entries(path).isEmpty else { throw EventStoreError.storeNotEmpty(path: path) }
+            guard try Directory.entries(path).isEmpty else {
+                throw Directory.isFile(StoreLayout(root: path).storeFile) ? EventStoreError.storeAlreadyExists(path: path) : EventStoreError.storeNotEmpty(path: path)
+            }
         } else {
             let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
             if !parent.isEmpty && !Directory.exists(parent) {

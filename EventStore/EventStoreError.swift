@@ -4,6 +4,8 @@ import Foundation
 public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case storeNotFound(path: String)
     case storeNotEmpty(path: String)
+    /// `init` where a store already is: nothing is wrong, and nothing needs creating.
+    case storeAlreadyExists(path: String)
     case notAStore(path: String)
     case notADirectory(path: String)
     case wrongExpectedVersion(stream: StreamID, expected: ExpectedVersion, actual: StreamVersion?)
@@ -26,6 +28,8 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "no store at \(path): create one with `hubledger init` or point --store at an existing one"
         case .storeNotEmpty(let path):
             return "\(path) is not empty: refusing to create a store over existing files"
+        case .storeAlreadyExists(let path):
+            return "\(path) is already a HubLedger store: it was left as it is (use it as it is; `hubledger verify` checks it)"
         case .notAStore(let path):
             return "\(path) exists but is not a HubLedger store (no STORE file)"
         case .notADirectory(let path):

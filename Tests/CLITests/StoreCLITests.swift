@@ -272,6 +272,7 @@ struct StoreCLITests {
         ("RecordViewed", "views-P-1", "hubledger history"),
         ("ParticipantErased", "participant-P-1", "hubledger erase"),
         ("AlertRaised", "alerts", "hubledger watch"),
+        ("EventRetracted", "participant-P-1", "hubledger retract EVENT_ID --reason TEXT"),
     ]
 
     @Test(arguments: reservedTypes)

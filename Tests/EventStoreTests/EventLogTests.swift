@@ -67,10 +67,11 @@ struct EventLogTests {
         try Data("keep me".utf8).write(to: root.appendingPathComponent("notes.txt"))
         #expect(throws: EventStoreError.storeNotEmpty(path: root.path)) { try EventLog.create(at: root.path) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path) == ["notes.txt"])
-        // An existing store is not empty either.
+        // An existing store is refused too, and said to be one (init run twice: nothing is wrong).
         let store = root.appendingPathComponent("store").path
         _ = try EventLog.create(at: store, options: .forTests)
-        #expect(throws: EventStoreError.storeNotEmpty(path: store)) { try EventLog.create(at: store) }
+        #expect(throws: EventStoreError.storeAlreadyExists(path: store)) { try EventLog.create(at: store) }
+        #expect(EventStoreError.storeAlreadyExists(path: store).description.contains("already a HubLedger store"))
     }
 
     @Test func openingAMissingDirectoryOrANonStoreIsRefused() throws {
