@@ -9,6 +9,8 @@ public struct Claim: Sendable {
     public var op: Operator
     public var value: Double
 
+    public init(metric: String, op: Operator, value: Double) { self.metric = metric; self.op = op; self.value = value }
+
     /// Reads a claims file; every problem names the claim, its line and field, all of them at once — a
     /// claim about a figure the audit does not compute (`AuditTally.figureNames`) among them: a typo in the
     /// file is a mistake to fix, not a claim found false.
@@ -44,6 +46,16 @@ public struct Claim: Sendable {
         }
         if !problems.isEmpty { throw DomainError.rejected(problems) }
         return claims
+    }
+
+    /// The claim as written (`happierRate >= 0.9`, `sessions == 240`), for reports.
+    public var text: String { "\(metric) \(op.rawValue) \(Claim.number(value))" }
+
+    /// A value in full, as a claim is judged on it: a whole number without decimals, any other in its
+    /// shortest exact form (0.9133058113686885, not 0.9133: a claim `== 0.9133` is judged on the former).
+    public static func number(_ value: Double) -> String {
+        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
     }
 
     /// Whether the computed value supports the claim (an absent value supports nothing).

@@ -632,6 +632,8 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         let no = try cli.run(["audit", "--claims", unsupported])
         #expect(no.status == 1, "\(no)")
         #expect(no.stdout.contains("NOT SUPPORTED"), "\(no)")
+        // The claim as written, and the figure in full: a whole number has no decimals (it read "1.0: computed 1.0000").
+        #expect(no.stdout.contains("sessions >= 1: computed 1  SUPPORTED") && no.stdout.contains("happierRate >= 0.9: computed 0.5  NOT SUPPORTED"), "\(no)")
         let noJSON = try cli.run(["audit", "--claims", unsupported, "--json"])
         #expect(noJSON.status == 1)
         let verdicts = (try noJSON.json()["claims"]?.arrayValue ?? []).compactMap(\.objectValue)

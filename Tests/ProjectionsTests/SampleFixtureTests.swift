@@ -198,6 +198,15 @@ func claimOperatorsCompareTheComputedValue(_ op: String, _ value: Double, _ supp
     }
 }
 
+/// A figure is shown as a claim is judged on it: whole numbers without decimals, others in full (a claim
+/// `== 0.9133` read "computed 0.9133 NOT SUPPORTED" against 0.9133058…, found by acceptance testing).
+@Test func claimsAndFiguresAreWrittenInFull() {
+    #expect(Claim.number(240) == "240" && Claim.number(-3) == "-3" && Claim.number(0) == "0")
+    #expect(Claim.number(0.9133058113686885) == "0.9133058113686885" && Claim.number(0.5) == "0.5")
+    #expect(Claim(metric: "sessions", op: .atLeast, value: 112).text == "sessions >= 112")
+    #expect(!Claim(metric: "happierRate", op: .equal, value: 0.9133).isSupported(by: 0.9133058113686885))
+}
+
 @Test func theMetricsAClaimMayNameAreTheFiguresTheAuditGives() throws {
     let sample = try importedSample()
     #expect(AuditTally.figureNames == sample.audit.map(\.name))

@@ -13,7 +13,7 @@ enum AuditCommand: Command {
             PlaceOptions.hubOption,
             PlaceOptions.regionOption,
             ReadSupport.asOfOption,
-            .init(name: "claims", valueName: "FILE", help: "check claims {\"claims\": [{\"metric\", \"op\", \"value\"}]}; exit 1 if any is not supported"),
+            .init(name: "claims", valueName: "FILE", help: "check claims {\"claims\": [{\"metric\", \"op\", \"value\"}]} (op >= <= == > <; judged on the exact figure, so claim a rounded figure with >= or <=); exit 1 if any is not supported"),
             ReadSupport.jsonOption,
             .init(name: "html", valueName: "FILE", help: "also write the audit as one self-contained HTML page with charts (printable on A4)"),
         ],
@@ -94,7 +94,7 @@ enum AuditCommand: Command {
             }
             if !checked.isEmpty { Console.out("\nClaims:") }
             for (claim, computed, ok) in checked {
-                Console.out("  \(claim.metric) \(claim.op.rawValue) \(claim.value): computed \(computed.map { format(.double($0)) } ?? "no value")  \(ok ? "SUPPORTED" : "NOT SUPPORTED")")
+                Console.out("  \(claim.text): computed \(computed.map(Claim.number) ?? "no value")  \(ok ? "SUPPORTED" : "NOT SUPPORTED")")
             }
         }
         if checked.contains(where: { !$0.2 }) { throw CLIError.silentFailure }

@@ -80,8 +80,8 @@ enum AuditReport {
         if !claims.isEmpty {
             body += "<h2>Claims</h2><table><tr><th>claim</th><th>computed</th><th>verdict</th></tr>"
             for row in claims {
-                body += "<tr><td>\(HTMLPage.escape("\(row.claim.metric) \(row.claim.op.rawValue) \(row.claim.value)"))</td>"
-                body += "<td class=\"num\">\(row.computed.map { String(format: "%.4f", $0) } ?? "no value")</td>"
+                body += "<tr><td>\(HTMLPage.escape(row.claim.text))</td>"
+                body += "<td class=\"num\">\(row.computed.map(Claim.number) ?? "no value")</td>"
                 body += row.supported ? "<td class=\"supported\">SUPPORTED</td></tr>" : "<td class=\"unsupported\">NOT SUPPORTED</td></tr>"
             }
             body += "</table>"
