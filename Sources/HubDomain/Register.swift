@@ -45,6 +45,12 @@ public enum Register {
             return ([], problems)
         }
         let hCol = header.firstIndex(of: "happier"), cCol = header.firstIndex(of: "more_connected")
+        // A survey is both answers: a header with one survey column is told once, not on every row.
+        if (hCol == nil) != (cCol == nil) {
+            let missing = hCol == nil ? "happier" : "more_connected"
+            problems.append(InputProblem(file: file, line: 1, field: missing, reason: "the header has \(hCol == nil ? "more_connected" : "happier") but no \(missing) column: give both survey columns or neither"))
+            return ([], problems)
+        }
         var drafts: [EventDraft] = []
         var listed: [String: Int] = [:]
         let surveyIDs = SurveyIDs(session: session, log: log)

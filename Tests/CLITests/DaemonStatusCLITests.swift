@@ -149,6 +149,12 @@ struct DaemonStatusCLITests {
             let covered = try Self.status(cli, store)
             #expect(covered.exit == 0, "\(covered.text)")
             #expect(covered.states == ["eve": "finished", "ops": "reporting"], "\(covered.json)")
+            // While a run covers, the text says it is a one-off run, not a daemon (found by acceptance testing).
+            let hourly = try cli.run(["watch", "--once", "--interval", "1h", "--now", W.T], store: store, environment: ["HUBLEDGER_ACTOR": "eve"], timeout: 60)
+            #expect(hourly.succeeded, "\(hourly)")
+            let fresh = try Self.status(cli, store)
+            #expect(fresh.text.stdout.contains("daemon eve (region london): a `watch --once` run 0s ago")
+                    && fresh.text.stdout.contains("covering its scope for three intervals of 3600s"), "\(fresh.text.stdout)")
         }
     }
 

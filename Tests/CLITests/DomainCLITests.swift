@@ -349,6 +349,12 @@ private func cliMetric(_ audit: JSONObject, _ name: String) -> JSONObject? { aud
             #expect(repeated.status == 1, "\(repeated)")
             #expect(repeated.stderr.contains("\(path):1: field \(column): the header names this column 2 times"), "\(repeated)")
         }
+        // One survey column in the header: told once, on the header, not on every row (found by acceptance testing).
+        let half = try cli.file("half.csv", "participant,happier\nP-1,yes\nP-2,no\n")
+        let halfSurvey = try cli.run(["import", "--register", half, "--session", "S-1"])
+        #expect(halfSurvey.status == 1, "\(halfSurvey)")
+        #expect(halfSurvey.stderr.contains("\(half):1: field more_connected: the header has happier but no more_connected column"), "\(halfSurvey)")
+        #expect(!halfSurvey.stderr.contains("\(half):2:") && !halfSurvey.stderr.contains("\(half):3:"), "\(halfSurvey)")
         // A register with no header: its first id is named as written, and the likely slip said.
         let headerless = try cli.file("headerless.csv", "P-1\nP-2\n")
         let noHeader = try cli.run(["import", "--register", headerless, "--session", "S-1"])

@@ -78,7 +78,7 @@ enum AccessGate {
             for about in requirement.subjects {
                 if about == .wholeStore, !scope.isEverywhere {
                     try refuse(actor: actor, command: command, subject: subject ?? about.description, reason: "out of scope: every hub", log: log,
-                               message: "refused: \(requirement.permission) for the whole store (every hub's records) is outside the scope of \(actor), whose roles for it cover \(describe(scope)); only a role for every hub covers it; nothing was done")
+                               message: "refused: \(requirement.permission) reaches every hub's records, outside the scope of \(actor), whose roles for it cover \(describe(scope)); only a role for every hub covers it; nothing was done")
                 }
                 guard let place = about.place(in: locations), !scope.covers(place) else { continue }
                 // Where they are is recorded for the admins (the AccessDenied reason), not told to the actor

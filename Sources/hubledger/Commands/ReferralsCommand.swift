@@ -54,7 +54,7 @@ enum ReferralsCommand: Command {
         Console.out("Referral pipeline at \(now.rfc3339) (log head \(folded.head?.description ?? "empty"))")
         for r in shown {
             var line = "  \(r.referral)  \(r.participant)  \(r.source.rawValue)\(r.urgent ? " URGENT" : "")  received \(r.receivedAt.dayString)  \(r.status.rawValue)"
-            if let d = r.daysWaiting { line += ", waiting \(d) days" }
+            if let d = r.daysWaiting { line += ", waiting \(d) \(d == 1 ? "day" : "days")" }
             Console.out(line)
             var steps: [String] = []
             if let at = r.contactedAt { steps.append("contacted \(at.dayString) (day \(ReadSupport.days(r.daysToFirstContact)))") }

@@ -30,10 +30,10 @@ enum ReviewCommand: Command {
         Console.out("Safeguarding review at \(now.rfc3339) (log head \(folded.head?.description ?? "empty"))\n")
         Console.out("Open concerns: \(review.openConcerns.count)")
         for c in review.openConcerns {
-            Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue.uppercased())  \(c.category.rawValue)  raised \(c.raisedAt.dayString), \(c.ageDays) days  \(c.escalated ? "escalated" : "NOT ESCALATED")")
+            Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue.uppercased())  \(c.category.rawValue)  raised \(c.raisedAt.dayString), \(c.ageDays) \(c.ageDays == 1 ? "day" : "days")  \(c.escalated ? "escalated" : "NOT ESCALATED")")
         }
         Console.out("\nHigh or critical concerns open over 24 hours without escalation: \(review.unescalatedHighConcerns.count)")
-        for c in review.unescalatedHighConcerns { Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue)  \(c.ageDays) days") }
+        for c in review.unescalatedHighConcerns { Console.out("  \(c.concern)  \(c.participant)  \(c.severity.rawValue)  \(c.ageDays) \(c.ageDays == 1 ? "day" : "days")") }
         Console.out("\nAttendances flagged by the consent rules: \(review.flaggedAttendances.count)")
         for f in review.flaggedAttendances { Console.out("  \(f.participant)  session \(f.session)  \(f.rule.rawValue)  event \(f.event.lowercasedString)\(f.isRetracted ? " (since retracted)" : "")") }
         Console.out("\nSurveys flagged by the consent rules: \(review.flaggedSurveys.count)")

@@ -64,14 +64,19 @@ enum StatusCommand: Command {
     static func line(_ daemon: DaemonHealth.Daemon) -> String {
         let beat = daemon.heartbeat
         let every = "every \(Interval.text(beat.interval))"
+        // An earlier version's heartbeat names itself ("the daemon of an earlier version …").
+        let name = beat.actor == nil ? beat.daemonName : "daemon " + beat.daemonName
         switch daemon.state {
+        case .reporting where beat.isOneOff:
+            return "\(name): a `watch --once` run \(Int(daemon.ageSeconds))s ago at position \(beat.position), covering its scope for three "
+                + "intervals of \(Interval.text(beat.interval))"
         case .reporting, .silent:
-            let last = "daemon \(beat.daemonName): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
+            let last = "\(name): last heartbeat \(Int(daemon.ageSeconds))s ago at position \(beat.position), \(every)"
             return daemon.state == .silent ? last + " — NOT REPORTING (more than three intervals)" : last
         case .stopped:
-            return "daemon \(beat.daemonName): stopped \(Int(daemon.ageSeconds))s ago at position \(beat.position)"
+            return "\(name): stopped \(Int(daemon.ageSeconds))s ago at position \(beat.position)"
         case .finished:
-            return "daemon \(beat.daemonName): a `watch --once` run \(Int(daemon.ageSeconds))s ago at position \(beat.position), finished"
+            return "\(name): a `watch --once` run \(Int(daemon.ageSeconds))s ago at position \(beat.position), finished"
         }
     }
 }

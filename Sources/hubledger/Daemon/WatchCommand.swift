@@ -6,7 +6,7 @@ import Projections
 enum WatchCommand: Command {
     static let spec = CommandSpec(
         name: "watch", summary: "the alert daemon: follow the log, keep read models current, raise each alert once",
-        usage: "watch [--interval 30s] [--once] [--now T] [--webhook URL [--region R]…]… [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
+        usage: "watch [--interval 30s] [--once [--dry-run]] [--now T] [--webhook URL [--region R]…]… [--json] [--threshold DAYS] [--urgent-threshold DAYS]",
         options: [
             .init(name: "interval", valueName: "30s", help: "how often to check on time passing (new events are checked at once)"),
             .init(name: "once", valueName: nil, help: "evaluate once and exit"),
