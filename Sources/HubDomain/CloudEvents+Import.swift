@@ -17,7 +17,7 @@ extension CloudEvents {
 
     /// Reads an export back into proposals: whole and in order (each stream's versions gapless from 0,
     /// recorded times never going backwards), or problems naming file, line and field.
-    public static func decode(_ bytes: [UInt8], file: String) -> Import {
+    public static func decode(_ bytes: [UInt8], file: String, now: Timestamp = .now) -> Import {
         var result = Import()
         var versions: [StreamID: StreamVersion] = [:]
         var lastRecordedAt: Timestamp?
@@ -56,10 +56,16 @@ extension CloudEvents {
                 problem("streamversion", "\(stream) version \(version) where \(expected) was expected (an export must be whole and in order)")
             }
             versions[stream] = version
-            if let last = lastRecordedAt, recordedAt < last {
-                problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
+            // Named here, by line (the store would refuse it too, but by event id only); the lines after it are
+            // then measured against the one before it, so one wrong time is one problem.
+            if recordedAt > now {
+                problem("recordedat", "\(recorded) is later than this machine's clock (\(now.rfc3339)): check the clock, or the export")
+            } else {
+                if let last = lastRecordedAt, recordedAt < last {
+                    problem("recordedat", "\(recorded) is earlier than the line before's \(last.rfc3339) (an export is in the order it was recorded)")
+                }
+                lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
             }
-            lastRecordedAt = max(lastRecordedAt ?? recordedAt, recordedAt)
             var sealed: Set<String>
             if let attribute = o[sealedFieldsAttribute] {
                 guard let list = attribute.stringValue else { problem(sealedFieldsAttribute, "must be a string of field names separated by commas"); continue }
