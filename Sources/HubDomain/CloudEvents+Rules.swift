@@ -29,7 +29,12 @@ extension CloudEvents {
             for (field, value) in data where value.sealedDigest != nil { data[field] = .string("[sealed]") }
             let draft = EventDraft(type: event.type, occurredAt: event.occurredAt.rfc3339, data: data, id: event.id, file: file, line: line)
             let (checked, found) = Rules.check(draft, against: state, now: now, actor: event.actor)
-            problems += found
+            // Named as the export names them: its `occurredAt` is a CloudEvent's `time`, its fields are under `data`.
+            problems += found.map { problem in
+                var named = problem
+                named.field = problem.field.map { $0 == "occurredAt" ? "time" : "data." + $0 }
+                return named
+            }
             guard let checked else { continue }
             if checked.stream != event.stream {
                 problems.append(draft.problem("subject", "a \(event.type) belongs in stream \(checked.stream), not \(event.stream)"))

@@ -46,7 +46,7 @@ public struct LedgerState: Sendable {
     /// Active flags, for the removal rule and the attendance warning.
     public internal(set) var flags = ActiveFlags()
     /// When each referral was received, each concern raised and each session held (keyed by `entityKey`):
-    /// no later step, and no attendance or survey before the session's day, may be dated before it.
+    /// no later step may be dated before it, nor an attendance or survey long before it.
     var beganAt: [String: Timestamp] = [:]
     /// Whose each referral and concern is (keyed by `entityKey`), as first recorded: recorded again after a
     /// retraction it must be the same person's, or its steps and its place in a chronology would pass to another.

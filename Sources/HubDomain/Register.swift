@@ -104,6 +104,10 @@ public enum Register {
                 problems.append(InputProblem(file: file, line: n, field: "happier", reason: reason.text))
             }
         }
+        // A row already in the log keeps the time it was recorded with: the session's date corrected since
+        // (retracted, held again) must not make the same row read as a different event on a re-import.
+        let recorded = try log.events(withIDs: Set(drafts.compactMap(\.id)))
+        for i in drafts.indices { if let id = drafts[i].id, let event = recorded[id] { drafts[i].occurredAt = event.occurredAt.rfc3339 } }
         return (drafts, problems)
     }
 }

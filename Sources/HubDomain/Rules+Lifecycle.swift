@@ -5,7 +5,7 @@ import EventStore
 /// and never after it was declined or closed, declined at most once and never once closed, and
 /// closed at most once; a concern is closed at most once and not escalated once closed; no later
 /// step of a referral or concern is dated before the referral was received or the concern raised; no
-/// attendance or survey is dated on a day before its session was held.
+/// attendance or survey is dated more than 12 hours before its session was held.
 /// Retracted events never count, so retracting the step in the way is how a mistake is corrected.
 ///
 /// Raising a flag that is already active is allowed: it is a renewal (a new note and review date).
@@ -23,11 +23,11 @@ extension Rules {
                 return [draft.problem("occurredAt", "\(draft.occurredAt) is after \(entity.rawValue) \(id)'s \(first.type.rawValue) (\(first.at.rfc3339)), which still stands; it cannot have come first")]
             }
         }
-        // An attendance or survey happened at its session: not on a day before it was held (on its day, early
-        // arrivals may be noted before the session's recorded start).
+        // An attendance or survey happened at its session: not long before it was held (early arrivals may be
+        // noted before the session's recorded start, so some hours are allowed, whatever the time zone).
         if [.attendanceRecorded, .surveyCompleted].contains(type), let s = data["session"]?.stringValue,
-           let held = state.beganAt[LedgerState.entityKey(.session, s)], occurredAt.dayString < held.dayString {
-            return [draft.problem("occurredAt", "\(draft.occurredAt) is on a day before session \(s) was held (\(held.rfc3339)); it cannot have happened there yet")]
+           let held = state.beganAt[LedgerState.entityKey(.session, s)], occurredAt < held.adding(seconds: -earlyArrivalAllowance) {
+            return [draft.problem("occurredAt", "\(draft.occurredAt) is more than 12 hours before session \(s) was held (\(held.rfc3339)); it cannot have happened there yet")]
         }
         switch type {
         case .flagRemoved:

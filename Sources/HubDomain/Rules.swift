@@ -8,6 +8,8 @@ import Foundation
 public enum Rules {
     /// How far ahead of the clock an `occurredAt` may be (clock skew, time zones).
     public static let futureAllowance: Double = 86_400
+    /// How long before its session's recorded start an attendance or survey may be dated (an early arrival).
+    public static let earlyArrivalAllowance: Double = 12 * 3_600
     /// No hub's record holds anything before this: an earlier date is a typo in the year.
     static let earliest = Timestamp(rfc3339: "1900-01-01T00:00:00Z") ?? Timestamp(microseconds: 0)
 

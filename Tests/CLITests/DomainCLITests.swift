@@ -514,29 +514,36 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
     }
 }
 
-/// An attendance or survey recorded without --occurred-at is dated when its session was held, as a register's rows
-/// are: it happened then, not when it was typed in (dated "now", it read as not yet happened in a review at a time
-/// between the two, while the referral pipeline counted it; found by acceptance testing). Other events are dated now,
-/// and an attendance dated on a day before its session is refused.
-@Test func anAttendanceOrSurveyRecordedWithoutATimeIsDatedAtItsSession() throws {
+/// An attendance dated more than 12 hours before its session is refused (it was flagged before the session took
+/// place, found by acceptance testing). A register imported again after its session's date was corrected (the
+/// SessionHeld retracted and recorded again) changes nothing for the rows already in, and adds a late row at the
+/// corrected time: the rows keep the time they were recorded with.
+@Test func attendancesComeAtTheirSessionAndARegisterSurvivesTheSessionsCorrection() throws {
     try withDomainCLI { cli in
         _ = try cliImportBase(cli)
-        let held = ["SessionHeld", "--session", "S-2", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1", "--week", "2",
-                    "--occurred-at", "2025-03-10T10:00:00Z"]
-        #expect(try cli.run(["record"] + held).status == 0)
-        #expect(try cli.run(["record", "AttendanceRecorded", "--participant", "P-1", "--session", "S-2"]).status == 0)
-        #expect(try cli.run(["record", "SurveyCompleted", "--participant", "P-1", "--session", "S-2", "--happier", "true",
-                             "--moreConnected", "false"]).status == 0)
-        #expect(try cli.run(["record", "SignpostGiven", "--participant", "P-1", "--service", "Synthetic advice", "--category", "other"]).status == 0)
-        let events = try cli.run(["log", "--json", "--stream", "participant-P-1"]).stdout.split(separator: "\n").map { try JSONParser.parse(String($0)).objectValue ?? [:] }
-        let times = events.suffix(3).map { $0["occurredAt"]?.stringValue ?? "" }
-        #expect(Array(times.prefix(2)) == ["2025-03-10T10:00:00Z", "2025-03-10T10:00:00Z"], "\(times)")
-        #expect(times.last?.hasPrefix("2025-03-10") == false, "a signpost is dated now: \(times)")
+        let held = ["SessionHeld", "--session", "S-2", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1", "--week", "2"]
+        let first = try cli.run(["record"] + held + ["--occurred-at", "2025-03-10T10:00:00Z", "--json"])
+        let sessionID = try #require(try first.json()["id"]?.stringValue, "\(first)")
 
         let before = try cli.verifyJSON()
-        let early = try cli.run(["record", "AttendanceRecorded", "--participant", "P-2", "--session", "S-2", "--occurred-at", "2025-03-09T12:00:00Z"])
-        #expect(early.status == 1 && early.stderr.contains("field occurredAt") && early.stderr.contains("before session S-2 was held"), "\(early)")
+        let early = try cli.run(["record", "AttendanceRecorded", "--participant", "P-2", "--session", "S-2", "--occurred-at", "2025-03-09T21:59:00Z"])
+        #expect(early.status == 1 && early.stderr.contains("field occurredAt") && early.stderr.contains("more than 12 hours before session S-2 was held"), "\(early)")
         #expect(try cli.verifyJSON() == before)
+
+        let register = try cli.file("s2.csv", "participant\nP-1\n")
+        #expect(try cli.run(["import", "--register", register, "--session", "S-2"]).status == 0)
+        #expect(try cli.run(["retract", sessionID, "--reason", "Held a day later"]).status == 0)
+        #expect(try cli.run(["record"] + held + ["--occurred-at", "2025-03-11T10:00:00Z"]).status == 0)
+        let late = try cli.file("s2-late.csv", "participant\nP-1\nP-2\n")
+        let again = try cli.run(["import", "--register", late, "--session", "S-2"])
+        #expect(again.status == 0, "\(again)")
+        let attended = { (p: String) throws -> String? in
+            try cli.run(["log", "--json", "--stream", "participant-\(p)"]).stdout.split(separator: "\n")
+                .compactMap { try JSONParser.parse(String($0)).objectValue }
+                .last { $0["type"] == "AttendanceRecorded" && $0["data"]?.objectValue?["session"] == "S-2" }?["occurredAt"]?.stringValue
+        }
+        #expect(try attended("P-1") == "2025-03-10T10:00:00Z")
+        #expect(try attended("P-2") == "2025-03-11T10:00:00Z")
     }
 }
 

@@ -307,7 +307,7 @@ struct ExportTestFailure: Error, CustomStringConvertible { var description: Stri
                 ("schema version 2", { (line: String) in line.replacingOccurrences(of: #""schemaversion":1"#, with: #""schemaversion":2"#) }, "schemaversion"),
                 ("a recorded time ahead of the clock", { (line: String) in line.replacingOccurrences(of: #""recordedat":"\d{4}"#, with: "\"recordedat\":\"2999", options: .regularExpression) }, "recordedat"),
                 // The hub's rules hold for an export's domain events as for any import.
-                ("an unknown generation", { (line: String) in line.replacingOccurrences(of: #""generation":"adult""#, with: #""generation":"martian""#) }, "generation"),
+                ("an unknown generation", { (line: String) in line.replacingOccurrences(of: #""generation":"adult""#, with: #""generation":"martian""#) }, "data.generation"),
             ] {
                 let copy = cli.storePath("copy-\(field)")
                 var first = true

@@ -151,9 +151,9 @@ private let rulesRefusalCases: [RulesRefusalCase] = [
           occurredAt: "2025-05-12T10:00:00", field: "occurredAt"),
     .init(label: "date without a time", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
           occurredAt: "2025-05-12", field: "occurredAt"),
-    // An attendance or survey on a day before its session was held (S-2: 2025-05-12T10:00Z), found by acceptance testing.
-    .init(label: "attendance a day before its session", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
-          occurredAt: "2025-05-11T23:00:00Z", field: "occurredAt"),
+    // An attendance or survey more than 12 hours before its session was held (S-2: 2025-05-12T10:00Z), found by acceptance testing.
+    .init(label: "attendance 12 hours and a second before its session", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
+          occurredAt: "2025-05-11T21:59:59Z", field: "occurredAt"),
     .init(label: "survey a week before its session", type: "SurveyCompleted",
           data: ["participant": "P-A", "session": "S-1", "happier": true, "moreConnected": true], occurredAt: "2025-04-28T10:00:00Z", field: "occurredAt"),
     .init(label: "hour 24", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
@@ -313,8 +313,10 @@ private let rulesAcceptanceCases: [RulesAcceptanceCase] = [
     .init(label: "exactly one day ahead", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
           occurredAt: "2025-06-02T12:00:00Z", stream: "participant-P-A"),
     .init(label: "a leap day", type: "SessionHeld", data: rulesSession, occurredAt: "2024-02-29T10:00:00Z", stream: "session-S-9"),
-    .init(label: "an early arrival on the session's day, before its recorded start", type: "AttendanceRecorded",
+    .init(label: "an early arrival, before the session's recorded start", type: "AttendanceRecorded",
           data: ["participant": "P-A", "session": "S-2"], occurredAt: "2025-05-12T09:30:00Z", stream: "participant-P-A"),
+    .init(label: "12 hours before the session, whatever day that is in UTC", type: "AttendanceRecorded",
+          data: ["participant": "P-A", "session": "S-2"], occurredAt: "2025-05-12T00:00:00+02:00", stream: "participant-P-A"),
     .init(label: "a time with an offset and fractions", type: "AttendanceRecorded", data: ["participant": "P-A", "session": "S-2"],
           occurredAt: "2025-05-12T11:05:00.250+01:00", stream: "participant-P-A"),
 ]
