@@ -17,7 +17,10 @@ public enum Register {
         }
         guard let held = try log.timeHeld(ofSession: session) else {
             // Not a line of the file: the --session option (no line number is given).
-            return ([], [InputProblem(file: file, line: 0, field: "session", reason: "unknown session \(session) (record its SessionHeld first)")])
+            let wasHeld = try log.events(in: StreamID(EntityKind.session.stream(session))).contains { $0.type == EventType.sessionHeld.rawValue }
+            let reason = wasHeld ? "session \(session) was held and then retracted; record its SessionHeld again first if it should stand"
+                                 : "unknown session \(session) (record its SessionHeld first)"
+            return ([], [InputProblem(file: file, line: 0, field: "session", reason: reason)])
         }
         // Split on bytes: "\r\n" is one Character in Swift, and registers saved on Windows use it.
         var lines = ImportFile.withoutByteOrderMark(bytes).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in

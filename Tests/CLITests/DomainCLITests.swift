@@ -533,6 +533,8 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         let register = try cli.file("s2.csv", "participant\nP-1\n")
         #expect(try cli.run(["import", "--register", register, "--session", "S-2"]).status == 0)
         #expect(try cli.run(["retract", sessionID, "--reason", "Held a day later"]).status == 0)
+        let retracted = try cli.run(["import", "--register", register, "--session", "S-2"])
+        #expect(retracted.status == 1 && retracted.stderr.contains("session S-2 was held and then retracted"), "\(retracted)")
         #expect(try cli.run(["record"] + held + ["--occurred-at", "2025-03-11T10:00:00Z"]).status == 0)
         let late = try cli.file("s2-late.csv", "participant\nP-1\nP-2\n")
         let again = try cli.run(["import", "--register", late, "--session", "S-2"])
@@ -544,6 +546,33 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         }
         #expect(try attended("P-1") == "2025-03-10T10:00:00Z")
         #expect(try attended("P-2") == "2025-03-11T10:00:00Z")
+    }
+}
+
+/// An attendance recorded without --occurred-at is dated when its session was held, as a register's rows are, so
+/// the consent rules judge it against the consents of that time: a child who attended before the parent's consent
+/// is flagged even when the attendance is typed in afterwards (dated "now" it passed unflagged, found by acceptance
+/// testing). Other events are dated now.
+@Test func anAttendanceTypedInLaterIsDatedAtItsSessionSoAConsentGapShows() throws {
+    try withDomainCLI { cli in
+        _ = try cliImportBase(cli)
+        let now = Timestamp.now
+        let sessionAt = now.adding(seconds: -3 * 86_400).rfc3339
+        #expect(try cli.run(["record", "SessionHeld", "--session", "S-3", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1",
+                             "--week", "3", "--occurred-at", sessionAt]).status == 0)
+        #expect(try cli.run(["record", "ConsentGiven", "--participant", "P-3", "--scope", "participation", "--givenBy", "parent-or-guardian",
+                             "--occurred-at", now.adding(seconds: -2 * 86_400).rfc3339]).status == 0)
+        #expect(try cli.run(["record", "AttendanceRecorded", "--participant", "P-3", "--session", "S-3"]).status == 0)
+        #expect(try cli.run(["record", "SignpostGiven", "--participant", "P-3", "--service", "Synthetic advice", "--category", "other"]).status == 0)
+        let events = try cli.run(["log", "--json", "--stream", "participant-P-3"]).stdout.split(separator: "\n")
+            .compactMap { try JSONParser.parse(String($0)).objectValue }
+        let attendance = events.last { $0["type"] == "AttendanceRecorded" && $0["data"]?.objectValue?["session"] == "S-3" }
+        #expect(attendance?["occurredAt"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } == Timestamp(rfc3339: sessionAt), "\(events)")
+        let signpost = events.last { $0["type"] == "SignpostGiven" }
+        #expect((signpost?["occurredAt"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }).map { $0 > now.adding(seconds: -60) } == true, "a signpost is dated now")
+        let review = try cli.run(["review", "--json"]).json()
+        let flagged = review["flaggedAttendances"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        #expect(flagged.contains { $0["participant"] == "P-3" && $0["session"] == "S-3" }, "\(flagged)")
     }
 }
 

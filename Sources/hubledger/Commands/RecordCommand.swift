@@ -7,7 +7,7 @@ enum RecordCommand: Command {
         name: "record", summary: "record one event, checked against the hub's rules",
         usage: "record <Type> --<field> <value> … [--occurred-at T] [--id UUID] [--dry-run]",
         options: [
-            .init(name: "occurred-at", valueName: "T", help: "when it happened, RFC 3339 (default: now)"),
+            .init(name: "occurred-at", valueName: "T", help: "when it happened, RFC 3339 (default: now; for an attendance or survey, when its session was held)"),
             .init(name: "id", valueName: "UUID", help: "the event's id (default: a new one); retrying the same command with the same id is safe (without --occurred-at it keeps the first try's time)"),
             .init(name: "dry-run", valueName: nil, help: "check only; write nothing"),
             .init(name: "json", valueName: nil, help: "print {position, id, type, head} ({dryRun} or {alreadyRecorded} and head when nothing was written)"),
@@ -42,6 +42,12 @@ enum RecordCommand: Command {
         var occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
         if let id, arguments.value("occurred-at") == nil, let earlier = try Environment.openLog(arguments).events(withIDs: [id])[id] {
             occurredAt = earlier.occurredAt.rfc3339
+        } else if arguments.value("occurred-at") == nil, [.attendanceRecorded, .surveyCompleted].contains(type),
+                  let session = data["session"]?.stringValue, let held = try Environment.openLog(arguments).timeHeld(ofSession: session) {
+            // An attendance or survey happened at its session, as a register dates it. Dated when typed in, it would
+            // be judged against the consents of that later time: a child's attendance before the parent's consent
+            // would pass unflagged.
+            occurredAt = held.rfc3339
         }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: EventDraft.commandLine, line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { field in data[field]?.stringValue.map { "\(field) \($0)" } })
