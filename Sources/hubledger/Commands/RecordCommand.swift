@@ -67,6 +67,13 @@ enum RecordCommand: Command {
         } else {
             Console.out("already recorded (same id and content); nothing written")
         }
+        // What review will flag, said now, while the person who knows the consent's real time is at hand.
+        if !outcome.appended.isEmpty || arguments.has("dry-run"), let participant = data["participant"]?.stringValue,
+           let at = Timestamp(rfc3339: occurredAt),
+           let rule = try ConsentRules.flag(of: type, by: participant, at: at, in: Environment.openLog(arguments)) {
+            Console.err("warning: this \(type.rawValue) of \(participant), dated \(at.rfc3339), is flagged \(rule.rawValue) (review lists it): "
+                        + "the consents in force then do not cover it; if consent was given before, record it with --occurred-at and its real time")
+        }
     }
 
     /// Turns command-line text into the JSON type the field expects.
