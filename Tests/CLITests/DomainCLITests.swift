@@ -565,7 +565,26 @@ func everyRuleIsRefusedThroughTheExecutable(_ c: DomainCLIRefusal) throws {
         let typedIn = try cli.run(["record", "AttendanceRecorded", "--participant", "P-3", "--session", "S-3"])
         #expect(typedIn.status == 0, "\(typedIn)")
         // Said at once, so the consent's real time can be put right.
-        #expect(typedIn.stderr.contains("warning: this AttendanceRecorded of P-3, dated \(Timestamp(rfc3339: sessionAt)?.rfc3339 ?? "?"), is flagged participation-consent-missing"), "\(typedIn)")
+        #expect(typedIn.stderr.contains("warning: P-3's AttendanceRecorded at session S-3, dated \(Timestamp(rfc3339: sessionAt)?.rfc3339 ?? "?"), is flagged participation-consent-missing (review lists it)"), "\(typedIn)")
+        // A register says it for each flagged row: the facilitator's usual way in.
+        #expect(try cli.run(["record", "SessionHeld", "--session", "S-4", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1",
+                             "--week", "4", "--occurred-at", now.adding(seconds: -86_400).rfc3339]).status == 0)
+        #expect(try cli.run(["record", "ParticipantRegistered", "--participant", "P-9", "--generation", "child", "--hub", "woking", "--region", "surrey",
+                             "--occurred-at", now.adding(seconds: -5 * 86_400).rfc3339]).status == 0)
+        let register = try cli.file("s4.csv", "participant\nP-1\nP-3\nP-9\n")
+        let rows = try cli.run(["import", "--register", register, "--session", "S-4"])
+        #expect(rows.status == 0 && rows.stderr.contains("warning: P-9's AttendanceRecorded at session S-4"), "\(rows)")
+        #expect(!rows.stderr.contains("P-1's") && !rows.stderr.contains("P-3's"), "P-1 is an adult, P-3's parent consented the day before: \(rows)")
+        // Retried with nothing new written, it is said again (the first run's warning may have been lost).
+        let retry = ["record", "AttendanceRecorded", "--participant", "P-9", "--session", "S-3", "--id", "6f1c2a4e-0000-4000-8000-000000000009"]
+        #expect(try cli.run(retry).stderr.contains("warning: P-9's AttendanceRecorded at session S-3"))
+        let again = try cli.run(retry)
+        #expect(again.stdout.contains("already recorded") && again.stderr.contains("warning: P-9's AttendanceRecorded at session S-3"), "\(again)")
+        // A session recorded ahead has not happened: an attendance typed in more than 12 hours before it is refused.
+        #expect(try cli.run(["record", "SessionHeld", "--session", "S-5", "--hub", "woking", "--region", "surrey", "--programme", "woking-2025-1",
+                             "--week", "5", "--occurred-at", now.adding(seconds: 20 * 3_600).rfc3339]).status == 0)
+        let ahead = try cli.run(["record", "AttendanceRecorded", "--participant", "P-1", "--session", "S-5"])
+        #expect(ahead.status == 1 && ahead.stderr.contains("more than 12 hours before session S-5"), "\(ahead)")
         let adult = try cli.run(["record", "AttendanceRecorded", "--participant", "P-1", "--session", "S-3"])
         #expect(adult.status == 0 && !adult.stderr.contains("flagged"), "\(adult)")
         #expect(try cli.run(["record", "SignpostGiven", "--participant", "P-3", "--service", "Synthetic advice", "--category", "other"]).status == 0)

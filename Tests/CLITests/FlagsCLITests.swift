@@ -165,7 +165,12 @@ import Testing
             try "participant,happier,more_connected\nP-1,yes,yes\nP-3,no,yes\n".write(toFile: register, atomically: true, encoding: .utf8)
             let imported = try cli.run(["import", "--register", register, "--session", "S-2"], store: store)
             #expect(imported.status == 0, "\(imported)")
-            #expect(imported.stderr == "warning: P-1 has active flags: known-risk, no-photography\n", "\(imported)")
+            // Its survey rows, with no surveys consent, are flagged by the consent rules too, and said so.
+            let warnings = imported.stderr.split(separator: "\n").map(String.init)
+            #expect(warnings.first == "warning: P-1 has active flags: known-risk, no-photography", "\(imported)")
+            #expect(warnings.dropFirst().map { $0.components(separatedBy: ", dated").first ?? "" }
+                    == ["warning: P-1's SurveyCompleted at session S-2", "warning: P-3's SurveyCompleted at session S-2"], "\(imported)")
+            #expect(warnings.dropFirst().allSatisfy { $0.contains("is flagged survey-without-consent (review lists it)") }, "\(imported)")
             let lines = cli.storePath("week3.jsonl")
             try ([W.session("S-3", "2025-03-17T10:00:00Z"), W.attended("P-1", "S-3", "2025-03-17T10:05:00Z"),
                   W.attended("P-3", "S-3", "2025-03-17T10:05:00Z")].joined(separator: "\n") + "\n")

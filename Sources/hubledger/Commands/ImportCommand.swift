@@ -54,6 +54,8 @@ enum ImportCommand: Command {
                                             subject: registerSession.map { "session \($0)" } ?? arguments.positionals.joined(separator: " "),
                                             permissions: registerSession != nil ? [.importRegister] : nil,
                                             unreadable: problems, files: files)
+        // A register is a session's rows, typed in by whoever knows the consents: each flagged row is said now.
+        if registerSession != nil { try ConsentWarning.warn(drafts, log: Environment.openLog(arguments), dryRun: arguments.has("dry-run")) }
         let retracted = outcome.alreadyRetracted > 0
             ? " (\(outcome.alreadyRetracted) of them retracted, so not counted: a retraction stands until a new event is recorded)" : ""
         let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log\(retracted)" : ""

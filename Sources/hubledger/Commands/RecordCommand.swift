@@ -44,10 +44,12 @@ enum RecordCommand: Command {
             occurredAt = earlier.occurredAt.rfc3339
         } else if arguments.value("occurred-at") == nil, [.attendanceRecorded, .surveyCompleted].contains(type),
                   let session = data["session"]?.stringValue, let held = try Environment.openLog(arguments).timeHeld(ofSession: session) {
+            // A session recorded ahead (within a day) has not happened yet: what is typed in before it is dated now,
+            // and the rules refuse it if the session is still more than 12 hours away.
             // An attendance or survey happened at its session, as a register dates it. Dated when typed in, it would
             // be judged against the consents of that later time: a child's attendance before the parent's consent
             // would pass unflagged.
-            occurredAt = held.rfc3339
+            occurredAt = min(held, .now).rfc3339
         }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: EventDraft.commandLine, line: 1)
         let outcome = try Submission.submit([draft], arguments: arguments, command: spec.name, subject: Schema.streamField(of: type).flatMap { field in data[field]?.stringValue.map { "\(field) \($0)" } })
@@ -67,13 +69,8 @@ enum RecordCommand: Command {
         } else {
             Console.out("already recorded (same id and content); nothing written")
         }
-        // What review will flag, said now, while the person who knows the consent's real time is at hand.
-        if !outcome.appended.isEmpty || arguments.has("dry-run"), let participant = data["participant"]?.stringValue,
-           let at = Timestamp(rfc3339: occurredAt),
-           let rule = try ConsentRules.flag(of: type, by: participant, at: at, in: Environment.openLog(arguments)) {
-            Console.err("warning: this \(type.rawValue) of \(participant), dated \(at.rfc3339), is flagged \(rule.rawValue) (review lists it): "
-                        + "the consents in force then do not cover it; if consent was given before, record it with --occurred-at and its real time")
-        }
+        // What review will flag, said now (a retry too: the first run's warning may have been lost).
+        try ConsentWarning.warn([draft], log: Environment.openLog(arguments), dryRun: arguments.has("dry-run"))
     }
 
     /// Turns command-line text into the JSON type the field expects.
