@@ -6,10 +6,10 @@
 public enum ReservedEventTypes {
     /// What writes events of type `type`, to name in a refusal; nil for a type HubLedger does not interpret.
     public static func writer(of type: String) -> String? {
-        if EventType(rawValue: type) == .eventRetracted {
-            return "`hubledger retract EVENT_ID --reason TEXT` (or a line of `hubledger import FILE`), which apply the hub's rules and seal the reason"
-        }
         if let hubType = EventType(rawValue: type) {
+            if hubType == .eventRetracted {
+                return "`hubledger retract EVENT_ID --reason TEXT` (or a line of `hubledger import FILE`), which apply the hub's rules and seal the reason"
+            }
             return "`hubledger record \(hubType.rawValue) …` or `hubledger import FILE`, which apply the hub's rules and seal its free text"
         }
         switch type {

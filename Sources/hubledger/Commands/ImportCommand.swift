@@ -32,10 +32,12 @@ enum ImportCommand: Command {
         }
         var drafts: [EventDraft] = []
         var problems: [InputProblem] = []
+        var registerLog: EventLog?
         if let register = arguments.value("register") {
             guard let session = arguments.value("session") else { throw CLIError.usage("--register needs --session S") }
             guard arguments.positionals.isEmpty else { throw CLIError.usage("give either files or --register, not both") }
             let log = try Environment.openLog(arguments)
+            registerLog = log
             let parsed = try Register.drafts(from: try read(register), file: register, session: session, log: log)
             drafts = parsed.drafts; problems = parsed.problems
         } else {
@@ -55,7 +57,7 @@ enum ImportCommand: Command {
                                             permissions: registerSession != nil ? [.importRegister] : nil,
                                             unreadable: problems, files: files)
         // A register is a session's rows, typed in by whoever knows the consents: each flagged row is said now.
-        if registerSession != nil { try ConsentWarning.warn(drafts, log: Environment.openLog(arguments), dryRun: arguments.has("dry-run")) }
+        if let registerLog { try ConsentWarning.warn(drafts, log: registerLog, dryRun: arguments.has("dry-run")) }
         let retracted = outcome.alreadyRetracted > 0
             ? " (\(outcome.alreadyRetracted) of them retracted, so not counted: a retraction stands until a new event is recorded)" : ""
         let present = outcome.alreadyPresent > 0 ? ", \(outcome.alreadyPresent) already in the log\(retracted)" : ""

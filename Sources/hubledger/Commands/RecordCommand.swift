@@ -38,17 +38,17 @@ enum RecordCommand: Command {
             guard let parsed = UUID(uuidString: raw) else { throw CLIError.usage("--id must be a UUID, not '\(raw)'") }
             id = parsed
         }
-        // A retry with the same id and no --occurred-at means the time of the event it retries, not a new "now".
+        let log = try Environment.openLog(arguments)
         var occurredAt = arguments.value("occurred-at") ?? Timestamp.now.rfc3339
-        if let id, arguments.value("occurred-at") == nil, let earlier = try Environment.openLog(arguments).events(withIDs: [id])[id] {
+        // A retry with the same id and no --occurred-at means the time of the event it retries, not a new "now".
+        if let id, arguments.value("occurred-at") == nil, let earlier = try log.events(withIDs: [id])[id] {
             occurredAt = earlier.occurredAt.rfc3339
         } else if arguments.value("occurred-at") == nil, [.attendanceRecorded, .surveyCompleted].contains(type),
-                  let session = data["session"]?.stringValue, let held = try Environment.openLog(arguments).timeHeld(ofSession: session) {
-            // A session recorded ahead (within a day) has not happened yet: what is typed in before it is dated now,
-            // and the rules refuse it if the session is still more than 12 hours away.
+                  let session = data["session"]?.stringValue, let held = try log.timeHeld(ofSession: session) {
             // An attendance or survey happened at its session, as a register dates it. Dated when typed in, it would
             // be judged against the consents of that later time: a child's attendance before the parent's consent
-            // would pass unflagged.
+            // would pass unflagged. A session recorded ahead (within a day) has not happened yet: what is typed in
+            // before it is dated now, and the rules refuse it if the session is still more than 12 hours away.
             occurredAt = min(held, .now).rfc3339
         }
         let draft = EventDraft(type: type.rawValue, occurredAt: occurredAt, data: data, id: id, file: EventDraft.commandLine, line: 1)
@@ -70,7 +70,7 @@ enum RecordCommand: Command {
             Console.out("already recorded (same id and content); nothing written")
         }
         // What review will flag, said now (a retry too: the first run's warning may have been lost).
-        try ConsentWarning.warn([draft], log: Environment.openLog(arguments), dryRun: arguments.has("dry-run"))
+        try ConsentWarning.warn([draft], log: log, dryRun: arguments.has("dry-run"))
     }
 
     /// Turns command-line text into the JSON type the field expects.
